@@ -1,0 +1,94 @@
+"""Service-level errors of the billing app (Django side).
+
+They share the protocol root :class:`ProtocolError` (``code``, ``message``,
+``field``); ``config/exception_handler.py`` maps each class to an HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transparency.protocol.errors import ProtocolError
+
+
+class BillingServiceError(ProtocolError):
+    """Root of the billing service errors."""
+
+    code = "billing_error"
+
+
+class ReplayConflict(BillingServiceError):
+    """The ``(tenant, event_id, window)`` was already attested with another body."""
+
+    code = "replay_conflict"
+
+
+class AttestInProgress(BillingServiceError):
+    """The same event is being attested by another request right now; retry."""
+
+    code = "attest_in_progress"
+
+
+class EventTooOld(BillingServiceError):
+    """``occurred_at`` is older than the late-event window (default 35 days)."""
+
+    code = "event_too_old"
+
+
+class EventInFuture(BillingServiceError):
+    """``occurred_at`` is further in the future than the allowed skew (5 min)."""
+
+    code = "event_in_future"
+
+
+class NoTariffInForce(BillingServiceError):
+    """No published tariff version prices the event's metric at ``occurred_at``."""
+
+    code = "no_tariff_in_force"
+
+
+class TenantMismatch(BillingServiceError):
+    """The event names a tenant other than the authenticated one."""
+
+    code = "tenant_mismatch"
+
+
+class UnknownTenant(BillingServiceError):
+    """The named tenant does not exist or is inactive."""
+
+    code = "unknown_tenant"
+
+
+class SigningKeysUnconfigured(BillingServiceError):
+    """The server has no issuer / meter / log-operator key (run billing_keys)."""
+
+    code = "signing_keys_unconfigured"
+
+
+class AttestDisabled(BillingServiceError):
+    """Attestation is switched off (``VDI_ATTEST_ENABLED=false``)."""
+
+    code = "attest_disabled"
+
+
+class TariffImmutable(BillingServiceError):
+    """A published tariff version cannot be changed; create a new version."""
+
+    code = "tariff_immutable"
+
+
+class TariffStateError(BillingServiceError):
+    """A tariff transition is not allowed from the current status."""
+
+    code = "tariff_state_invalid"
+
+
+class BundleNotFound(BillingServiceError):
+    """No bundle with that receipt id for this tenant."""
+
+    code = "bundle_not_found"
+
+
+def error_body(exc: ProtocolError, **extra: Any) -> dict[str, Any]:
+    """Return the JSON error body ``{"error": {"code", "message", "field"}}``."""
+    return {"error": {**exc.as_dict(), **extra}}

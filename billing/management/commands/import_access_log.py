@@ -1,0 +1,56 @@
+"""``manage.py import_access_log PATH``: backfill meter events from an access log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.services.access_log import access_log_import
+from transparency.protocol.errors import ProtocolError
+
+
+class Command(BaseCommand):
+    """Attest each line of an Apache combined log as a backfilled meter event."""
+
+    help = "Import an Apache combined access log as meter events; prints a JSON summary."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """PATH, --tenant-by ip|none, --tenant SLUG, --batch-size, --json."""
+        parser.add_argument("path")
+        parser.add_argument("--tenant-by", choices=["ip", "none"], default="ip")
+        parser.add_argument("--tenant", default="demo", help="tenant for --tenant-by none")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--json", action="store_true", help="JSON only, no progress bar")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Run the import and print the summary."""
+        path = Path(options["path"])
+        if not path.is_file():
+            raise CommandError(f"no such file: {path}")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        bar = None
+        if not options["json"] and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(lines), unit="line", file=sys.stderr)
+        try:
+            summary = access_log_import(
+                lines=lines,
+                tenant_by=options["tenant_by"],
+                tenant_slug=options["tenant"],
+                batch_size=options["batch_size"],
+                progress=bar.update if bar else None,
+            )
+        except ProtocolError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        finally:
+            if bar:
+                bar.close()
+        self.stdout.write(json.dumps(summary.to_json(), indent=None if options["json"] else 2))

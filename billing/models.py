@@ -1,0 +1,248 @@
+"""Billing data: tenants, API keys, meter keys, tariffs, meter events, the replay
+guard and bundles.
+
+Invariants are enforced by the database (CONVENTIONS.md §2): one meter event and
+one replay reservation per ``(tenant, event_id, window)``; one row per
+``(tariff, version)`` and at most one *published* version of a tariff starting
+at a given instant; money is integer minor units.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class Tenant(models.Model):
+    """A customer billed through the API; ``slug`` is the event's ``tenant``."""
+
+    slug = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    tariff = models.ForeignKey(
+        "Tariff",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tenants",
+        help_text="Tariff that prices this tenant's events; empty = the default tariff.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_surrogate = models.BooleanField(
+        default=False, help_text="Created by a backfill from a keyed hash of a client address."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ApiKey(models.Model):
+    """A tenant API key. The secret is shown once; only SHA-256 of the whole key
+    is stored, found through its public ``prefix``."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.tenant})"
+
+
+class MeterKey(models.Model):
+    """A tenant gateway's Ed25519 meter public key (published as a trust anchor)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="meter_keys")
+    kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint")
+    public_key_b64url = models.CharField(max_length=64)
+    not_before = models.DateTimeField(null=True, blank=True)
+    not_after = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"meter key {self.kid[:10]}… ({self.tenant})"
+
+
+class Tariff(models.Model):
+    """A priced product (``tariff_id``); its prices live in versions."""
+
+    tariff_id = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    metric = models.CharField(max_length=128)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tariff_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"),
+                name="tariff_currency_iso4217",
+                violation_error_code="currency_invalid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tariff_id
+
+
+class TariffVersion(models.Model):
+    """One version of a tariff: a draft until published, then immutable.
+
+    ``document`` is the DESIGN.md tariff JSON and ``tariff_hash`` its
+    SHA-256(JCS) (both set when published). Any change is a new version.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    pricing = models.JSONField(help_text='e.g. {"model": "per_unit", "unit_amount_decimal": "2"}')
+    rounding = models.CharField(
+        max_length=16,
+        default="half_up",
+        choices=[(r, r) for r in ("half_up", "half_even", "up", "down")],
+    )
+    effective_from = models.DateTimeField()
+    effective_to = models.DateTimeField(null=True, blank=True)
+    document = models.JSONField(null=True, blank=True, editable=False)
+    tariff_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tariff__tariff_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["tariff", "version"], name="tariffversion_unique_version"),
+            models.UniqueConstraint(
+                fields=["tariff", "effective_from"],
+                condition=Q(status="published"),
+                name="tariffversion_one_published_per_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | (Q(status="published") & ~Q(tariff_hash="") & Q(published_at__isnull=False)
+                   & Q(document__isnull=False)),
+                name="tariffversion_published_is_sealed",
+                violation_error_code="tariff_not_sealed",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
+                name="tariffversion_window_ordered",
+                violation_error_code="effective_window_invalid",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="tariffversion_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tariff.tariff_id} v{self.version} ({self.status})"
+
+
+class MeterEvent(models.Model):
+    """An attested meter event (exactly the signed event, plus bookkeeping)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="meter_events")
+    event_id = models.CharField(max_length=128)
+    window = models.CharField(max_length=7)
+    metric = models.CharField(max_length=128)
+    quantity = models.PositiveBigIntegerField()
+    occurred_at = models.DateTimeField()
+    attributes = models.JSONField(default=dict)
+    meter_kid = models.CharField(max_length=64)
+    event_hash = models.CharField(max_length=64)
+    backfilled = models.BooleanField(default=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "event_id", "window"], name="meterevent_unique_per_window"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "window"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}/{self.window}/{self.event_id}"
+
+
+class ReplayReservation(models.Model):
+    """The crash-safe replay guard (DESIGN.md "Replay guard").
+
+    ``reserved`` with ``expires_at`` before attesting; ``committed`` with
+    ``committed_at`` in the same transaction as the bundle and the log leaf;
+    deleted on a caught failure; an expired ``reserved`` row may be reclaimed.
+    ``request_hash`` is SHA-256(JCS(event)): the same event_id with another body
+    is a conflict.
+    """
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved", "Reserved"
+        COMMITTED = "committed", "Committed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="reservations")
+    event_id = models.CharField(max_length=128)
+    window = models.CharField(max_length=7)
+    request_hash = models.CharField(max_length=64)
+    token = models.UUIDField(default=uuid.uuid4)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    expires_at = models.DateTimeField()
+    committed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "event_id", "window"], name="replay_unique_per_window"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="reserved", committed_at__isnull=True)
+                | Q(status="committed", committed_at__isnull=False),
+                name="replay_committed_has_time",
+                violation_error_code="replay_state_invalid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}/{self.window}/{self.event_id} [{self.status}]"
+
+
+class Bundle(models.Model):
+    """A signed ``vdi-billing/2`` bundle; ``document`` is its exact JSON (JCS)."""
+
+    receipt_id = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="bundles")
+    meter_event = models.OneToOneField(MeterEvent, on_delete=models.PROTECT, related_name="bundle")
+    tariff_version = models.ForeignKey(TariffVersion, on_delete=models.PROTECT, related_name="bundles")
+    log_entry = models.OneToOneField(
+        "transparency.LogEntry", on_delete=models.PROTECT, related_name="bundle"
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    fingerprint = models.CharField(max_length=64)
+    document = models.TextField(help_text="The bundle as RFC 8785 canonical JSON.")
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "issued_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_minor__gte=0), name="bundle_amount_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_id

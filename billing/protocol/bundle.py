@@ -1,0 +1,333 @@
+"""The ``vdi-billing/2`` bundle: building, parsing and its derived digests.
+
+Shape (all digests SHA-256 lowercase hex over RFC 8785 JCS bytes)::
+
+    {"format": "vdi-billing/2",
+     "attestation": {
+        "format": "vdi-billing/2",
+        "meter_envelope": {"event": {...}, "kid": "<meter kid>", "sig": "<b64url>"},
+        "tariff": {...},                          # the published tariff version
+        "charge": {"quantity", "amount_minor", "currency", "tariff_hash"},
+        "receipt": {"receipt_id", "issued_at", "kid": "<issuer kid>",
+                    "backfilled": false},
+        "meter_hash": SHA-256(JCS(event)),
+        "charge_hash": SHA-256(JCS(charge)),
+        "billing_verify_fingerprint":
+            SHA-256(JCS({"meter_hash", "tariff_hash", "charge"})),
+        "billing_commitments": {"binding_version": "bn128-poseidon8-v1",
+                                "elements": [8 decimal strings],
+                                "public_signals": [1 decimal string]},
+        "billing_proof": {...},                   # optional (Groth16, later)
+        "sig": "<issuer Ed25519, context meterproof/attestation/v1>"},
+     "log": {"leaf_index", "tree_size", "leaf_hash", "inclusion_proof": [hex],
+             "checkpoint": "<C2SP signed note>"}}
+
+The issuer signs the attestation without ``sig``. The transparency-log leaf is
+the JCS bytes of the whole signed attestation, so the leaf hash
+(RFC 9162 §2.1.1, SHA-256(0x00 || data)) commits to every field above.
+Commitment elements are the high and low 128-bit halves of ``meter_hash``,
+``tariff_hash``, ``charge_hash`` and the fingerprint, in that order; the public
+signal is circomlib Poseidon over the eight (binding ``bn128-poseidon8-v1``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from circuits.protocol.commitments import (
+    BINDING_VERSION,
+    billing_public_signal,
+    digest_to_field_pair,
+)
+from transparency.protocol.merkle import leaf_hash
+
+from .canonical import canonical_hash, canonical_json
+from .errors import BundleFormatError, MeterEventError, TariffError
+from .events import MeterEnvelope
+from .keys import CONTEXT_ATTESTATION, KeyPair, sign_object
+from .tariff import Charge, Tariff
+from .timefmt import format_rfc3339_utc, parse_rfc3339_utc
+
+BUNDLE_FORMAT = "vdi-billing/2"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ATTESTATION_KEYS = {
+    "format", "meter_envelope", "tariff", "charge", "receipt", "meter_hash",
+    "charge_hash", "billing_verify_fingerprint", "billing_commitments", "sig",
+}
+_OPTIONAL_ATTESTATION_KEYS = {"billing_proof"}
+_RECEIPT_KEYS = {"receipt_id", "issued_at", "kid", "backfilled"}
+_LOG_KEYS = {"leaf_index", "tree_size", "leaf_hash", "inclusion_proof", "checkpoint"}
+
+
+def billing_fingerprint(meter_hash: str, tariff_hash: str, charge: dict[str, Any]) -> str:
+    """Return ``billing_verify_fingerprint`` = SHA-256(JCS({meter_hash, tariff_hash,
+    charge})), lowercase hex. Same event and tariff give the same value anywhere.
+    """
+    return canonical_hash(
+        {"meter_hash": meter_hash, "tariff_hash": tariff_hash, "charge": charge}
+    )
+
+
+def billing_commitments(
+    meter_hash: str, tariff_hash: str, charge_hash: str, fingerprint: str
+) -> dict[str, Any]:
+    """Return ``billing_commitments``: eight BN254 field elements and the public
+    signal ``Poseidon(elements)`` as decimal strings (binding ``bn128-poseidon8-v1``).
+
+    Raises:
+        PoseidonError: if a digest is not 64 lowercase hex characters.
+    """
+    elements: list[int] = []
+    for digest in (meter_hash, tariff_hash, charge_hash, fingerprint):
+        elements.extend(digest_to_field_pair(digest))
+    return {
+        "binding_version": BINDING_VERSION,
+        "elements": [str(e) for e in elements],
+        "public_signals": [str(billing_public_signal(elements))],
+    }
+
+
+def attestation_leaf_data(attestation: dict[str, Any]) -> bytes:
+    """Return the transparency-log leaf data of a signed attestation (JCS bytes)."""
+    return canonical_json(attestation)
+
+
+def attestation_leaf_hash(attestation: dict[str, Any]) -> bytes:
+    """Return the RFC 9162 leaf hash (32 bytes) of a signed attestation."""
+    return leaf_hash(attestation_leaf_data(attestation))
+
+
+def unsigned(attestation: dict[str, Any]) -> dict[str, Any]:
+    """Return the attestation without its ``sig``: the object the issuer signs."""
+    return {k: v for k, v in attestation.items() if k != "sig"}
+
+
+def build_attestation(
+    *,
+    envelope: MeterEnvelope,
+    tariff: Tariff,
+    charge: Charge,
+    receipt_id: str,
+    issued_at: datetime,
+    issuer: KeyPair,
+    backfilled: bool = False,
+    billing_proof: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return a signed attestation (the ``attestation`` member of a bundle).
+
+    Args:
+        envelope: the verified meter envelope.
+        tariff: the published tariff version in force at ``occurred_at``.
+        charge: ``compute_charge(tariff, event.quantity)``.
+        receipt_id: the receipt identifier (``rcpt_...``).
+        issued_at: aware datetime, written as RFC 3339 UTC.
+        issuer: the issuer key pair; its kid goes in ``receipt.kid``.
+        backfilled: True for staff backfills that bypass the late-event window.
+        billing_proof: optional Groth16 binding (snarkjs JSON layout).
+    """
+    meter_hash = envelope.event.event_hash
+    charge_json = charge.to_json()
+    charge_hash = canonical_hash(charge_json)
+    fingerprint = billing_fingerprint(meter_hash, tariff.tariff_hash, charge_json)
+    body: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "meter_envelope": envelope.to_json(),
+        "tariff": tariff.to_json(),
+        "charge": charge_json,
+        "receipt": {
+            "receipt_id": receipt_id,
+            "issued_at": format_rfc3339_utc(issued_at),
+            "kid": issuer.kid,
+            "backfilled": backfilled,
+        },
+        "meter_hash": meter_hash,
+        "charge_hash": charge_hash,
+        "billing_verify_fingerprint": fingerprint,
+        "billing_commitments": billing_commitments(
+            meter_hash, tariff.tariff_hash, charge_hash, fingerprint
+        ),
+    }
+    if billing_proof is not None:
+        body["billing_proof"] = billing_proof
+    body["sig"] = sign_object(issuer.signing_key, CONTEXT_ATTESTATION, body)
+    return body
+
+
+def build_bundle(
+    attestation: dict[str, Any],
+    *,
+    leaf_index: int,
+    tree_size: int,
+    inclusion_proof: list[bytes],
+    checkpoint: str,
+) -> dict[str, Any]:
+    """Return the full bundle: attestation plus its log inclusion evidence.
+
+    Args:
+        inclusion_proof: RFC 9162 §2.1.3 audit path, 32-byte hashes.
+        checkpoint: the C2SP signed note of the checkpoint of ``tree_size``.
+    """
+    return {
+        "format": BUNDLE_FORMAT,
+        "attestation": attestation,
+        "log": {
+            "leaf_index": leaf_index,
+            "tree_size": tree_size,
+            "leaf_hash": attestation_leaf_hash(attestation).hex(),
+            "inclusion_proof": [h.hex() for h in inclusion_proof],
+            "checkpoint": checkpoint,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class LogEvidence:
+    """The parsed ``log`` member: where the attestation sits in the log."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    inclusion_proof: tuple[bytes, ...]
+    checkpoint: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A structurally valid ``vdi-billing/2`` bundle (signatures not yet checked).
+
+    ``raw`` keeps the attestation exactly as received: signatures and hashes are
+    always checked over the received bytes, never over a re-serialisation.
+    """
+
+    attestation: dict[str, Any]
+    envelope: MeterEnvelope
+    tariff: Tariff
+    charge: Charge
+    receipt_id: str
+    issued_at: datetime
+    issuer_kid: str
+    backfilled: bool
+    log: LogEvidence | None
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Bundle:
+        """Parse a bundle, validating every member's shape.
+
+        Raises:
+            BundleFormatError: naming the offending field (dotted path).
+        """
+        if not isinstance(obj, dict):
+            raise BundleFormatError("bundle must be a JSON object", field="bundle")
+        if obj.get("format") != BUNDLE_FORMAT:
+            raise BundleFormatError(
+                f"format must be {BUNDLE_FORMAT!r}, found {obj.get('format')!r}",
+                field="format",
+            )
+        extra = sorted(obj.keys() - {"format", "attestation", "log"})
+        if extra:
+            raise BundleFormatError(f"unknown field {extra[0]!r}", field=extra[0])
+        att = obj.get("attestation")
+        if not isinstance(att, dict):
+            raise BundleFormatError("attestation must be an object", field="attestation")
+        missing = sorted(_ATTESTATION_KEYS - att.keys())
+        if missing:
+            raise BundleFormatError(
+                f"attestation is missing {missing[0]!r}", field=f"attestation.{missing[0]}"
+            )
+        extra = sorted(att.keys() - _ATTESTATION_KEYS - _OPTIONAL_ATTESTATION_KEYS)
+        if extra:
+            raise BundleFormatError(
+                f"unknown attestation field {extra[0]!r}", field=f"attestation.{extra[0]}"
+            )
+        if att["format"] != BUNDLE_FORMAT:
+            raise BundleFormatError(
+                f"attestation.format must be {BUNDLE_FORMAT!r}", field="attestation.format"
+            )
+        try:
+            envelope = MeterEnvelope.from_json(att["meter_envelope"])
+        except MeterEventError as exc:
+            raise BundleFormatError(
+                exc.message, field=f"attestation.meter_envelope.{exc.field}"
+            ) from exc
+        try:
+            tariff = Tariff.from_json(att["tariff"])
+        except TariffError as exc:
+            raise BundleFormatError(exc.message, field=f"attestation.tariff.{exc.field}") from exc
+        try:
+            charge = Charge.from_json(att["charge"])
+        except (TariffError, ValueError, TypeError, KeyError) as exc:
+            raise BundleFormatError(f"malformed charge: {exc}", field="attestation.charge") from exc
+        for name in ("meter_hash", "charge_hash", "billing_verify_fingerprint"):
+            if not isinstance(att[name], str) or not _HEX64.match(att[name]):
+                raise BundleFormatError(
+                    f"{name} must be 64 lowercase hex characters", field=f"attestation.{name}"
+                )
+        receipt = att["receipt"]
+        if not isinstance(receipt, dict) or set(receipt) != _RECEIPT_KEYS:
+            raise BundleFormatError(
+                f"receipt must have exactly {sorted(_RECEIPT_KEYS)}", field="attestation.receipt"
+            )
+        if not isinstance(receipt["receipt_id"], str) or not receipt["receipt_id"]:
+            raise BundleFormatError(
+                "receipt_id must be a string", field="attestation.receipt.receipt_id"
+            )
+        if not isinstance(receipt["kid"], str) or not isinstance(receipt["backfilled"], bool):
+            raise BundleFormatError(
+                "receipt.kid is a string and receipt.backfilled a boolean",
+                field="attestation.receipt",
+            )
+        try:
+            issued_at = parse_rfc3339_utc(receipt["issued_at"])
+        except ValueError as exc:
+            raise BundleFormatError(str(exc), field="attestation.receipt.issued_at") from exc
+        commitments = att["billing_commitments"]
+        if not isinstance(commitments, dict):
+            raise BundleFormatError(
+                "billing_commitments must be an object", field="attestation.billing_commitments"
+            )
+        if not isinstance(att["sig"], str):
+            raise BundleFormatError("sig must be a string", field="attestation.sig")
+        log = cls._parse_log(obj.get("log"))
+        return cls(
+            attestation=att,
+            envelope=envelope,
+            tariff=tariff,
+            charge=charge,
+            receipt_id=receipt["receipt_id"],
+            issued_at=issued_at,
+            issuer_kid=receipt["kid"],
+            backfilled=receipt["backfilled"],
+            log=log,
+        )
+
+    @staticmethod
+    def _parse_log(log: Any) -> LogEvidence | None:
+        if log is None:
+            return None
+        if not isinstance(log, dict) or set(log) != _LOG_KEYS:
+            raise BundleFormatError(f"log must have exactly {sorted(_LOG_KEYS)}", field="log")
+        for name in ("leaf_index", "tree_size"):
+            value = log[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise BundleFormatError(f"{name} must be a non-negative integer", field=f"log.{name}")
+        hashes = log["inclusion_proof"]
+        if not isinstance(hashes, list) or len(hashes) > 64:
+            raise BundleFormatError(
+                "inclusion_proof must be a list of at most 64 hashes", field="log.inclusion_proof"
+            )
+        for index, item in enumerate([log["leaf_hash"], *hashes]):
+            if not isinstance(item, str) or not _HEX64.match(item):
+                where = "log.leaf_hash" if index == 0 else f"log.inclusion_proof[{index - 1}]"
+                raise BundleFormatError("hash must be 64 lowercase hex characters", field=where)
+        if not isinstance(log["checkpoint"], str) or not log["checkpoint"]:
+            raise BundleFormatError("checkpoint must be a signed note", field="log.checkpoint")
+        return LogEvidence(
+            leaf_index=log["leaf_index"],
+            tree_size=log["tree_size"],
+            leaf_hash=bytes.fromhex(log["leaf_hash"]),
+            inclusion_proof=tuple(bytes.fromhex(h) for h in hashes),
+            checkpoint=log["checkpoint"],
+        )

@@ -1,0 +1,191 @@
+"""``meterproof``: the offline command-line verifier (Django-free).
+
+Usage::
+
+    meterproof verify BUNDLE.json|DIR ... --trust TRUST.json [--jobs N]
+    meterproof price --tariff TARIFF.json --quantity N
+
+``verify`` prints a JSON report with the named checks of every bundle and exits
+0 (all valid), 1 (any invalid) or 2 (unusable input: missing path, unreadable
+or malformed trust anchors, no bundle found). ``price`` prints the charge of a
+quantity under a tariff (``amount_minor`` in the currency's minor unit).
+It trusts nothing but the trust-anchor file given on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from transparency.protocol.errors import ProtocolError
+
+from .tariff import Tariff, price_breakdown
+from .trust import TrustAnchors
+from .verify import PROFILES, BundleVerifier
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Unusable input: reported on stderr, exit code 2."""
+
+
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{what} {path} is not JSON: {exc}") from exc
+
+
+def collect_bundle_files(paths: Sequence[str], exclude: Path | None = None) -> list[Path]:
+    """Expand files and directories (recursively, ``*.json``) into a sorted list.
+
+    Raises:
+        UsageError: a path does not exist, or nothing was found.
+    """
+    found: list[Path] = []
+    excluded = exclude.resolve() if exclude else None
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*.json")) if p.resolve() != excluded
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or directory: {raw}")
+    if not found:
+        raise UsageError("no bundle files found")
+    return found
+
+
+_WORKER: BundleVerifier | None = None
+
+
+def _init_worker(trust_json: Any, profile: str) -> None:
+    global _WORKER
+    _WORKER = BundleVerifier(TrustAnchors.from_json(trust_json), profile=profile)
+
+
+def _verify_files(files: list[str]) -> list[dict[str, Any]]:
+    assert _WORKER is not None
+    return [_verify_one(_WORKER, Path(name)) for name in files]
+
+
+def _verify_one(verifier: BundleVerifier, path: Path) -> dict[str, Any]:
+    try:
+        data: Any = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        data = None
+        report = verifier.verify(data).to_json()
+        report["checks"][0]["message"] = f"cannot read bundle: {exc}"
+        return {"file": str(path), **report}
+    return {"file": str(path), **verifier.verify(data).to_json()}
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify bundles; print the report; return the exit code."""
+    trust_path = Path(args.trust)
+    trust_json = _load_json(trust_path, "trust anchors")
+    try:
+        trust = TrustAnchors.from_json(trust_json)
+    except ProtocolError as exc:
+        raise UsageError(f"trust anchors {trust_path}: {exc.message} ({exc.field})") from exc
+    files = collect_bundle_files(args.paths, exclude=trust_path)
+    jobs = max(1, args.jobs or (os.cpu_count() or 1))
+    reports: list[dict[str, Any]]
+    if jobs > 1 and len(files) >= 200:
+        size = max(50, len(files) // (jobs * 8))
+        chunks = [[str(p) for p in files[i : i + size]] for i in range(0, len(files), size)]
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker, initargs=(trust_json, args.profile)
+        ) as pool:
+            reports = [r for chunk in pool.map(_verify_files, chunks) for r in chunk]
+    else:
+        verifier = BundleVerifier(trust, profile=args.profile)
+        reports = [_verify_one(verifier, p) for p in files]
+    invalid = [r for r in reports if not r["ok"]]
+    failed_checks: dict[str, int] = {}
+    for report in invalid:
+        for check in report["checks"]:
+            if check["status"] == "fail":
+                failed_checks[check["name"]] = failed_checks.get(check["name"], 0) + 1
+    shown = invalid if args.failures_only else reports
+    out = {
+        "ok": not invalid,
+        "profile": args.profile,
+        "bundles": len(reports),
+        "valid": len(reports) - len(invalid),
+        "invalid": len(invalid),
+        "failed_checks": failed_checks,
+        "amount_minor_total": sum(
+            r["billing_check"]["amount_minor"] for r in reports if r["ok"] and r["billing_check"]
+        ),
+        "reports": shown,
+    }
+    json.dump(out, sys.stdout, indent=None if args.compact else 2, sort_keys=False)
+    sys.stdout.write("\n")
+    return EXIT_OK if not invalid else EXIT_INVALID
+
+
+def cmd_price(args: argparse.Namespace) -> int:
+    """Price a quantity under a tariff file; print the breakdown JSON."""
+    try:
+        tariff = Tariff.from_json(_load_json(Path(args.tariff), "tariff"))
+        breakdown = price_breakdown(tariff, args.quantity)
+    except ProtocolError as exc:
+        raise UsageError(f"{exc.code}: {exc.message} (field {exc.field})") from exc
+    json.dump(breakdown, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``meterproof``."""
+    parser = argparse.ArgumentParser(
+        prog="meterproof", description="Offline verifier for meterproof billing bundles."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="verify bundles against trust anchors")
+    verify.add_argument("paths", nargs="+", help="bundle JSON files or directories")
+    verify.add_argument("--trust", required=True, help="trust anchors (vdi-billing-trust.json)")
+    verify.add_argument("--profile", default="standard", choices=list(PROFILES))
+    verify.add_argument("--jobs", type=int, default=0, help="worker processes (default: CPUs)")
+    verify.add_argument(
+        "--failures-only", action="store_true", help="list only the invalid bundles' reports"
+    )
+    verify.add_argument("--compact", action="store_true", help="one-line JSON")
+    verify.set_defaults(func=cmd_verify)
+    price = sub.add_parser("price", help="price a quantity under a tariff")
+    price.add_argument("--tariff", required=True, help="tariff JSON (DESIGN.md)")
+    price.add_argument("--quantity", required=True, type=int, help="non-negative integer")
+    price.set_defaults(func=cmd_price)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return 0, 1 or 2 (also used as the process exit code)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors already
+        return int(exc.code or 0)
+    try:
+        code: int = args.func(args)
+        return code
+    except UsageError as exc:
+        sys.stderr.write(f"meterproof: {exc}\n")
+        return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

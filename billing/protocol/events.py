@@ -1,0 +1,208 @@
+"""Meter events and meter envelopes (DESIGN.md, "The bundle").
+
+A **meter event** is the usage fact a tenant is billed for::
+
+    {"tenant": "acme", "event_id": "evt_123", "window": "2026-11",
+     "metric": "api_requests", "quantity": 1,
+     "occurred_at": "2026-11-21T10:05:03Z",
+     "attributes": {"route": "/v1/search", "method": "GET", "status": 200,
+                    "bytes": 5120}}
+
+A **meter envelope** ``{"event", "kid", "sig"}`` carries the event signed by a
+meter key under the context ``meterproof/meter-envelope/v1``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .canonical import canonical_hash
+from .errors import MeterEventError
+from .timefmt import parse_rfc3339_utc
+
+#: Largest accepted quantity (10**15): far above any real meter reading, far
+#: below the I-JSON integer limit (2**53 - 1) that RFC 8785 can encode.
+MAX_QUANTITY = 10**15
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTE_VALUE_CHARS = 1024
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_WINDOW_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_ATTR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_EVENT_KEYS = {
+    "tenant", "event_id", "window", "metric", "quantity", "occurred_at", "attributes",
+}
+_ENVELOPE_KEYS = {"event", "kid", "sig"}
+
+
+def _require_id(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise MeterEventError(
+            f"{key} must be 1-128 characters of [A-Za-z0-9._:-] starting with a letter "
+            f"or digit, found {value!r}",
+            field=key,
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class MeterEvent:
+    """A validated meter event; ``to_json()`` gives the exact signed object."""
+
+    tenant: str
+    event_id: str
+    window: str
+    metric: str
+    quantity: int
+    occurred_at: str
+    attributes: dict[str, str | int | bool | None]
+
+    @property
+    def occurred_at_dt(self) -> datetime:
+        """``occurred_at`` as an aware UTC datetime."""
+        return parse_rfc3339_utc(self.occurred_at)
+
+    @property
+    def event_hash(self) -> str:
+        """SHA-256(JCS(event)), lowercase hex: the bundle's ``meter_hash``."""
+        return canonical_hash(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the event as the JSON object that the meter signs."""
+        return {
+            "tenant": self.tenant,
+            "event_id": self.event_id,
+            "window": self.window,
+            "metric": self.metric,
+            "quantity": self.quantity,
+            "occurred_at": self.occurred_at,
+            "attributes": dict(self.attributes),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> MeterEvent:
+        """Validate and return a meter event.
+
+        Rules: every key of the example above is present and no other; ids are
+        1-128 characters of ``[A-Za-z0-9._:-]``; ``window`` is ``YYYY-MM`` and
+        ``occurred_at`` (RFC 3339 UTC) falls inside that calendar month (UTC);
+        ``quantity`` is an integer in ``[0, 10**15]`` (not a bool, not a float);
+        ``attributes`` has at most 32 snake_case keys whose values are strings
+        (at most 1024 characters), integers, booleans or null.
+
+        Raises:
+            MeterEventError: naming the offending ``field``.
+        """
+        if not isinstance(obj, dict):
+            raise MeterEventError("meter event must be a JSON object", field="event")
+        missing = sorted(_EVENT_KEYS - obj.keys())
+        if missing:
+            raise MeterEventError(f"missing field {missing[0]!r}", field=missing[0])
+        unknown = sorted(obj.keys() - _EVENT_KEYS)
+        if unknown:
+            raise MeterEventError(f"unknown field {unknown[0]!r}", field=unknown[0])
+        tenant = _require_id(obj, "tenant")
+        event_id = _require_id(obj, "event_id")
+        metric = _require_id(obj, "metric")
+        window = obj["window"]
+        match = _WINDOW_RE.match(window) if isinstance(window, str) else None
+        if not match:
+            raise MeterEventError(
+                f"window must be a billing month YYYY-MM, found {window!r}", field="window"
+            )
+        quantity = obj["quantity"]
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise MeterEventError(
+                f"quantity must be an integer, found {type(quantity).__name__}",
+                field="quantity",
+            )
+        if not 0 <= quantity <= MAX_QUANTITY:
+            raise MeterEventError(
+                f"quantity must be between 0 and {MAX_QUANTITY}, found {quantity}",
+                field="quantity",
+            )
+        try:
+            occurred = parse_rfc3339_utc(obj["occurred_at"])
+        except ValueError as exc:
+            raise MeterEventError(str(exc), field="occurred_at") from exc
+        if (occurred.year, occurred.month) != (int(match.group(1)), int(match.group(2))):
+            raise MeterEventError(
+                f"occurred_at {obj['occurred_at']} is outside window {window}",
+                field="occurred_at",
+            )
+        attributes = obj["attributes"]
+        if not isinstance(attributes, dict):
+            raise MeterEventError("attributes must be a JSON object", field="attributes")
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise MeterEventError(
+                f"at most {MAX_ATTRIBUTES} attributes, found {len(attributes)}",
+                field="attributes",
+            )
+        for key, value in attributes.items():
+            path = f"attributes.{key}"
+            if not isinstance(key, str) or not _ATTR_KEY_RE.match(key):
+                raise MeterEventError(f"attribute name {key!r} must be snake_case", field=path)
+            if isinstance(value, str):
+                if len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
+                    raise MeterEventError(
+                        f"attribute is {len(value)} characters, at most "
+                        f"{MAX_ATTRIBUTE_VALUE_CHARS}",
+                        field=path,
+                    )
+            elif isinstance(value, int) and not isinstance(value, bool):
+                if abs(value) > 2**53 - 1:
+                    raise MeterEventError("integer attribute exceeds 2**53 - 1", field=path)
+            elif value is not None and not isinstance(value, bool):
+                raise MeterEventError(
+                    f"attribute values are strings, integers, booleans or null, found "
+                    f"{type(value).__name__}",
+                    field=path,
+                )
+        return cls(
+            tenant=tenant,
+            event_id=event_id,
+            window=window,
+            metric=metric,
+            quantity=quantity,
+            occurred_at=obj["occurred_at"],
+            attributes=dict(attributes),
+        )
+
+
+@dataclass(frozen=True)
+class MeterEnvelope:
+    """A meter event signed by a meter key: ``{"event", "kid", "sig"}``."""
+
+    event: MeterEvent
+    kid: str
+    sig: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the envelope as JSON."""
+        return {"event": self.event.to_json(), "kid": self.kid, "sig": self.sig}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> MeterEnvelope:
+        """Validate the envelope's shape (not its signature).
+
+        Raises:
+            MeterEventError: on a malformed envelope or event (``field`` is
+                prefixed with ``event.``).
+        """
+        if not isinstance(obj, dict):
+            raise MeterEventError("meter envelope must be a JSON object", field="meter_envelope")
+        unknown = sorted(obj.keys() - _ENVELOPE_KEYS)
+        if unknown:
+            raise MeterEventError(f"unknown field {unknown[0]!r}", field=unknown[0])
+        for key in ("kid", "sig"):
+            if not isinstance(obj.get(key), str) or not obj[key]:
+                raise MeterEventError(f"{key} must be a non-empty string", field=key)
+        try:
+            event = MeterEvent.from_json(obj.get("event"))
+        except MeterEventError as exc:
+            raise MeterEventError(exc.message, field=f"event.{exc.field}") from exc
+        return cls(event=event, kid=obj["kid"], sig=obj["sig"])

@@ -1,0 +1,43 @@
+"""RFC 3339 UTC timestamps as the protocol writes them (``2026-11-21T10:05:03Z``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_RFC3339_UTC = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$"
+)
+
+
+def parse_rfc3339_utc(value: object) -> datetime:
+    """Parse ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` into an aware UTC datetime.
+
+    Only the UTC designator ``Z`` is accepted, so each instant has one spelling
+    (RFC 3339 §5.6 with the offset fixed to Z).
+
+    Raises:
+        ValueError: if ``value`` is not such a string or not a real date.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected an RFC 3339 UTC string, found {type(value).__name__}")
+    match = _RFC3339_UTC.match(value)
+    if not match:
+        raise ValueError(f"expected RFC 3339 UTC like 2026-11-21T10:05:03Z, found {value!r}")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    micro = int((match.group(7) or "0").ljust(6, "0"))
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+
+
+def format_rfc3339_utc(moment: datetime) -> str:
+    """Return ``moment`` (aware) as RFC 3339 UTC; microseconds only when non-zero.
+
+    Raises:
+        ValueError: if ``moment`` is naive.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: protocol timestamps must be timezone-aware")
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

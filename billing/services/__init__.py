@@ -1,0 +1,1 @@
+"""Billing services: every state change of the billing app goes through here."""

@@ -1,0 +1,536 @@
+"""Attest meter events: replay guard, pricing, signing, log append (one path).
+
+The API (one event), the access-log backfill and the benchmarks (batches) all
+call :func:`meter_events_attest`. For each event it
+
+1. parses the meter envelope (or signs a bare event with the server meter key),
+   checks the meter signature against the trust anchors, the tenant and the
+   late-event window (skipped for staff backfills, which the receipt records);
+2. finds the published tariff version in force at ``occurred_at``;
+3. **reserves** ``(tenant, event_id, window)`` in its own committed transaction
+   (``reserved`` + ``expires_at``): a crash leaves a row that expires and can be
+   reclaimed;
+4. in **one transaction** for the whole batch: appends every attestation to the
+   transparency log, signs one checkpoint, stores meter events and bundles and
+   flips the reservations to ``committed`` (checked by token, so a reservation
+   reclaimed by someone else is never committed twice);
+5. on a caught failure **releases** (deletes) its own reservations; nothing is
+   half-written because step 4 is atomic.
+
+A retry with the same body returns the stored bundle; the same event_id with a
+different body raises :class:`ReplayConflict` (DESIGN.md "Replay guard").
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.errors import (
+    AttestDisabled,
+    AttestInProgress,
+    EventInFuture,
+    EventTooOld,
+    NoTariffInForce,
+    ReplayConflict,
+    TenantMismatch,
+    UnknownTenant,
+)
+from billing.keyring import Keyring, get_keyring
+from billing.models import Bundle, MeterEvent, ReplayReservation, Tariff, TariffVersion, Tenant
+from billing.protocol.bundle import build_attestation, build_bundle
+from billing.protocol.canonical import canonical_hash, canonical_json
+from billing.protocol.errors import UnknownKeyError
+from billing.protocol.events import MeterEnvelope, MeterEvent as MeterEventDoc
+from billing.protocol.keys import CONTEXT_METER_ENVELOPE, sign_object, verify_object
+from billing.protocol.tariff import Tariff as TariffDoc
+from billing.protocol.tariff import compute_charge
+from billing.protocol.trust import TrustAnchors
+from billing.selectors import trust_anchors_get
+from transparency.protocol.errors import ProtocolError
+from transparency.services import log_append
+
+
+@dataclass
+class AttestOutcome:
+    """The result for one submitted event.
+
+    ``status``: ``attested`` (new bundle), ``replayed`` (same body seen before;
+    the stored bundle) or ``rejected`` (``error`` says why; nothing stored).
+    """
+
+    status: str
+    bundle: dict[str, Any] | None = None
+    error: ProtocolError | None = None
+    key: tuple[str, str, str] | None = None
+
+
+@dataclass
+class _Pending:
+    index: int
+    tenant: Tenant
+    envelope: MeterEnvelope
+    request_hash: str
+    key: tuple[str, str, str]
+    version: TariffVersion | None = None
+    token: uuid.UUID | None = None
+    attestation: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def receipt_id_for(tenant: str, window: str, event_id: str) -> str:
+    """Return the receipt id of an event: ``rcpt_`` + 24 hex of
+    SHA-256(JCS([tenant, window, event_id])). Deterministic, so a retried event
+    keeps its receipt id."""
+    return "rcpt_" + canonical_hash([tenant, window, event_id])[:24]
+
+
+def parse_attest_payload(payload: Any, *, keyring: Keyring) -> MeterEnvelope:
+    """Return a meter envelope from an API payload.
+
+    A payload with ``event``, ``kid`` and ``sig`` is a signed meter envelope
+    (signature checked later against the trust anchors); any other object is a
+    bare meter event, signed here by the server-side meter key.
+
+    Raises:
+        MeterEventError: malformed envelope or event.
+    """
+    if isinstance(payload, dict) and {"event", "kid", "sig"} <= payload.keys():
+        return MeterEnvelope.from_json(payload)
+    event = MeterEventDoc.from_json(payload)
+    sig = sign_object(keyring.meter.signing_key, CONTEXT_METER_ENVELOPE, event.to_json())
+    return MeterEnvelope(event=event, kid=keyring.meter.kid, sig=sig)
+
+
+def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None:
+    key = trust.key("meter", envelope.kid)
+    if key is None:
+        raise UnknownKeyError(f"meter kid {envelope.kid} is not trusted", field="kid")
+    if key.tenant is not None and key.tenant != envelope.event.tenant:
+        raise TenantMismatch(
+            f"meter key {envelope.kid} may only sign events of tenant {key.tenant!r}",
+            field="event.tenant",
+        )
+    verify_object(
+        key.verify_key, CONTEXT_METER_ENVELOPE, envelope.event.to_json(), envelope.sig, field="sig"
+    )
+
+
+def _check_window(event: MeterEventDoc, now: datetime) -> None:
+    occurred = event.occurred_at_dt
+    oldest = now - timedelta(seconds=settings.VDI_BILLING_MAX_EVENT_AGE_SEC)
+    newest = now + timedelta(seconds=settings.VDI_BILLING_MAX_FUTURE_SKEW_SEC)
+    if occurred < oldest:
+        raise EventTooOld(
+            f"occurred_at {event.occurred_at} is more than "
+            f"{settings.VDI_BILLING_MAX_EVENT_AGE_SEC // 86400} days old",
+            field="event.occurred_at",
+        )
+    if occurred > newest:
+        raise EventInFuture(
+            f"occurred_at {event.occurred_at} is more than "
+            f"{settings.VDI_BILLING_MAX_FUTURE_SKEW_SEC} s in the future",
+            field="event.occurred_at",
+        )
+
+
+class _TariffFinder:
+    """Finds the published version in force, with one query per tariff per batch.
+
+    Rule: among published versions of the tenant's tariff (or the default
+    tariff) whose metric is the event's, the one with the latest
+    ``effective_from <= occurred_at`` and ``occurred_at < effective_to`` (if
+    set); the database guarantees at most one published version per start.
+    """
+
+    def __init__(self) -> None:
+        self._versions: dict[int, list[TariffVersion]] = {}
+        self._default: Tariff | None | bool = False
+
+    def _default_tariff(self) -> Tariff | None:
+        if self._default is False:
+            self._default = Tariff.objects.filter(tariff_id=settings.VDI_DEFAULT_TARIFF_ID).first()
+        return self._default  # type: ignore[return-value]
+
+    def find(self, tenant: Tenant, event: MeterEventDoc) -> TariffVersion:
+        tariff = tenant.tariff if tenant.tariff_id else self._default_tariff()
+        if tariff is None:
+            raise NoTariffInForce(
+                f"tenant {tenant.slug} has no tariff and there is no default tariff "
+                f"{settings.VDI_DEFAULT_TARIFF_ID!r}",
+                field="event.tenant",
+            )
+        if tariff.metric != event.metric:
+            raise NoTariffInForce(
+                f"tariff {tariff.tariff_id} prices {tariff.metric!r}, not {event.metric!r}",
+                field="event.metric",
+            )
+        versions = self._versions.get(tariff.pk)
+        if versions is None:
+            versions = list(
+                TariffVersion.objects.filter(tariff=tariff, status=TariffVersion.Status.PUBLISHED)
+                .select_related("tariff")
+                .order_by("-effective_from", "-version")
+            )
+            self._versions[tariff.pk] = versions
+        occurred = event.occurred_at_dt
+        for version in versions:
+            if version.effective_from <= occurred and (
+                version.effective_to is None or occurred < version.effective_to
+            ):
+                return version
+        raise NoTariffInForce(
+            f"no published version of tariff {tariff.tariff_id} is in force at "
+            f"{event.occurred_at}",
+            field="event.occurred_at",
+        )
+
+
+def _reserve(items: list[_Pending], now: datetime, outcomes: list[AttestOutcome | None]) -> list[_Pending]:
+    """Reserve each item's key; return the items this call now owns.
+
+    Items whose key is already committed get ``replayed`` (same body) or a
+    :class:`ReplayConflict`; keys reserved by an in-flight request get
+    :class:`AttestInProgress` (or a conflict if the body differs).
+    """
+    ttl = timedelta(seconds=settings.VDI_BILLING_REPLAY_RESERVE_TTL_SEC)
+    owned: list[_Pending] = []
+    query = Q()
+    for item in items:
+        query |= Q(tenant=item.tenant, event_id=item.key[1], window=item.key[2])
+    existing = {
+        (r.tenant_id, r.event_id, r.window): r for r in ReplayReservation.objects.filter(query)
+    } if items else {}
+    fresh: list[_Pending] = []
+    for item in items:
+        row = existing.get((item.tenant.pk, item.key[1], item.key[2]))
+        if row is None:
+            fresh.append(item)
+        else:
+            _resolve_existing(item, row, now, ttl, outcomes, owned)
+    if fresh:
+        for item in fresh:
+            item.token = uuid.uuid4()
+        rows = [
+            ReplayReservation(
+                tenant=item.tenant,
+                event_id=item.key[1],
+                window=item.key[2],
+                request_hash=item.request_hash,
+                token=item.token,
+                expires_at=now + ttl,
+            )
+            for item in fresh
+        ]
+        try:
+            with transaction.atomic():
+                ReplayReservation.objects.bulk_create(rows)
+            owned.extend(fresh)
+        except IntegrityError:
+            # A concurrent request reserved one of them: go one by one.
+            for item, row in zip(fresh, rows, strict=True):
+                try:
+                    with transaction.atomic():
+                        row.pk = None
+                        row.save(force_insert=True)
+                    owned.append(item)
+                except IntegrityError:
+                    current = ReplayReservation.objects.get(
+                        tenant=item.tenant, event_id=item.key[1], window=item.key[2]
+                    )
+                    _resolve_existing(item, current, now, ttl, outcomes, owned)
+    return owned
+
+
+def _resolve_existing(
+    item: _Pending,
+    row: ReplayReservation,
+    now: datetime,
+    ttl: timedelta,
+    outcomes: list[AttestOutcome | None],
+    owned: list[_Pending],
+) -> None:
+    if row.status == ReplayReservation.Status.COMMITTED:
+        if row.request_hash != item.request_hash:
+            outcomes[item.index] = AttestOutcome(
+                "rejected",
+                error=ReplayConflict(
+                    f"event_id {item.key[1]} in window {item.key[2]} was already attested "
+                    "with a different body",
+                    field="event.event_id",
+                ),
+                key=item.key,
+            )
+            return
+        bundle = Bundle.objects.filter(meter_event__tenant=item.tenant, meter_event__event_id=item.key[1], meter_event__window=item.key[2]).values_list("document", flat=True).first()
+        outcomes[item.index] = AttestOutcome("replayed", bundle=json.loads(bundle) if bundle else None, key=item.key)
+        return
+    if row.expires_at > now:
+        error: ProtocolError
+        if row.request_hash != item.request_hash:
+            error = ReplayConflict(
+                f"event_id {item.key[1]} is being attested with a different body",
+                field="event.event_id",
+            )
+        else:
+            error = AttestInProgress(
+                f"event_id {item.key[1]} is being attested by another request; retry",
+                field="event.event_id",
+            )
+        outcomes[item.index] = AttestOutcome("rejected", error=error, key=item.key)
+        return
+    # Expired reservation left by a crash: reclaim it, idempotently (only one
+    # reclaimer wins the conditional update).
+    token = uuid.uuid4()
+    won = ReplayReservation.objects.filter(
+        pk=row.pk, status=ReplayReservation.Status.RESERVED, token=row.token
+    ).update(token=token, expires_at=now + ttl, request_hash=item.request_hash)
+    if won:
+        item.token = token
+        owned.append(item)
+    else:
+        outcomes[item.index] = AttestOutcome(
+            "rejected",
+            error=AttestInProgress("reservation was reclaimed concurrently; retry"),
+            key=item.key,
+        )
+
+
+def _release(items: list[_Pending]) -> None:
+    """Delete our own uncommitted reservations (on a caught failure only)."""
+    tokens = [item.token for item in items if item.token is not None]
+    if tokens:
+        ReplayReservation.objects.filter(
+            token__in=tokens, status=ReplayReservation.Status.RESERVED
+        ).delete()
+
+
+def meter_events_attest(
+    *,
+    payloads: list[Any],
+    tenant: Tenant | None = None,
+    backfill: bool = False,
+    now: datetime | None = None,
+) -> list[AttestOutcome]:
+    """Attest a batch of meter events; return one outcome per payload, in order.
+
+    Args:
+        payloads: meter envelopes ``{"event", "kid", "sig"}`` or bare meter
+            events (parsed JSON).
+        tenant: the authenticated tenant; every event must name it. ``None``
+            (staff backfill) resolves each event's tenant by slug.
+        backfill: staff backfill: skip the late-event window and mark
+            ``receipt.backfilled``.
+        now: the clock (injected in tests).
+
+    Raises:
+        AttestDisabled, SigningKeysUnconfigured: before anything is reserved.
+        Any database error of the commit transaction, after releasing this
+        call's reservations (nothing of the batch is stored).
+    """
+    if not settings.VDI_ATTEST_ENABLED:
+        raise AttestDisabled("attestation is disabled (VDI_ATTEST_ENABLED=false)")
+    keyring = get_keyring()
+    trust = trust_anchors_get(keyring)
+    now = now or timezone.now()
+    outcomes: list[AttestOutcome | None] = [None] * len(payloads)
+    tenants: dict[str, Tenant | None] = {}
+    if tenant is not None:
+        tenants[tenant.slug] = tenant
+    finder = _TariffFinder()
+    pending: list[_Pending] = []
+    first_seen: dict[tuple[str, str, str], int] = {}
+    duplicates: list[tuple[int, int, str]] = []
+    hashes: dict[int, str] = {}
+    for index, payload in enumerate(payloads):
+        try:
+            envelope = parse_attest_payload(payload, keyring=keyring)
+            event = envelope.event
+            key = (event.tenant, event.event_id, event.window)
+            if tenant is not None and event.tenant != tenant.slug:
+                raise TenantMismatch(
+                    f"event is for tenant {event.tenant!r}, the API key is for {tenant.slug!r}",
+                    field="event.tenant",
+                )
+            if event.tenant not in tenants:
+                tenants[event.tenant] = Tenant.objects.filter(slug=event.tenant, is_active=True).select_related("tariff").first()
+            owner = tenants[event.tenant]
+            if owner is None:
+                raise UnknownTenant(f"no active tenant {event.tenant!r}", field="event.tenant")
+            _check_meter_signature(envelope, trust)
+            if not backfill:
+                _check_window(event, now)
+            version = finder.find(owner, event)
+        except ProtocolError as exc:
+            outcomes[index] = AttestOutcome("rejected", error=exc)
+            continue
+        if key in first_seen:
+            duplicates.append((index, first_seen[key], event.event_hash))
+            continue
+        first_seen[key] = index
+        hashes[index] = event.event_hash
+        pending.append(
+            _Pending(
+                index=index,
+                tenant=owner,
+                envelope=envelope,
+                request_hash=event.event_hash,
+                key=key,
+                version=version,
+            )
+        )
+    owned = _reserve(pending, now, outcomes)
+    if owned:
+        try:
+            _commit(owned, keyring, now, backfill, outcomes)
+        except BaseException:
+            _release(owned)
+            raise
+    for index, first, event_hash in duplicates:
+        original = outcomes[first]
+        if original is not None and original.status != "rejected":
+            if event_hash == hashes[first]:
+                outcomes[index] = AttestOutcome("replayed", bundle=original.bundle, key=original.key)
+            else:
+                outcomes[index] = AttestOutcome(
+                    "rejected",
+                    error=ReplayConflict(
+                        "the same event_id appears twice in one batch with different bodies",
+                        field="event.event_id",
+                    ),
+                )
+        else:
+            outcomes[index] = original
+    return [o if o is not None else AttestOutcome("rejected", error=ProtocolError("not processed")) for o in outcomes]
+
+
+def _commit(
+    owned: list[_Pending],
+    keyring: Keyring,
+    now: datetime,
+    backfill: bool,
+    outcomes: list[AttestOutcome | None],
+) -> None:
+    """Build, sign, log and store the owned items in one transaction."""
+    for item in owned:
+        assert item.version is not None and item.version.document is not None
+        tariff = TariffDoc.from_json(item.version.document)
+        charge = compute_charge(tariff, item.envelope.event.quantity)
+        item.attestation = build_attestation(
+            envelope=item.envelope,
+            tariff=tariff,
+            charge=charge,
+            receipt_id=receipt_id_for(item.key[0], item.key[2], item.key[1]),
+            issued_at=now,
+            issuer=keyring.issuer,
+            backfilled=backfill,
+        )
+        item.extra["charge"] = charge
+    with transaction.atomic():
+        events = []
+        for item in owned:
+            ev = item.envelope.event
+            events.append(
+                MeterEvent(
+                    tenant=item.tenant,
+                    event_id=ev.event_id,
+                    window=ev.window,
+                    metric=ev.metric,
+                    quantity=ev.quantity,
+                    occurred_at=ev.occurred_at_dt,
+                    attributes=ev.attributes,
+                    meter_kid=item.envelope.kid,
+                    event_hash=item.request_hash,
+                    backfilled=backfill,
+                )
+            )
+        MeterEvent.objects.bulk_create(events)
+        if not all(e.pk for e in events):  # backends without RETURNING ids
+            lookup = {
+                (e.tenant_id, e.event_id, e.window): e.pk
+                for e in MeterEvent.objects.filter(
+                    Q(*[Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2]) for i in owned], _connector=Q.OR)
+                )
+            }
+            for e in events:
+                e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
+        result = log_append(
+            leaf_datas=[canonical_json(item.attestation) for item in owned],
+            signer=keyring.log_signer,
+            origin=keyring.log_origin,
+        )
+        bundles = []
+        for offset, (item, event_row) in enumerate(zip(owned, events, strict=True)):
+            assert item.attestation is not None
+            document = build_bundle(
+                item.attestation,
+                leaf_index=result.start_index + offset,
+                tree_size=result.tree_size,
+                inclusion_proof=result.proofs[offset],
+                checkpoint=result.checkpoint.note,
+            )
+            charge = item.extra["charge"]
+            bundles.append(
+                Bundle(
+                    receipt_id=item.attestation["receipt"]["receipt_id"],
+                    tenant=item.tenant,
+                    meter_event=event_row,
+                    tariff_version=item.version,
+                    log_entry=result.entries[offset],
+                    amount_minor=charge.amount_minor,
+                    currency=charge.currency,
+                    fingerprint=item.attestation["billing_verify_fingerprint"],
+                    document=canonical_json(document).decode("utf-8"),
+                    issued_at=now,
+                )
+            )
+            item.extra["document"] = document
+        Bundle.objects.bulk_create(bundles)
+        updated = ReplayReservation.objects.filter(
+            token__in=[item.token for item in owned], status=ReplayReservation.Status.RESERVED
+        ).update(status=ReplayReservation.Status.COMMITTED, committed_at=now)
+        if updated != len(owned):
+            # A reservation expired and was reclaimed while we worked: abort the
+            # whole batch rather than commit an event twice.
+            raise AttestInProgress(
+                f"{len(owned) - updated} reservation(s) expired during attestation; retry"
+            )
+    for item in owned:
+        outcomes[item.index] = AttestOutcome("attested", bundle=item.extra["document"], key=item.key)
+
+
+def meter_event_attest(*, payload: Any, tenant: Tenant, now: datetime | None = None) -> AttestOutcome:
+    """Attest one event for an authenticated tenant (the API's path).
+
+    Returns the outcome (``attested`` or ``replayed``).
+
+    Raises:
+        ProtocolError subclasses: the rejection reason (``ReplayConflict``,
+        ``SignatureError``, ``NoTariffInForce``, ...), nothing stored.
+    """
+    outcome = meter_events_attest(payloads=[payload], tenant=tenant, now=now)[0]
+    if outcome.status == "rejected":
+        assert outcome.error is not None
+        raise outcome.error
+    return outcome
+
+
+def reservations_reclaim_expired(*, now: datetime | None = None) -> int:
+    """Delete expired ``reserved`` rows (crashed attests); return how many.
+
+    Safe at any time: a live attest whose reservation expired will fail its
+    token-checked commit and release, never commit twice.
+    """
+    now = now or timezone.now()
+    deleted, _ = ReplayReservation.objects.filter(
+        status=ReplayReservation.Status.RESERVED, expires_at__lte=now
+    ).delete()
+    return deleted

@@ -1,0 +1,34 @@
+"""Demo data: a tenant and a published tariff that covers the sample log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.db import transaction
+
+from billing.models import Tariff, TariffVersion, Tenant
+from billing.services.tariffs import tariff_create, tariff_version_create, tariff_version_publish
+from billing.services.tenants import tenant_create
+
+#: 0.02 USD per request (unit_amount_decimal is in cents).
+DEMO_PRICING = {"model": "per_unit", "unit_amount_decimal": "2"}
+DEMO_EFFECTIVE_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+
+
+@transaction.atomic
+def demo_seed(*, tariff_id: str = "api-requests", tenant_slug: str = "demo") -> tuple[Tenant, TariffVersion]:
+    """Create (idempotently) the demo tariff, published from 2015-01-01, and the
+    demo tenant; return them."""
+    tariff = Tariff.objects.filter(tariff_id=tariff_id).first() or tariff_create(
+        tariff_id=tariff_id, metric="api_requests", currency="USD", name="API requests"
+    )
+    version = tariff.versions.filter(status=TariffVersion.Status.PUBLISHED).order_by("version").first()
+    if version is None:
+        draft = tariff_version_create(
+            tariff=tariff, pricing=DEMO_PRICING, effective_from=DEMO_EFFECTIVE_FROM
+        )
+        version = tariff_version_publish(version=draft)
+    tenant = Tenant.objects.filter(slug=tenant_slug).first() or tenant_create(
+        slug=tenant_slug, name="Demo tenant", tariff=tariff
+    )
+    return tenant, version

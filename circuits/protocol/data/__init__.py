@@ -1,0 +1,1 @@
+"""Data files of ``circuits.protocol`` (Poseidon constants; see README.md)."""

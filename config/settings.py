@@ -1,0 +1,183 @@
+"""Django settings for meterproof, read from the environment (django-environ).
+
+Development defaults are safe and need no server: SQLite in ``var/``, an
+in-memory Celery broker, DEBUG on. ``MP_ENV=production`` turns DEBUG off and
+refuses to start unless the secrets are set (SECRET_KEY, ALLOWED_HOSTS,
+DATABASE_URL, the issuer / meter / log-operator keys, CELERY_BROKER_URL).
+
+Keys are written into the git-ignored ``.env`` by ``manage.py billing_keys``;
+``.env`` is read unless ``MP_READ_DOT_ENV=0`` (the test settings set that so the
+suite never sees a developer's keys).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+if os.environ.get("MP_READ_DOT_ENV", "1") != "0" and (BASE_DIR / ".env").exists():
+    env.read_env(BASE_DIR / ".env", overwrite=False)
+
+MP_ENV = env.str("MP_ENV", default="development")
+PRODUCTION = MP_ENV == "production"
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+
+_DEV_SECRET = "dev-insecure-secret-key-do-not-use-in-production"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "transparency.apps.TransparencyConfig",
+    "billing.apps.BillingConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+VAR_DIR = Path(env.str("MP_VAR_DIR", default=str(BASE_DIR / "var")))
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'meterproof.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # IMMEDIATE transactions take the write lock up front (no lock-upgrade
+    # deadlocks between concurrent writers); WAL lets readers run during writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Request bodies: a meter envelope is well under 8 KiB; refuse anything larger
+# than 64 KiB before parsing (413 payload_too_large).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MP_MAX_BODY_BYTES", default=64 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "config.exception_handler.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}
+
+# --- Celery ---------------------------------------------------------------
+# Default broker: kombu's in-memory transport, which needs no server on a fresh
+# machine; tasks run in-process when eager. Production sets a Redis URL.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="cache+memory://")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not PRODUCTION)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = "UTC"
+
+# --- meterproof keys (names as the seed's deploy checklist) -----------------
+VDI_SIGNING_KEY = env.str("VDI_SIGNING_KEY", default="")
+VDI_BILLING_METER_PRIVATE_KEY_PEM = env.str("VDI_BILLING_METER_PRIVATE_KEY_PEM", default="")
+VDI_BILLING_METER_KID = env.str("VDI_BILLING_METER_KID", default="")
+VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM = env.str(
+    "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM", default=""
+)
+VDI_BILLING_LOG_OPERATOR_KID = env.str("VDI_BILLING_LOG_OPERATOR_KID", default="")
+VDI_MANIFEST_AUTHORITY_SIGNING_KEY = env.str("VDI_MANIFEST_AUTHORITY_SIGNING_KEY", default="")
+VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str("VDI_MANIFEST_AUTHORITY_PUBLIC_JWK", default="")
+# Keyed hash for tenant surrogates of client IPs (import_access_log).
+VDI_TENANT_SURROGATE_KEY = env.str("VDI_TENANT_SURROGATE_KEY", default="")
+
+# --- meterproof behaviour ---------------------------------------------------
+VDI_ATTEST_ENABLED = env.bool("VDI_ATTEST_ENABLED", default=True)
+VDI_ATTEST_SECRET = env.str("VDI_ATTEST_SECRET", default="")
+VDI_BILLING_LOG_ORIGIN = env.str("VDI_BILLING_LOG_ORIGIN", default="meterproof.dev/billing-log")
+VDI_BILLING_REPLAY_RESERVE_TTL_SEC = env.int("VDI_BILLING_REPLAY_RESERVE_TTL_SEC", default=900)
+# Stripe's meter-event window: events up to 35 days old, 5 minutes in the future.
+VDI_BILLING_MAX_EVENT_AGE_SEC = env.int("VDI_BILLING_MAX_EVENT_AGE_SEC", default=35 * 86400)
+VDI_BILLING_MAX_FUTURE_SKEW_SEC = env.int("VDI_BILLING_MAX_FUTURE_SKEW_SEC", default=300)
+VDI_BILLING_VERIFY_PROFILE = env.str("VDI_BILLING_VERIFY_PROFILE", default="standard")
+VDI_DEFAULT_TARIFF_ID = env.str("VDI_DEFAULT_TARIFF_ID", default="api-requests")
+VDI_BILLING_INCIRCUIT_BINDING = env.bool("VDI_BILLING_INCIRCUIT_BINDING", default=False)
+
+if PRODUCTION:
+    _required = {
+        "DJANGO_SECRET_KEY": SECRET_KEY != _DEV_SECRET and SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": ALLOWED_HOSTS,
+        "DATABASE_URL": os.environ.get("DATABASE_URL"),
+        "VDI_SIGNING_KEY": VDI_SIGNING_KEY,
+        "VDI_BILLING_METER_PRIVATE_KEY_PEM": VDI_BILLING_METER_PRIVATE_KEY_PEM,
+        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM,
+        "VDI_TENANT_SURROGATE_KEY": VDI_TENANT_SURROGATE_KEY,
+        "VDI_ATTEST_SECRET": VDI_ATTEST_SECRET,
+        "CELERY_BROKER_URL": CELERY_BROKER_URL != "memory://" and CELERY_BROKER_URL,
+    }
+    _missing = sorted(name for name, value in _required.items() if not value)
+    if _missing:
+        raise ImproperlyConfigured(
+            "MP_ENV=production refuses to start without: " + ", ".join(_missing)
+        )
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,85 @@
+"""Error hierarchy of the Django-free protocol packages.
+
+Every error raised by a ``protocol`` package derives from :class:`ProtocolError`
+(this module is the lowest layer; ``billing.protocol``, ``circuits.protocol`` and
+``revocation.protocol`` import it, never the other way round). Each class carries
+a stable snake_case ``code`` that the HTTP layer maps to a status in
+``config/exception_handler.py`` and that the offline CLI prints in its report.
+"""
+
+from __future__ import annotations
+
+
+class ProtocolError(Exception):
+    """Root of all protocol errors.
+
+    Attributes:
+        code: stable snake_case identifier, documented and never renamed.
+        message: human sentence saying what was expected and what was found.
+        field: dotted path of the offending input field, or ``None``.
+    """
+
+    code = "protocol_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Return ``{"code", "message", "field"}`` for JSON error bodies."""
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class MerkleError(ProtocolError):
+    """Malformed Merkle input (hash not 32 bytes, index out of range)."""
+
+    code = "merkle_error"
+
+
+class InclusionProofError(ProtocolError):
+    """An RFC 9162 §2.1.3 inclusion proof does not verify."""
+
+    code = "inclusion_proof_invalid"
+
+
+class ConsistencyProofError(ProtocolError):
+    """An RFC 9162 §2.1.4 consistency proof does not verify."""
+
+    code = "consistency_proof_invalid"
+
+
+class NoteError(ProtocolError):
+    """A C2SP signed note is malformed or its signatures do not verify."""
+
+    code = "note_invalid"
+
+
+class MalformedNoteError(NoteError):
+    """The note text or a signature line is not well formed (C2SP signed-note)."""
+
+    code = "note_malformed"
+
+
+class UnknownVerifierError(NoteError):
+    """No signature on the note is by a known verifier key."""
+
+    code = "note_unknown_key"
+
+
+class InvalidSignatureError(NoteError):
+    """A signature by a known key does not verify over the note text."""
+
+    code = "note_bad_signature"
+
+
+class VerifierKeyError(NoteError):
+    """A verifier or signer key string is malformed (``name+hex+base64``)."""
+
+    code = "note_key_invalid"
+
+
+class CheckpointError(ProtocolError):
+    """A C2SP tlog-checkpoint body is malformed."""
+
+    code = "checkpoint_invalid"
