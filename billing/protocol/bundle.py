@@ -52,7 +52,7 @@ from .tariff import Charge, Tariff
 from .timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 BUNDLE_FORMAT = "vdi-billing/2"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 _ATTESTATION_KEYS = {
     "format", "meter_envelope", "tariff", "charge", "receipt", "meter_hash",
     "charge_hash", "billing_verify_fingerprint", "billing_commitments", "sig",

@@ -84,7 +84,7 @@ def _verify_files(files: list[str]) -> list[dict[str, Any]]:
 def _verify_one(verifier: BundleVerifier, path: Path) -> dict[str, Any]:
     try:
         data: Any = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # too deep to parse
         data = None
         report = verifier.verify(data).to_json()
         report["checks"][0]["message"] = f"cannot read bundle: {exc}"

@@ -29,9 +29,9 @@ MAX_QUANTITY = 10**15
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_VALUE_CHARS = 1024
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-_WINDOW_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_ATTR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+_WINDOW_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
+_ATTR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _EVENT_KEYS = {
     "tenant", "event_id", "window", "metric", "quantity", "occurred_at", "attributes",
 }

@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime
 
 _RFC3339_UTC = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$"
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z",
+    re.ASCII,
 )
 
 
