@@ -13,6 +13,7 @@ there is no ``tenant_update`` service yet.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from django import forms
@@ -57,6 +58,8 @@ from transparency.protocol.errors import ProtocolError
 admin.site.site_header = "meterproof administration"
 admin.site.site_title = "meterproof admin"
 admin.site.index_title = "Billing and transparency log"
+# Lists here are wide (ids, hashes): give them the sidebar's width.
+admin.site.enable_nav_sidebar = False
 
 #: Quantities shown in a tariff version's price preview.
 PREVIEW_QUANTITIES = (1, 10, 100, 1000)
@@ -101,6 +104,13 @@ def pretty_json(value: Any) -> SafeString:
             return format_html('<pre style="{}">{}</pre>', _PRE_STYLE, value)
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
     return format_html('<pre style="{}">{}</pre>', _PRE_STYLE, text)
+
+
+def utc(value: Any) -> str:
+    """Return an aware datetime as compact UTC, ``2026-11-21 17:02:09Z``."""
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def admin_link(obj: Any, text: str | None = None) -> str:
@@ -220,11 +230,11 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "slug",
         "name",
         "tariff",
-        "is_active",
-        "is_surrogate",
+        "active",
+        "surrogate",
         "bundle_count",
         "api_key_count",
-        "created_at",
+        "created",
     )
     list_display_links = ("slug",)
     list_filter = ("is_active", "is_surrogate", "tariff")
@@ -245,6 +255,21 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 _api_keys=Count("api_keys", distinct=True),
             )
         )
+
+    @admin.display(description="active", boolean=True, ordering="is_active")
+    def active(self, obj: Tenant) -> bool:
+        """Whether the tenant may attest."""
+        return obj.is_active
+
+    @admin.display(description="surrogate", boolean=True, ordering="is_surrogate")
+    def surrogate(self, obj: Tenant) -> bool:
+        """Whether a backfill created it from a client-address hash."""
+        return obj.is_surrogate
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj: Tenant) -> str:
+        """Creation time, compact UTC."""
+        return utc(obj.created_at)
 
     @admin.display(description="bundles", ordering="_bundles")
     def bundle_count(self, obj: Tenant) -> str:
@@ -273,6 +298,10 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = TenantAddForm
         return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> tuple:
+        """Keys are listed once the tenant exists."""
+        return self.inlines if obj is not None else ()
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
         """Add: slug, name, tariff, surrogate. Change: everything, slug fixed."""
@@ -469,6 +498,10 @@ class TariffAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     fields = ("tariff_id", "name", "metric", "currency")
     inlines = (TariffVersionInline,)
 
+    def get_inlines(self, request: HttpRequest, obj: Tariff | None = None) -> tuple:
+        """Versions are listed once the tariff exists."""
+        return self.inlines if obj is not None else ()
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tariff]:
         """Annotate version counts."""
         return super().get_queryset(request).annotate(_versions=Count("versions"))
@@ -482,9 +515,13 @@ class TariffAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         )
         return format_html('<a href="{}">{}</a>', url, obj._versions)  # type: ignore[attr-defined]
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
+        """Add: the tariff's fields. View: those and a new-version link."""
+        return self.fields if obj is None else (*self.fields, "add_version_link")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
         """Everything is fixed after creation."""
-        return () if obj is None else self.fields
+        return () if obj is None else (*self.fields, "add_version_link")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """No ``tariff_update`` service: an existing tariff is view-only."""
@@ -506,17 +543,11 @@ class TariffAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         )
         obj.pk, obj.created_at = created.pk, created.created_at
 
-    def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        """Offer a link to add a draft version of this tariff."""
-        obj = context.get("original")
-        if obj is not None:
-            url = reverse("admin:billing_tariffversion_add") + f"?tariff={obj.pk}"
-            context["subtitle"] = format_html(
-                '{} — <a href="{}">add a draft version</a>', obj, url
-            )
-        return super().render_change_form(request, context, *args, **kwargs)
+    @admin.display(description="new version")
+    def add_version_link(self, obj: Tariff) -> str:
+        """Link to the add form of a draft version of this tariff."""
+        url = reverse("admin:billing_tariffversion_add") + f"?tariff={obj.pk}"
+        return format_html('<a class="addlink" href="{}">add a draft version</a>', url)
 
 
 class TariffVersionForm(forms.ModelForm):
@@ -630,7 +661,8 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         )
         return format_html(
             "<table><thead><tr><th>quantity</th><th>exact total (minor units)</th>"
-            "<th>charge</th><th>lines</th></tr></thead><tbody>{}</tbody></table>",
+            "<th>charge</th><th>lines (units × unit price = minor units)</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
             body,
         )
 
@@ -852,9 +884,8 @@ class BundleAdmin(ReadOnlyAdmin):
         "window",
         "event_id",
         "amount",
-        "tariff_version",
         "leaf",
-        "issued_at",
+        "issued",
     )
     list_filter = ("meter_event__window", "currency", "tariff_version")
     search_fields = (
@@ -885,6 +916,11 @@ class BundleAdmin(ReadOnlyAdmin):
         "document_pretty",
     )
     readonly_fields = fields
+
+    @admin.display(description="issued (UTC)", ordering="issued_at")
+    def issued(self, obj: Bundle) -> str:
+        """Issue time, compact UTC."""
+        return utc(obj.issued_at)
 
     @admin.display(description="window", ordering="meter_event__window")
     def window(self, obj: Bundle) -> str:

@@ -221,7 +221,7 @@ class ReplayReservation(models.Model):
 
 
 class Bundle(models.Model):
-    """A signed ``vdi-billing/2`` bundle; ``document`` is its exact JSON (JCS)."""
+    """A signed ``vdi-billing/2`` bundle; ``document`` is its JSON as returned by attest."""
 
     receipt_id = models.CharField(max_length=64, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="bundles")
@@ -233,7 +233,7 @@ class Bundle(models.Model):
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     fingerprint = models.CharField(max_length=64)
-    document = models.TextField(help_text="The bundle as RFC 8785 canonical JSON.")
+    document = models.TextField(help_text="The bundle as compact JSON.")
     issued_at = models.DateTimeField()
 
     class Meta:

@@ -41,8 +41,15 @@ class ReadOnlyLogAdmin(admin.ModelAdmin):
         return False
 
 
-def _pre(text: str) -> str:
-    return format_html('<pre style="{}">{}</pre>', _PRE_STYLE, text)
+# A signed note is shown exactly: its lines never wrap (the box scrolls).
+_NOTE_STYLE = (
+    "white-space: pre; overflow-x: auto; max-width: 60rem; margin: 0; "
+    "padding: 8px; font-size: 12px; background: var(--darkened-bg);"
+)
+
+
+def _pre(text: str, style: str = _PRE_STYLE) -> str:
+    return format_html('<pre style="{}">{}</pre>', style, text)
 
 
 @admin.register(LogEntry)
@@ -100,7 +107,7 @@ class CheckpointAdmin(ReadOnlyLogAdmin):
     @admin.display(description="signed note")
     def signed_note(self, obj: Checkpoint) -> str:
         """The exact signed note text (body, blank line, signature lines)."""
-        return _pre(obj.note)
+        return _pre(obj.note, _NOTE_STYLE)
 
 
 @admin.register(LogState)

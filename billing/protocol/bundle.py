@@ -62,6 +62,10 @@ _RECEIPT_KEYS = {"receipt_id", "issued_at", "kid", "backfilled"}
 _LOG_KEYS = {"leaf_index", "tree_size", "leaf_hash", "inclusion_proof", "checkpoint"}
 
 
+def _subfield(prefix: str, field: str | None) -> str:
+    return f"{prefix}.{field}" if field else prefix
+
+
 def billing_fingerprint(meter_hash: str, tariff_hash: str, charge: dict[str, Any]) -> str:
     """Return ``billing_verify_fingerprint`` = SHA-256(JCS({meter_hash, tariff_hash,
     charge})), lowercase hex. Same event and tariff give the same value anywhere.
@@ -250,12 +254,14 @@ class Bundle:
             envelope = MeterEnvelope.from_json(att["meter_envelope"])
         except MeterEventError as exc:
             raise BundleFormatError(
-                exc.message, field=f"attestation.meter_envelope.{exc.field}"
+                exc.message, field=_subfield("attestation.meter_envelope", exc.field)
             ) from exc
         try:
             tariff = Tariff.from_json(att["tariff"])
         except TariffError as exc:
-            raise BundleFormatError(exc.message, field=f"attestation.tariff.{exc.field}") from exc
+            raise BundleFormatError(
+                exc.message, field=_subfield("attestation.tariff", exc.field)
+            ) from exc
         try:
             charge = Charge.from_json(att["charge"])
         except (TariffError, ValueError, TypeError, KeyError) as exc:

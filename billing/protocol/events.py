@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
@@ -66,7 +67,7 @@ class MeterEvent:
         """``occurred_at`` as an aware UTC datetime."""
         return parse_rfc3339_utc(self.occurred_at)
 
-    @property
+    @cached_property
     def event_hash(self) -> str:
         """SHA-256(JCS(event)), lowercase hex: the bundle's ``meter_hash``."""
         return canonical_hash(self.to_json())
@@ -204,5 +205,7 @@ class MeterEnvelope:
         try:
             event = MeterEvent.from_json(obj.get("event"))
         except MeterEventError as exc:
-            raise MeterEventError(exc.message, field=f"event.{exc.field}") from exc
+            raise MeterEventError(
+                exc.message, field=f"event.{exc.field}" if exc.field != "event" else "event"
+            ) from exc
         return cls(event=event, kid=obj["kid"], sig=obj["sig"])

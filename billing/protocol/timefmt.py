@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 _RFC3339_UTC = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z",
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{0,5}[1-9]))?Z\Z",
     re.ASCII,
 )
 
@@ -14,8 +14,9 @@ _RFC3339_UTC = re.compile(
 def parse_rfc3339_utc(value: object) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` into an aware UTC datetime.
 
-    Only the UTC designator ``Z`` is accepted, so each instant has one spelling
-    (RFC 3339 §5.6 with the offset fixed to Z).
+    Only the UTC designator ``Z`` is accepted and a fraction may not end in 0,
+    so each instant has one spelling (RFC 3339 §5.6 with the offset fixed to Z;
+    1-6 fractional digits).
 
     Raises:
         ValueError: if ``value`` is not such a string or not a real date.
@@ -31,7 +32,8 @@ def parse_rfc3339_utc(value: object) -> datetime:
 
 
 def format_rfc3339_utc(moment: datetime) -> str:
-    """Return ``moment`` (aware) as RFC 3339 UTC; microseconds only when non-zero.
+    """Return ``moment`` (aware) as RFC 3339 UTC; a fraction only when non-zero,
+    without trailing zeros (the one spelling :func:`parse_rfc3339_utc` accepts).
 
     Raises:
         ValueError: if ``moment`` is naive.
@@ -40,5 +42,6 @@ def format_rfc3339_utc(moment: datetime) -> str:
         raise ValueError("naive datetime: protocol timestamps must be timezone-aware")
     moment = moment.astimezone(UTC)
     if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        fraction = f"{moment.microsecond:06d}".rstrip("0")
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -197,7 +197,9 @@ class BundleVerifier:
         def tenant_binding() -> None:
             key = trust.key("meter", bundle.envelope.kid)
             if key is None:
-                raise UnknownKeyError("meter kid is not trusted", field="meter_envelope.kid")
+                raise UnknownKeyError(
+                    "meter kid is not trusted", field="attestation.meter_envelope.kid"
+                )
             if key.tenant is not None and key.tenant != event.tenant:
                 raise CheckFailed(
                     "meter_tenant_mismatch",
