@@ -107,10 +107,11 @@ def pretty_json(value: Any) -> SafeString:
 
 
 def utc(value: Any) -> str:
-    """Return an aware datetime as compact UTC, ``2026-11-21 17:02:09Z``."""
+    """Return an aware datetime as compact UTC to the minute, for list
+    columns: ``2026-11-21 17:02Z`` (the row's page has the full time)."""
     if value is None:
         return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 def admin_link(obj: Any, text: str | None = None) -> str:
@@ -550,13 +551,28 @@ class TariffAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return format_html('<a class="addlink" href="{}">add a draft version</a>', url)
 
 
+class PrettyJSONField(forms.JSONField):
+    """A JSON form field whose textarea shows the value indented."""
+
+    def prepare_value(self, value: Any) -> Any:
+        """Indent valid JSON; leave what the user typed alone if it is not."""
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 class TariffVersionForm(forms.ModelForm):
     """A draft's editable fields, checked as a tariff document before saving."""
+
+    pricing = PrettyJSONField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 70}),
+        help_text='e.g. {"model": "per_unit", "unit_amount_decimal": "2"} '
+        "(unit_amount_decimal in minor units: cents for USD)",
+    )
 
     class Meta:
         model = TariffVersion
         fields = ("tariff", "pricing", "rounding", "effective_from", "effective_to")
-        widgets = {"pricing": forms.Textarea(attrs={"rows": 8, "cols": 80})}
 
     def clean(self) -> dict[str, Any]:
         """Build the tariff document the service would build; report its
