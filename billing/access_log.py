@@ -16,22 +16,39 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from billing.protocol.timefmt import format_rfc3339_utc
 
 _LINE = re.compile(
-    r'^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] '
+    r"^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "
     r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+|-) '
     r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)"$'
 )
 _TIME = re.compile(
     r"^(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$"
 )
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (
+            "Jan",
+            "Feb",
+            "Mar",
+            "Apr",
+            "May",
+            "Jun",
+            "Jul",
+            "Aug",
+            "Sep",
+            "Oct",
+            "Nov",
+            "Dec",
+        ),
+        1,
+    )
+}
 _REQUEST = re.compile(r"^(?P<method>[A-Z]{1,16}) (?P<target>\S+) HTTP/\d\.\d$")
 
 
@@ -59,15 +76,24 @@ def parse_line(line: str) -> AccessLogRecord:
     """
     match = _LINE.match(line)
     if not match:
-        raise LogLineError("not Apache combined log format (unbalanced quotes or missing fields)")
+        raise LogLineError(
+            "not Apache combined log format (unbalanced quotes or missing fields)"
+        )
     time_match = _TIME.match(match.group("time"))
     if not time_match or time_match.group(2) not in _MONTHS:
         raise LogLineError(f"bad timestamp {match.group('time')!r}")
     day, mon, year, hh, mm, ss, sign, oh, om = time_match.groups()
     offset = timedelta(hours=int(oh), minutes=int(om)) * (1 if sign == "+" else -1)
     try:
-        local = datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss),
-                         tzinfo=timezone(offset))
+        local = datetime(
+            int(year),
+            _MONTHS[mon],
+            int(day),
+            int(hh),
+            int(mm),
+            int(ss),
+            tzinfo=timezone(offset),
+        )
     except ValueError as exc:
         raise LogLineError(f"bad timestamp: {exc}") from exc
     request = _REQUEST.match(match.group("request"))
@@ -76,7 +102,7 @@ def parse_line(line: str) -> AccessLogRecord:
     raw_bytes = match.group("bytes")
     return AccessLogRecord(
         client=match.group("host"),
-        occurred_at=local.astimezone(timezone.utc),
+        occurred_at=local.astimezone(UTC),
         method=request.group("method"),
         route=request.group("target").split("?", 1)[0][:1024],
         status=int(match.group("status")),
@@ -87,18 +113,22 @@ def parse_line(line: str) -> AccessLogRecord:
 def tenant_surrogate(client: str, key: bytes) -> str:
     """Return ``ip-`` + 16 hex of HMAC-SHA256(key, client): a stable tenant slug
     that does not reveal the address (personal data) without the key."""
-    return "ip-" + hmac.new(key, client.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+    return (
+        "ip-" + hmac.new(key, client.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+    )
 
 
 def event_id_for(line_number: int, line: str) -> str:
     """Return ``log-`` + 32 hex of SHA-256(line number, line): the same line at the
     same position always gives the same id (re-imports are idempotent) while
     byte-identical lines at different positions stay distinct events."""
-    digest = hashlib.sha256(f"{line_number}\n{line}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{line_number}\n{line}".encode()).hexdigest()
     return f"log-{digest[:32]}"
 
 
-def record_to_event(record: AccessLogRecord, *, tenant: str, event_id: str) -> dict[str, Any]:
+def record_to_event(
+    record: AccessLogRecord, *, tenant: str, event_id: str
+) -> dict[str, Any]:
     """Return the meter event JSON of a parsed line (window = its UTC month)."""
     return {
         "tenant": tenant,

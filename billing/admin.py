@@ -897,7 +897,6 @@ class BundleAdmin(ReadOnlyAdmin):
     list_display = (
         "receipt_id",
         "tenant",
-        "window",
         "event_id",
         "amount",
         "leaf",

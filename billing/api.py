@@ -34,7 +34,9 @@ class ProfileUnsupported(ProtocolError):
 def _json_object(request: Request, name: str) -> dict[str, Any]:
     data = request.data
     if not isinstance(data, dict):
-        raise BundleFormatError(f"request body must be a JSON object ({name})", field=None)
+        raise BundleFormatError(
+            f"request body must be a JSON object ({name})", field=None
+        )
     return data
 
 
@@ -60,7 +62,9 @@ class BundleVerifyApi(APIView):
     def post(self, request: Request) -> Response:
         """Return ``{ok, profile, checks, billing_check, ...}`` (200 even when
         the bundle is invalid; 400 only for a body that is not JSON)."""
-        profile = request.query_params.get("profile") or settings.VDI_BILLING_VERIFY_PROFILE
+        profile = (
+            request.query_params.get("profile") or settings.VDI_BILLING_VERIFY_PROFILE
+        )
         if profile not in PROFILES:
             raise ProfileUnsupported(
                 f"profile {profile!r} is not supported; use one of {list(PROFILES)}",

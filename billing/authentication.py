@@ -25,11 +25,14 @@ class TenantApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise exceptions.AuthenticationFailed(
-                "send the tenant API key as 'Authorization: Bearer mp_...'", code="api_key_missing"
+                "send the tenant API key as 'Authorization: Bearer mp_...'",
+                code="api_key_missing",
             )
         api_key = api_key_authenticate(secret=token.strip())
         if api_key is None:
-            raise exceptions.AuthenticationFailed("API key is invalid or revoked", code="api_key_invalid")
+            raise exceptions.AuthenticationFailed(
+                "API key is invalid or revoked", code="api_key_invalid"
+            )
         return api_key.tenant, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -22,7 +22,9 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     try:
         get_keyring()
     except SigningKeysUnconfigured as exc:
-        hint = "Run 'python manage.py billing_keys' to write development keys into .env."
+        hint = (
+            "Run 'python manage.py billing_keys' to write development keys into .env."
+        )
         if settings.PRODUCTION:
             return [Error(exc.message, hint=hint, id="billing.E001")]
         return [Warning(exc.message, hint=hint, id="billing.W001")]

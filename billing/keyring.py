@@ -40,8 +40,12 @@ class Keyring:
         """Return the trust anchors to publish: our keys plus ``extra_keys``
         (tenant gateway meter keys)."""
         keys = [
-            TrustedKey(kid=self.meter.kid, role="meter", verify_key=self.meter.verify_key),
-            TrustedKey(kid=self.issuer.kid, role="issuer", verify_key=self.issuer.verify_key),
+            TrustedKey(
+                kid=self.meter.kid, role="meter", verify_key=self.meter.verify_key
+            ),
+            TrustedKey(
+                kid=self.issuer.kid, role="issuer", verify_key=self.issuer.verify_key
+            ),
             TrustedKey(
                 kid=self.log_operator.kid,
                 role="log_operator",
@@ -83,7 +87,16 @@ def get_keyring() -> Keyring:
 
 @functools.lru_cache(maxsize=8)
 def _load(config: tuple[str, ...]) -> Keyring:
-    (issuer_hex, meter_pem, meter_kid, log_pem, log_kid, origin, authority_hex, authority_jwk) = config
+    (
+        issuer_hex,
+        meter_pem,
+        meter_kid,
+        log_pem,
+        log_kid,
+        origin,
+        authority_hex,
+        authority_jwk,
+    ) = config
     missing = [
         name
         for name, value in (
@@ -126,5 +139,3 @@ def _load(config: tuple[str, ...]) -> Keyring:
         log_origin=origin,
         manifest_authority=authority,
     )
-
-

@@ -30,7 +30,8 @@ class Tenant(models.Model):
     )
     is_active = models.BooleanField(default=True)
     is_surrogate = models.BooleanField(
-        default=False, help_text="Created by a backfill from a keyed hash of a client address."
+        default=False,
+        help_text="Created by a backfill from a keyed hash of a client address.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -45,7 +46,9 @@ class ApiKey(models.Model):
     """A tenant API key. The secret is shown once; only SHA-256 of the whole key
     is stored, found through its public ``prefix``."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
@@ -62,7 +65,9 @@ class ApiKey(models.Model):
 class MeterKey(models.Model):
     """A tenant gateway's Ed25519 meter public key (published as a trust anchor)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="meter_keys")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="meter_keys"
+    )
     kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint")
     public_key_b64url = models.CharField(max_length=64)
     not_before = models.DateTimeField(null=True, blank=True)
@@ -107,10 +112,16 @@ class TariffVersion(models.Model):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
-    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="versions")
+    tariff = models.ForeignKey(
+        Tariff, on_delete=models.PROTECT, related_name="versions"
+    )
     version = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    pricing = models.JSONField(help_text='e.g. {"model": "per_unit", "unit_amount_decimal": "2"}')
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    pricing = models.JSONField(
+        help_text='e.g. {"model": "per_unit", "unit_amount_decimal": "2"}'
+    )
     rounding = models.CharField(
         max_length=16,
         default="half_up",
@@ -119,14 +130,18 @@ class TariffVersion(models.Model):
     effective_from = models.DateTimeField()
     effective_to = models.DateTimeField(null=True, blank=True)
     document = models.JSONField(null=True, blank=True, editable=False)
-    tariff_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    tariff_hash = models.CharField(
+        max_length=64, blank=True, editable=False, db_index=True
+    )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["tariff__tariff_id", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["tariff", "version"], name="tariffversion_unique_version"),
+            models.UniqueConstraint(
+                fields=["tariff", "version"], name="tariffversion_unique_version"
+            ),
             models.UniqueConstraint(
                 fields=["tariff", "effective_from"],
                 condition=Q(status="published"),
@@ -134,17 +149,24 @@ class TariffVersion(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status="draft")
-                | (Q(status="published") & ~Q(tariff_hash="") & Q(published_at__isnull=False)
-                   & Q(document__isnull=False)),
+                | (
+                    Q(status="published")
+                    & ~Q(tariff_hash="")
+                    & Q(published_at__isnull=False)
+                    & Q(document__isnull=False)
+                ),
                 name="tariffversion_published_is_sealed",
                 violation_error_code="tariff_not_sealed",
             ),
             models.CheckConstraint(
-                condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gt=F("effective_from")),
                 name="tariffversion_window_ordered",
                 violation_error_code="effective_window_invalid",
             ),
-            models.CheckConstraint(condition=Q(version__gte=1), name="tariffversion_version_positive"),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="tariffversion_version_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,7 +176,9 @@ class TariffVersion(models.Model):
 class MeterEvent(models.Model):
     """An attested meter event (exactly the signed event, plus bookkeeping)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="meter_events")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="meter_events"
+    )
     event_id = models.CharField(max_length=128)
     window = models.CharField(max_length=7)
     metric = models.CharField(max_length=128)
@@ -169,7 +193,8 @@ class MeterEvent(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "event_id", "window"], name="meterevent_unique_per_window"
+                fields=["tenant", "event_id", "window"],
+                name="meterevent_unique_per_window",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "window"])]
@@ -192,12 +217,16 @@ class ReplayReservation(models.Model):
         RESERVED = "reserved", "Reserved"
         COMMITTED = "committed", "Committed"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="reservations")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="reservations"
+    )
     event_id = models.CharField(max_length=128)
     window = models.CharField(max_length=7)
     request_hash = models.CharField(max_length=64)
     token = models.UUIDField(default=uuid.uuid4)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RESERVED
+    )
     expires_at = models.DateTimeField()
     committed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -225,8 +254,12 @@ class Bundle(models.Model):
 
     receipt_id = models.CharField(max_length=64, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="bundles")
-    meter_event = models.OneToOneField(MeterEvent, on_delete=models.PROTECT, related_name="bundle")
-    tariff_version = models.ForeignKey(TariffVersion, on_delete=models.PROTECT, related_name="bundles")
+    meter_event = models.OneToOneField(
+        MeterEvent, on_delete=models.PROTECT, related_name="bundle"
+    )
+    tariff_version = models.ForeignKey(
+        TariffVersion, on_delete=models.PROTECT, related_name="bundles"
+    )
     log_entry = models.OneToOneField(
         "transparency.LogEntry", on_delete=models.PROTECT, related_name="bundle"
     )

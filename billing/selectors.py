@@ -57,9 +57,13 @@ def bundle_get(*, receipt_id: str, tenant: Tenant | None = None) -> dict[str, An
     return json.loads(document)
 
 
-def bundle_list(*, tenant: Tenant | None = None, window: str | None = None) -> QuerySet[Bundle]:
+def bundle_list(
+    *, tenant: Tenant | None = None, window: str | None = None
+) -> QuerySet[Bundle]:
     """Return bundles ordered by log position, optionally by tenant and window."""
-    rows = Bundle.objects.select_related("tenant", "meter_event").order_by("log_entry_id")
+    rows = Bundle.objects.select_related("tenant", "meter_event").order_by(
+        "log_entry_id"
+    )
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
     if window is not None:

@@ -72,16 +72,28 @@ def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, st
         return (path or None, str(detail["code"]), str(detail["message"]))
     if isinstance(detail, dict):
         for key, value in detail.items():
-            sub = key if key == "non_field_errors" else (f"{path}.{key}" if path else key)
-            return _first_validation_error(value, "" if key == "non_field_errors" else sub)
+            sub = (
+                key if key == "non_field_errors" else (f"{path}.{key}" if path else key)
+            )
+            return _first_validation_error(
+                value, "" if key == "non_field_errors" else sub
+            )
     if isinstance(detail, list) and detail:
         return _first_validation_error(detail[0], path)
     return (path or None, "invalid", "invalid input")
 
 
-def error_response(code: str, message: str, field: str | None, status: int, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    code: str,
+    message: str,
+    field: str | None,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Return a DRF response with the standard error body."""
-    response = Response({"error": {"code": code, "message": message, "field": field}}, status=status)
+    response = Response(
+        {"error": {"code": code, "message": message, "field": field}}, status=status
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -93,11 +105,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ProtocolError):
         return error_response(exc.code, exc.message, exc.field, _status_for(exc))
     if isinstance(exc, RequestDataTooBig):
-        return error_response("payload_too_large", "request body exceeds the size limit", None, 413)
+        return error_response(
+            "payload_too_large", "request body exceeds the size limit", None, 413
+        )
     if isinstance(exc, Http404):
         return error_response("not_found", "not found", None, 404)
     if isinstance(exc, PermissionDenied):
-        return error_response("permission_denied", str(exc) or "permission denied", None, 403)
+        return error_response(
+            "permission_denied", str(exc) or "permission denied", None, 403
+        )
     if isinstance(exc, DjangoValidationError):
         field = None
         if hasattr(exc, "error_dict"):
@@ -109,9 +125,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         field, code, message = _first_validation_error(exc.get_full_details())
         return error_response(code, message, field, 400)
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "not_authenticated"
+        code = (
+            exc.get_codes() if isinstance(exc.get_codes(), str) else "not_authenticated"
+        )
         return error_response(
-            str(code), str(exc.detail), None, 401, {"WWW-Authenticate": 'Bearer realm="api"'}
+            str(code),
+            str(exc.detail),
+            None,
+            401,
+            {"WWW-Authenticate": 'Bearer realm="api"'},
         )
     if isinstance(exc, drf.APIException):
         code = DRF_CODES.get(type(exc))
@@ -121,15 +143,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         headers = {}
         if isinstance(exc, drf.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(int(exc.wait))
-        return error_response(str(code), str(exc.detail), None, exc.status_code, headers)
+        return error_response(
+            str(code), str(exc.detail), None, exc.status_code, headers
+        )
     return None
 
 
-def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def api_not_found(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """``handler404``: JSON for API paths, Django's page elsewhere."""
     if request.path.startswith("/api/") or request.path.startswith("/.well-known/"):
         return JsonResponse(
-            {"error": {"code": "not_found", "message": f"no route {request.path}", "field": None}},
+            {
+                "error": {
+                    "code": "not_found",
+                    "message": f"no route {request.path}",
+                    "field": None,
+                }
+            },
             status=404,
         )
     from django.views.defaults import page_not_found
@@ -141,7 +173,13 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
     """``handler500``: a JSON 500 without internals (the error is logged)."""
     if request.path.startswith("/api/"):
         return JsonResponse(
-            {"error": {"code": "internal_error", "message": "internal server error", "field": None}},
+            {
+                "error": {
+                    "code": "internal_error",
+                    "message": "internal server error",
+                    "field": None,
+                }
+            },
             status=500,
         )
     from django.views.defaults import server_error
@@ -149,14 +187,22 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
     return server_error(request)  # type: ignore[return-value]
 
 
-def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def api_bad_request(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """``handler400``: JSON for API paths (e.g. a body over the size limit)."""
     if isinstance(exception, RequestDataTooBig):
-        code, status, message = "payload_too_large", 413, "request body exceeds the size limit"
+        code, status, message = (
+            "payload_too_large",
+            413,
+            "request body exceeds the size limit",
+        )
     else:
         code, status, message = "bad_request", 400, "bad request"
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": code, "message": message, "field": None}}, status=status)
+        return JsonResponse(
+            {"error": {"code": code, "message": message, "field": None}}, status=status
+        )
     from django.views.defaults import bad_request
 
     return bad_request(request, exception or Exception())  # type: ignore[return-value]

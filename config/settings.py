@@ -30,7 +30,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 _DEV_SECRET = "dev-insecure-secret-key-do-not-use-in-production"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET)
 ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+    "DJANGO_ALLOWED_HOSTS",
+    default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
 )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -93,7 +94,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault(
+        "CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -138,25 +141,39 @@ CELERY_TIMEZONE = "UTC"
 
 # --- meterproof keys (names as the seed's deploy checklist) -----------------
 VDI_SIGNING_KEY = env.str("VDI_SIGNING_KEY", default="")
-VDI_BILLING_METER_PRIVATE_KEY_PEM = env.str("VDI_BILLING_METER_PRIVATE_KEY_PEM", default="")
+VDI_BILLING_METER_PRIVATE_KEY_PEM = env.str(
+    "VDI_BILLING_METER_PRIVATE_KEY_PEM", default=""
+)
 VDI_BILLING_METER_KID = env.str("VDI_BILLING_METER_KID", default="")
 VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM = env.str(
     "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM", default=""
 )
 VDI_BILLING_LOG_OPERATOR_KID = env.str("VDI_BILLING_LOG_OPERATOR_KID", default="")
-VDI_MANIFEST_AUTHORITY_SIGNING_KEY = env.str("VDI_MANIFEST_AUTHORITY_SIGNING_KEY", default="")
-VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str("VDI_MANIFEST_AUTHORITY_PUBLIC_JWK", default="")
+VDI_MANIFEST_AUTHORITY_SIGNING_KEY = env.str(
+    "VDI_MANIFEST_AUTHORITY_SIGNING_KEY", default=""
+)
+VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
+    "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK", default=""
+)
 # Keyed hash for tenant surrogates of client IPs (import_access_log).
 VDI_TENANT_SURROGATE_KEY = env.str("VDI_TENANT_SURROGATE_KEY", default="")
 
 # --- meterproof behaviour ---------------------------------------------------
 VDI_ATTEST_ENABLED = env.bool("VDI_ATTEST_ENABLED", default=True)
 VDI_ATTEST_SECRET = env.str("VDI_ATTEST_SECRET", default="")
-VDI_BILLING_LOG_ORIGIN = env.str("VDI_BILLING_LOG_ORIGIN", default="meterproof.dev/billing-log")
-VDI_BILLING_REPLAY_RESERVE_TTL_SEC = env.int("VDI_BILLING_REPLAY_RESERVE_TTL_SEC", default=900)
+VDI_BILLING_LOG_ORIGIN = env.str(
+    "VDI_BILLING_LOG_ORIGIN", default="meterproof.dev/billing-log"
+)
+VDI_BILLING_REPLAY_RESERVE_TTL_SEC = env.int(
+    "VDI_BILLING_REPLAY_RESERVE_TTL_SEC", default=900
+)
 # Stripe's meter-event window: events up to 35 days old, 5 minutes in the future.
-VDI_BILLING_MAX_EVENT_AGE_SEC = env.int("VDI_BILLING_MAX_EVENT_AGE_SEC", default=35 * 86400)
-VDI_BILLING_MAX_FUTURE_SKEW_SEC = env.int("VDI_BILLING_MAX_FUTURE_SKEW_SEC", default=300)
+VDI_BILLING_MAX_EVENT_AGE_SEC = env.int(
+    "VDI_BILLING_MAX_EVENT_AGE_SEC", default=35 * 86400
+)
+VDI_BILLING_MAX_FUTURE_SKEW_SEC = env.int(
+    "VDI_BILLING_MAX_FUTURE_SKEW_SEC", default=300
+)
 VDI_BILLING_VERIFY_PROFILE = env.str("VDI_BILLING_VERIFY_PROFILE", default="standard")
 VDI_DEFAULT_TARIFF_ID = env.str("VDI_DEFAULT_TARIFF_ID", default="api-requests")
 VDI_BILLING_INCIRCUIT_BINDING = env.bool("VDI_BILLING_INCIRCUIT_BINDING", default=False)

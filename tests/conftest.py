@@ -23,13 +23,17 @@ class TestKeys:
         """Return the settings that load these keys."""
         return {
             "VDI_SIGNING_KEY": bytes(self.issuer.signing_key).hex(),
-            "VDI_BILLING_METER_PRIVATE_KEY_PEM": signing_key_to_pem(self.meter.signing_key),
+            "VDI_BILLING_METER_PRIVATE_KEY_PEM": signing_key_to_pem(
+                self.meter.signing_key
+            ),
             "VDI_BILLING_METER_KID": self.meter.kid,
             "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": signing_key_to_pem(
                 self.log_operator.signing_key
             ),
             "VDI_BILLING_LOG_OPERATOR_KID": self.log_operator.kid,
-            "VDI_MANIFEST_AUTHORITY_SIGNING_KEY": bytes(self.authority.signing_key).hex(),
+            "VDI_MANIFEST_AUTHORITY_SIGNING_KEY": bytes(
+                self.authority.signing_key
+            ).hex(),
             "VDI_TENANT_SURROGATE_KEY": "11" * 32,
         }
 

@@ -19,7 +19,9 @@ class LogHeadApi(APIView):
         from transparency.models import LogEntry
 
         latest = (
-            LogEntry.objects.filter(leaf_index=state.tree_size - 1).values_list("leaf_hash", flat=True).first()
+            LogEntry.objects.filter(leaf_index=state.tree_size - 1)
+            .values_list("leaf_hash", flat=True)
+            .first()
             if state.tree_size
             else None
         )

@@ -27,7 +27,9 @@ class LogState(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(id=1), name="logstate_singleton", violation_error_code="singleton"
+                condition=Q(id=1),
+                name="logstate_singleton",
+                violation_error_code="singleton",
             ),
             models.CheckConstraint(
                 condition=Q(tree_size__gte=0), name="logstate_tree_size_non_negative"
@@ -81,8 +83,12 @@ class LogNode(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="lognode_unique_position"),
-            models.CheckConstraint(condition=Q(index__gte=0), name="lognode_index_non_negative"),
+            models.UniqueConstraint(
+                fields=["level", "index"], name="lognode_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(index__gte=0), name="lognode_index_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:

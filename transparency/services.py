@@ -93,7 +93,9 @@ class AppendResult:
     proofs: list[list[bytes]]
 
 
-def log_append(*, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str) -> AppendResult:
+def log_append(
+    *, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str
+) -> AppendResult:
     """Append leaves in one batch, sign one checkpoint for the new tree, and
     return an inclusion proof of every new leaf against it.
 
@@ -113,7 +115,9 @@ def log_append(*, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str) 
     if not leaf_datas:
         raise ValueError("log_append needs at least one leaf")
     if not transaction.get_connection().in_atomic_block:
-        raise transaction.TransactionManagementError("log_append must run in a transaction")
+        raise transaction.TransactionManagementError(
+            "log_append must run in a transaction"
+        )
     state, _ = LogState.objects.select_for_update().get_or_create(id=1)
     start = state.tree_size
     hashes = [leaf_hash(data) for data in leaf_datas]
@@ -123,7 +127,10 @@ def log_append(*, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str) 
     size = start + len(hashes)
     root = tree_root(size, cache.get_node)
     LogNode.objects.bulk_create(
-        [LogNode(level=level, index=index, hash=value) for level, index, value in created]
+        [
+            LogNode(level=level, index=index, hash=value)
+            for level, index, value in created
+        ]
     )
     entries = [
         LogEntry(
@@ -140,7 +147,10 @@ def log_append(*, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str) 
     )
     body = CheckpointBody(origin=origin, tree_size=size, root_hash=root).to_text()
     checkpoint = Checkpoint.objects.create(
-        origin=origin, tree_size=size, root_hash=root.hex(), note=sign_note(body, signer)
+        origin=origin,
+        tree_size=size,
+        root_hash=root.hex(),
+        note=sign_note(body, signer),
     )
     state.tree_size = size
     state.root_hash = root.hex()

@@ -54,8 +54,16 @@ from .timefmt import format_rfc3339_utc, parse_rfc3339_utc
 BUNDLE_FORMAT = "vdi-billing/2"
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 _ATTESTATION_KEYS = {
-    "format", "meter_envelope", "tariff", "charge", "receipt", "meter_hash",
-    "charge_hash", "billing_verify_fingerprint", "billing_commitments", "sig",
+    "format",
+    "meter_envelope",
+    "tariff",
+    "charge",
+    "receipt",
+    "meter_hash",
+    "charge_hash",
+    "billing_verify_fingerprint",
+    "billing_commitments",
+    "sig",
 }
 _OPTIONAL_ATTESTATION_KEYS = {"billing_proof"}
 _RECEIPT_KEYS = {"receipt_id", "issued_at", "kid", "backfilled"}
@@ -66,7 +74,9 @@ def _subfield(prefix: str, field: str | None) -> str:
     return f"{prefix}.{field}" if field else prefix
 
 
-def billing_fingerprint(meter_hash: str, tariff_hash: str, charge: dict[str, Any]) -> str:
+def billing_fingerprint(
+    meter_hash: str, tariff_hash: str, charge: dict[str, Any]
+) -> str:
     """Return ``billing_verify_fingerprint`` = SHA-256(JCS({meter_hash, tariff_hash,
     charge})), lowercase hex. Same event and tariff give the same value anywhere.
     """
@@ -235,20 +245,25 @@ class Bundle:
             raise BundleFormatError(f"unknown field {extra[0]!r}", field=extra[0])
         att = obj.get("attestation")
         if not isinstance(att, dict):
-            raise BundleFormatError("attestation must be an object", field="attestation")
+            raise BundleFormatError(
+                "attestation must be an object", field="attestation"
+            )
         missing = sorted(_ATTESTATION_KEYS - att.keys())
         if missing:
             raise BundleFormatError(
-                f"attestation is missing {missing[0]!r}", field=f"attestation.{missing[0]}"
+                f"attestation is missing {missing[0]!r}",
+                field=f"attestation.{missing[0]}",
             )
         extra = sorted(att.keys() - _ATTESTATION_KEYS - _OPTIONAL_ATTESTATION_KEYS)
         if extra:
             raise BundleFormatError(
-                f"unknown attestation field {extra[0]!r}", field=f"attestation.{extra[0]}"
+                f"unknown attestation field {extra[0]!r}",
+                field=f"attestation.{extra[0]}",
             )
         if att["format"] != BUNDLE_FORMAT:
             raise BundleFormatError(
-                f"attestation.format must be {BUNDLE_FORMAT!r}", field="attestation.format"
+                f"attestation.format must be {BUNDLE_FORMAT!r}",
+                field="attestation.format",
             )
         try:
             envelope = MeterEnvelope.from_json(att["meter_envelope"])
@@ -265,22 +280,28 @@ class Bundle:
         try:
             charge = Charge.from_json(att["charge"])
         except (TariffError, ValueError, TypeError, KeyError) as exc:
-            raise BundleFormatError(f"malformed charge: {exc}", field="attestation.charge") from exc
+            raise BundleFormatError(
+                f"malformed charge: {exc}", field="attestation.charge"
+            ) from exc
         for name in ("meter_hash", "charge_hash", "billing_verify_fingerprint"):
             if not isinstance(att[name], str) or not _HEX64.match(att[name]):
                 raise BundleFormatError(
-                    f"{name} must be 64 lowercase hex characters", field=f"attestation.{name}"
+                    f"{name} must be 64 lowercase hex characters",
+                    field=f"attestation.{name}",
                 )
         receipt = att["receipt"]
         if not isinstance(receipt, dict) or set(receipt) != _RECEIPT_KEYS:
             raise BundleFormatError(
-                f"receipt must have exactly {sorted(_RECEIPT_KEYS)}", field="attestation.receipt"
+                f"receipt must have exactly {sorted(_RECEIPT_KEYS)}",
+                field="attestation.receipt",
             )
         if not isinstance(receipt["receipt_id"], str) or not receipt["receipt_id"]:
             raise BundleFormatError(
                 "receipt_id must be a string", field="attestation.receipt.receipt_id"
             )
-        if not isinstance(receipt["kid"], str) or not isinstance(receipt["backfilled"], bool):
+        if not isinstance(receipt["kid"], str) or not isinstance(
+            receipt["backfilled"], bool
+        ):
             raise BundleFormatError(
                 "receipt.kid is a string and receipt.backfilled a boolean",
                 field="attestation.receipt",
@@ -288,11 +309,14 @@ class Bundle:
         try:
             issued_at = parse_rfc3339_utc(receipt["issued_at"])
         except ValueError as exc:
-            raise BundleFormatError(str(exc), field="attestation.receipt.issued_at") from exc
+            raise BundleFormatError(
+                str(exc), field="attestation.receipt.issued_at"
+            ) from exc
         commitments = att["billing_commitments"]
         if not isinstance(commitments, dict):
             raise BundleFormatError(
-                "billing_commitments must be an object", field="attestation.billing_commitments"
+                "billing_commitments must be an object",
+                field="attestation.billing_commitments",
             )
         if not isinstance(att["sig"], str):
             raise BundleFormatError("sig must be a string", field="attestation.sig")
@@ -314,22 +338,35 @@ class Bundle:
         if log is None:
             return None
         if not isinstance(log, dict) or set(log) != _LOG_KEYS:
-            raise BundleFormatError(f"log must have exactly {sorted(_LOG_KEYS)}", field="log")
+            raise BundleFormatError(
+                f"log must have exactly {sorted(_LOG_KEYS)}", field="log"
+            )
         for name in ("leaf_index", "tree_size"):
             value = log[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise BundleFormatError(f"{name} must be a non-negative integer", field=f"log.{name}")
+                raise BundleFormatError(
+                    f"{name} must be a non-negative integer", field=f"log.{name}"
+                )
         hashes = log["inclusion_proof"]
         if not isinstance(hashes, list) or len(hashes) > 64:
             raise BundleFormatError(
-                "inclusion_proof must be a list of at most 64 hashes", field="log.inclusion_proof"
+                "inclusion_proof must be a list of at most 64 hashes",
+                field="log.inclusion_proof",
             )
         for index, item in enumerate([log["leaf_hash"], *hashes]):
             if not isinstance(item, str) or not _HEX64.match(item):
-                where = "log.leaf_hash" if index == 0 else f"log.inclusion_proof[{index - 1}]"
-                raise BundleFormatError("hash must be 64 lowercase hex characters", field=where)
+                where = (
+                    "log.leaf_hash"
+                    if index == 0
+                    else f"log.inclusion_proof[{index - 1}]"
+                )
+                raise BundleFormatError(
+                    "hash must be 64 lowercase hex characters", field=where
+                )
         if not isinstance(log["checkpoint"], str) or not log["checkpoint"]:
-            raise BundleFormatError("checkpoint must be a signed note", field="log.checkpoint")
+            raise BundleFormatError(
+                "checkpoint must be a signed note", field="log.checkpoint"
+            )
         return LogEvidence(
             leaf_index=log["leaf_index"],
             tree_size=log["tree_size"],

@@ -45,7 +45,9 @@ def _load_json(path: Path, what: str) -> Any:
         raise UsageError(f"{what} {path} is not JSON: {exc}") from exc
 
 
-def collect_bundle_files(paths: Sequence[str], exclude: Path | None = None) -> list[Path]:
+def collect_bundle_files(
+    paths: Sequence[str], exclude: Path | None = None
+) -> list[Path]:
     """Expand files and directories (recursively, ``*.json``) into a sorted list.
 
     Raises:
@@ -99,15 +101,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         trust = TrustAnchors.from_json(trust_json)
     except ProtocolError as exc:
-        raise UsageError(f"trust anchors {trust_path}: {exc.message} ({exc.field})") from exc
+        raise UsageError(
+            f"trust anchors {trust_path}: {exc.message} ({exc.field})"
+        ) from exc
     files = collect_bundle_files(args.paths, exclude=trust_path)
     jobs = max(1, args.jobs or (os.cpu_count() or 1))
     reports: list[dict[str, Any]]
     if jobs > 1 and len(files) >= 200:
         size = max(50, len(files) // (jobs * 8))
-        chunks = [[str(p) for p in files[i : i + size]] for i in range(0, len(files), size)]
+        chunks = [
+            [str(p) for p in files[i : i + size]] for i in range(0, len(files), size)
+        ]
         with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(trust_json, args.profile)
+            max_workers=jobs,
+            initializer=_init_worker,
+            initargs=(trust_json, args.profile),
         ) as pool:
             reports = [r for chunk in pool.map(_verify_files, chunks) for r in chunk]
     else:
@@ -128,7 +136,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "invalid": len(invalid),
         "failed_checks": failed_checks,
         "amount_minor_total": sum(
-            r["billing_check"]["amount_minor"] for r in reports if r["ok"] and r["billing_check"]
+            r["billing_check"]["amount_minor"]
+            for r in reports
+            if r["ok"] and r["billing_check"]
         ),
         "reports": shown,
     }
@@ -152,22 +162,31 @@ def cmd_price(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``meterproof``."""
     parser = argparse.ArgumentParser(
-        prog="meterproof", description="Offline verifier for meterproof billing bundles."
+        prog="meterproof",
+        description="Offline verifier for meterproof billing bundles.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="verify bundles against trust anchors")
     verify.add_argument("paths", nargs="+", help="bundle JSON files or directories")
-    verify.add_argument("--trust", required=True, help="trust anchors (vdi-billing-trust.json)")
-    verify.add_argument("--profile", default="standard", choices=list(PROFILES))
-    verify.add_argument("--jobs", type=int, default=0, help="worker processes (default: CPUs)")
     verify.add_argument(
-        "--failures-only", action="store_true", help="list only the invalid bundles' reports"
+        "--trust", required=True, help="trust anchors (vdi-billing-trust.json)"
+    )
+    verify.add_argument("--profile", default="standard", choices=list(PROFILES))
+    verify.add_argument(
+        "--jobs", type=int, default=0, help="worker processes (default: CPUs)"
+    )
+    verify.add_argument(
+        "--failures-only",
+        action="store_true",
+        help="list only the invalid bundles' reports",
     )
     verify.add_argument("--compact", action="store_true", help="one-line JSON")
     verify.set_defaults(func=cmd_verify)
     price = sub.add_parser("price", help="price a quantity under a tariff")
     price.add_argument("--tariff", required=True, help="tariff JSON (DESIGN.md)")
-    price.add_argument("--quantity", required=True, type=int, help="non-negative integer")
+    price.add_argument(
+        "--quantity", required=True, type=int, help="non-negative integer"
+    )
     price.set_defaults(func=cmd_price)
     return parser
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from .canonical import canonical_hash
@@ -34,7 +34,13 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _WINDOW_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
 _ATTR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _EVENT_KEYS = {
-    "tenant", "event_id", "window", "metric", "quantity", "occurred_at", "attributes",
+    "tenant",
+    "event_id",
+    "window",
+    "metric",
+    "quantity",
+    "occurred_at",
+    "attributes",
 }
 _ENVELOPE_KEYS = {"event", "kid", "sig"}
 
@@ -113,7 +119,8 @@ class MeterEvent:
         match = _WINDOW_RE.match(window) if isinstance(window, str) else None
         if not match:
             raise MeterEventError(
-                f"window must be a billing month YYYY-MM, found {window!r}", field="window"
+                f"window must be a billing month YYYY-MM, found {window!r}",
+                field="window",
             )
         quantity = obj["quantity"]
         if isinstance(quantity, bool) or not isinstance(quantity, int):
@@ -130,14 +137,19 @@ class MeterEvent:
             occurred = parse_rfc3339_utc(obj["occurred_at"])
         except ValueError as exc:
             raise MeterEventError(str(exc), field="occurred_at") from exc
-        if (occurred.year, occurred.month) != (int(match.group(1)), int(match.group(2))):
+        if (occurred.year, occurred.month) != (
+            int(match.group(1)),
+            int(match.group(2)),
+        ):
             raise MeterEventError(
                 f"occurred_at {obj['occurred_at']} is outside window {window}",
                 field="occurred_at",
             )
         attributes = obj["attributes"]
         if not isinstance(attributes, dict):
-            raise MeterEventError("attributes must be a JSON object", field="attributes")
+            raise MeterEventError(
+                "attributes must be a JSON object", field="attributes"
+            )
         if len(attributes) > MAX_ATTRIBUTES:
             raise MeterEventError(
                 f"at most {MAX_ATTRIBUTES} attributes, found {len(attributes)}",
@@ -146,7 +158,9 @@ class MeterEvent:
         for key, value in attributes.items():
             path = f"attributes.{key}"
             if not isinstance(key, str) or not _ATTR_KEY_RE.match(key):
-                raise MeterEventError(f"attribute name {key!r} must be snake_case", field=path)
+                raise MeterEventError(
+                    f"attribute name {key!r} must be snake_case", field=path
+                )
             if isinstance(value, str):
                 if len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
                     raise MeterEventError(
@@ -156,7 +170,9 @@ class MeterEvent:
                     )
             elif isinstance(value, int) and not isinstance(value, bool):
                 if abs(value) > 2**53 - 1:
-                    raise MeterEventError("integer attribute exceeds 2**53 - 1", field=path)
+                    raise MeterEventError(
+                        "integer attribute exceeds 2**53 - 1", field=path
+                    )
             elif value is not None and not isinstance(value, bool):
                 raise MeterEventError(
                     f"attribute values are strings, integers, booleans or null, found "
@@ -195,7 +211,9 @@ class MeterEnvelope:
                 prefixed with ``event.``).
         """
         if not isinstance(obj, dict):
-            raise MeterEventError("meter envelope must be a JSON object", field="meter_envelope")
+            raise MeterEventError(
+                "meter envelope must be a JSON object", field="meter_envelope"
+            )
         unknown = sorted(obj.keys() - _ENVELOPE_KEYS)
         if unknown:
             raise MeterEventError(f"unknown field {unknown[0]!r}", field=unknown[0])
@@ -206,6 +224,7 @@ class MeterEnvelope:
             event = MeterEvent.from_json(obj.get("event"))
         except MeterEventError as exc:
             raise MeterEventError(
-                exc.message, field=f"event.{exc.field}" if exc.field != "event" else "event"
+                exc.message,
+                field=f"event.{exc.field}" if exc.field != "event" else "event",
             ) from exc
         return cls(event=event, kid=obj["kid"], sig=obj["sig"])

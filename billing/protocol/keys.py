@@ -109,18 +109,26 @@ def public_jwk(verify_key: nacl.signing.VerifyKey) -> dict[str, str]:
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(bytes(verify_key))}
 
 
-def verify_key_from_jwk(jwk: Any, *, field: str | None = None) -> nacl.signing.VerifyKey:
+def verify_key_from_jwk(
+    jwk: Any, *, field: str | None = None
+) -> nacl.signing.VerifyKey:
     """Return the Ed25519 verify key of an OKP JWK (RFC 8037 §2).
 
     Raises:
         KeyFormatError: if ``jwk`` is not ``{"kty": "OKP", "crv": "Ed25519",
             "x": <32 bytes base64url>}``.
     """
-    if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+    if (
+        not isinstance(jwk, dict)
+        or jwk.get("kty") != "OKP"
+        or jwk.get("crv") != "Ed25519"
+    ):
         raise KeyFormatError("expected an OKP Ed25519 JWK", field=field)
     raw = b64url_decode(jwk.get("x", ""), field=f"{field}.x" if field else "x")
     if len(raw) != 32:
-        raise KeyFormatError(f"Ed25519 public key is {len(raw)} bytes, expected 32", field=field)
+        raise KeyFormatError(
+            f"Ed25519 public key is {len(raw)} bytes, expected 32", field=field
+        )
     return nacl.signing.VerifyKey(raw)
 
 
@@ -165,13 +173,17 @@ def verify_object(
     try:
         raw = b64url_decode(signature, field=field)
     except KeyFormatError as exc:
-        raise SignatureError(f"signature is not base64url: {exc.message}", field=field) from exc
+        raise SignatureError(
+            f"signature is not base64url: {exc.message}", field=field
+        ) from exc
     if len(raw) != 64:
         raise SignatureError(f"signature is {len(raw)} bytes, expected 64", field=field)
     try:
         verify_key.verify(signed_message(context, obj), raw)
     except nacl.exceptions.BadSignatureError as exc:
-        raise SignatureError(f"{context} signature does not verify", field=field) from exc
+        raise SignatureError(
+            f"{context} signature does not verify", field=field
+        ) from exc
 
 
 @dataclass(frozen=True)

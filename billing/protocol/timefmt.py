@@ -22,10 +22,14 @@ def parse_rfc3339_utc(value: object) -> datetime:
         ValueError: if ``value`` is not such a string or not a real date.
     """
     if not isinstance(value, str):
-        raise ValueError(f"expected an RFC 3339 UTC string, found {type(value).__name__}")
+        raise ValueError(
+            f"expected an RFC 3339 UTC string, found {type(value).__name__}"
+        )
     match = _RFC3339_UTC.match(value)
     if not match:
-        raise ValueError(f"expected RFC 3339 UTC like 2026-11-21T10:05:03Z, found {value!r}")
+        raise ValueError(
+            f"expected RFC 3339 UTC like 2026-11-21T10:05:03Z, found {value!r}"
+        )
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     micro = int((match.group(7) or "0").ljust(6, "0"))
     return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)

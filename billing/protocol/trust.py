@@ -57,7 +57,9 @@ class TrustedKey:
             "role": self.role,
             "jwk": public_jwk(self.verify_key),
             "tenant": self.tenant,
-            "not_before": format_rfc3339_utc(self.not_before) if self.not_before else None,
+            "not_before": format_rfc3339_utc(self.not_before)
+            if self.not_before
+            else None,
             "not_after": format_rfc3339_utc(self.not_after) if self.not_after else None,
         }
 
@@ -116,7 +118,9 @@ class TrustAnchors:
                 raise TrustAnchorError("key entry must be an object", field=path)
             role = entry.get("role")
             if role not in ROLES:
-                raise TrustAnchorError(f"role must be one of {ROLES}", field=f"{path}.role")
+                raise TrustAnchorError(
+                    f"role must be one of {ROLES}", field=f"{path}.role"
+                )
             try:
                 verify_key = verify_key_from_jwk(entry.get("jwk"), field=f"{path}.jwk")
             except Exception as exc:  # KeyFormatError carries the detail
@@ -127,12 +131,16 @@ class TrustAnchors:
                 )
             tenant = entry.get("tenant")
             if tenant is not None and not isinstance(tenant, str):
-                raise TrustAnchorError("tenant must be a string or null", field=f"{path}.tenant")
+                raise TrustAnchorError(
+                    "tenant must be a string or null", field=f"{path}.tenant"
+                )
             bounds = []
             for name in ("not_before", "not_after"):
                 value = entry.get(name)
                 try:
-                    bounds.append(parse_rfc3339_utc(value) if value is not None else None)
+                    bounds.append(
+                        parse_rfc3339_utc(value) if value is not None else None
+                    )
                 except ValueError as exc:
                     raise TrustAnchorError(str(exc), field=f"{path}.{name}") from exc
             keys.append(

@@ -155,7 +155,9 @@ class BundleVerifier:
                 report.checks.append(CheckResult(name, "fail", exc.code, exc.message))
             except Exception as exc:  # fail closed on anything unexpected
                 report.checks.append(
-                    CheckResult(name, "fail", "internal_error", f"{type(exc).__name__}: {exc}")
+                    CheckResult(
+                        name, "fail", "internal_error", f"{type(exc).__name__}: {exc}"
+                    )
                 )
             else:
                 report.checks.append(CheckResult(name, "pass"))
@@ -267,11 +269,15 @@ class BundleVerifier:
 
         def meter_hash() -> None:
             if att["meter_hash"] != canonical_hash(att["meter_envelope"]["event"]):
-                raise CheckFailed("meter_hash_mismatch", "meter_hash != SHA-256(JCS(event))")
+                raise CheckFailed(
+                    "meter_hash_mismatch", "meter_hash != SHA-256(JCS(event))"
+                )
 
         def charge_hash() -> None:
             if att["charge_hash"] != canonical_hash(att["charge"]):
-                raise CheckFailed("charge_hash_mismatch", "charge_hash != SHA-256(JCS(charge))")
+                raise CheckFailed(
+                    "charge_hash_mismatch", "charge_hash != SHA-256(JCS(charge))"
+                )
 
         def fingerprint() -> None:
             expected = billing_fingerprint(
@@ -366,7 +372,10 @@ class BundleVerifier:
             raise SignatureError("trust anchors list no log verifier key", field="log")
         note = open_note(text, self.trust.log_verifier_keys)
         checkpoint = parse_checkpoint(note.text)
-        if self.trust.log_origin is not None and checkpoint.origin != self.trust.log_origin:
+        if (
+            self.trust.log_origin is not None
+            and checkpoint.origin != self.trust.log_origin
+        ):
             raise CheckFailed(
                 "checkpoint_origin_mismatch",
                 f"checkpoint origin {checkpoint.origin!r} is not the trusted log "

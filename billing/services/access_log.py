@@ -8,7 +8,13 @@ from typing import Any
 
 from django.conf import settings
 
-from billing.access_log import LogLineError, event_id_for, parse_line, record_to_event, tenant_surrogate
+from billing.access_log import (
+    LogLineError,
+    event_id_for,
+    parse_line,
+    record_to_event,
+    tenant_surrogate,
+)
 from billing.errors import UnknownTenant
 from billing.models import Tenant
 from billing.services.attest import meter_events_attest
@@ -51,7 +57,8 @@ def _ensure_tenants(slugs: set[str]) -> None:
     missing = sorted(slugs - existing)
     if missing:
         Tenant.objects.bulk_create(
-            [Tenant(slug=s, name=s, is_surrogate=True) for s in missing], ignore_conflicts=True
+            [Tenant(slug=s, name=s, is_surrogate=True) for s in missing],
+            ignore_conflicts=True,
         )
 
 
@@ -81,7 +88,9 @@ def access_log_import(
         raise ValueError(f"tenant_by must be 'ip' or 'none', not {tenant_by!r}")
     key = settings.VDI_TENANT_SURROGATE_KEY.encode("utf-8")
     if tenant_by == "ip" and not key:
-        raise SurrogateKeyMissing("VDI_TENANT_SURROGATE_KEY is empty: run manage.py billing_keys")
+        raise SurrogateKeyMissing(
+            "VDI_TENANT_SURROGATE_KEY is empty: run manage.py billing_keys"
+        )
     if tenant_by == "none" and not Tenant.objects.filter(slug=tenant_slug).exists():
         raise UnknownTenant(f"no tenant {tenant_slug!r}", field="tenant")
     summary = ImportSummary()
@@ -97,13 +106,18 @@ def access_log_import(
             summary.tenants.add(event["tenant"])
             if outcome.status == "attested":
                 summary.attested += 1
-                summary.amount_minor_total += outcome.bundle["attestation"]["charge"]["amount_minor"]  # type: ignore[index]
+                summary.amount_minor_total += outcome.bundle["attestation"]["charge"][
+                    "amount_minor"
+                ]  # type: ignore[index]
             elif outcome.status == "replayed":
                 summary.duplicates += 1
             else:
                 assert outcome.error is not None
                 summary.rejected.append(
-                    {"line": number, "reason": f"{outcome.error.code}: {outcome.error.message}"}
+                    {
+                        "line": number,
+                        "reason": f"{outcome.error.code}: {outcome.error.message}",
+                    }
                 )
         if progress:
             progress(len(batch))
@@ -115,12 +129,23 @@ def access_log_import(
         try:
             record = parse_line(line)
         except LogLineError as exc:
-            summary.rejected.append({"line": number, "reason": f"malformed_line: {exc}"})
+            summary.rejected.append(
+                {"line": number, "reason": f"malformed_line: {exc}"}
+            )
             if progress:
                 progress(1)
             continue
-        tenant = tenant_surrogate(record.client, key) if tenant_by == "ip" else tenant_slug
-        batch.append((number, record_to_event(record, tenant=tenant, event_id=event_id_for(number, line))))
+        tenant = (
+            tenant_surrogate(record.client, key) if tenant_by == "ip" else tenant_slug
+        )
+        batch.append(
+            (
+                number,
+                record_to_event(
+                    record, tenant=tenant, event_id=event_id_for(number, line)
+                ),
+            )
+        )
         if len(batch) >= batch_size:
             flush()
     flush()

@@ -45,11 +45,19 @@ from billing.errors import (
     UnknownTenant,
 )
 from billing.keyring import Keyring, get_keyring
-from billing.models import Bundle, MeterEvent, ReplayReservation, Tariff, TariffVersion, Tenant
+from billing.models import (
+    Bundle,
+    MeterEvent,
+    ReplayReservation,
+    Tariff,
+    TariffVersion,
+    Tenant,
+)
 from billing.protocol.bundle import build_attestation, build_bundle
 from billing.protocol.canonical import canonical_hash, canonical_json
 from billing.protocol.errors import UnknownKeyError
-from billing.protocol.events import MeterEnvelope, MeterEvent as MeterEventDoc
+from billing.protocol.events import MeterEnvelope
+from billing.protocol.events import MeterEvent as MeterEventDoc
 from billing.protocol.keys import CONTEXT_METER_ENVELOPE, sign_object, verify_object
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import compute_charge
@@ -106,7 +114,9 @@ def parse_attest_payload(payload: Any, *, keyring: Keyring) -> MeterEnvelope:
     if isinstance(payload, dict) and {"event", "kid", "sig"} <= payload.keys():
         return MeterEnvelope.from_json(payload)
     event = MeterEventDoc.from_json(payload)
-    sig = sign_object(keyring.meter.signing_key, CONTEXT_METER_ENVELOPE, event.to_json())
+    sig = sign_object(
+        keyring.meter.signing_key, CONTEXT_METER_ENVELOPE, event.to_json()
+    )
     return MeterEnvelope(event=event, kid=keyring.meter.kid, sig=sig)
 
 
@@ -120,7 +130,11 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
             field="event.tenant",
         )
     verify_object(
-        key.verify_key, CONTEXT_METER_ENVELOPE, envelope.event.to_json(), envelope.sig, field="sig"
+        key.verify_key,
+        CONTEXT_METER_ENVELOPE,
+        envelope.event.to_json(),
+        envelope.sig,
+        field="sig",
     )
 
 
@@ -157,7 +171,9 @@ class _TariffFinder:
 
     def _default_tariff(self) -> Tariff | None:
         if self._default is False:
-            self._default = Tariff.objects.filter(tariff_id=settings.VDI_DEFAULT_TARIFF_ID).first()
+            self._default = Tariff.objects.filter(
+                tariff_id=settings.VDI_DEFAULT_TARIFF_ID
+            ).first()
         return self._default  # type: ignore[return-value]
 
     def find(self, tenant: Tenant, event: MeterEventDoc) -> TariffVersion:
@@ -176,7 +192,9 @@ class _TariffFinder:
         versions = self._versions.get(tariff.pk)
         if versions is None:
             versions = list(
-                TariffVersion.objects.filter(tariff=tariff, status=TariffVersion.Status.PUBLISHED)
+                TariffVersion.objects.filter(
+                    tariff=tariff, status=TariffVersion.Status.PUBLISHED
+                )
                 .select_related("tariff")
                 .order_by("-effective_from", "-version")
             )
@@ -194,7 +212,9 @@ class _TariffFinder:
         )
 
 
-def _reserve(items: list[_Pending], now: datetime, outcomes: list[AttestOutcome | None]) -> list[_Pending]:
+def _reserve(
+    items: list[_Pending], now: datetime, outcomes: list[AttestOutcome | None]
+) -> list[_Pending]:
     """Reserve each item's key; return the items this call now owns.
 
     Items whose key is already committed get ``replayed`` (same body) or a
@@ -335,13 +355,19 @@ def _load_tenants(cache: dict[str, Tenant | None], payloads: list[Any]) -> None:
     """Fill ``cache`` with the active tenants named by ``payloads`` (one query)."""
     slugs: set[str] = set()
     for payload in payloads:
-        event = payload.get("event") if isinstance(payload, dict) and "sig" in payload else payload
+        event = (
+            payload.get("event")
+            if isinstance(payload, dict) and "sig" in payload
+            else payload
+        )
         if isinstance(event, dict) and isinstance(event.get("tenant"), str):
             slugs.add(event["tenant"])
     slugs -= cache.keys()
     found = {
         t.slug: t
-        for t in Tenant.objects.filter(slug__in=slugs, is_active=True).select_related("tariff")
+        for t in Tenant.objects.filter(slug__in=slugs, is_active=True).select_related(
+            "tariff"
+        )
     }
     for slug in slugs:
         cache[slug] = found.get(slug)
@@ -398,7 +424,9 @@ def meter_events_attest(
                 _load_tenants(tenants, payloads[index:])
             owner = tenants[event.tenant]
             if owner is None:
-                raise UnknownTenant(f"no active tenant {event.tenant!r}", field="event.tenant")
+                raise UnknownTenant(
+                    f"no active tenant {event.tenant!r}", field="event.tenant"
+                )
             _check_meter_signature(envelope, trust)
             if not backfill:
                 _check_window(event, now)
@@ -433,7 +461,9 @@ def meter_events_attest(
         original = outcomes[first]
         if original is not None and original.status != "rejected":
             if event_hash == hashes[first]:
-                outcomes[index] = AttestOutcome("replayed", bundle=original.bundle, key=original.key)
+                outcomes[index] = AttestOutcome(
+                    "replayed", bundle=original.bundle, key=original.key
+                )
             else:
                 outcomes[index] = AttestOutcome(
                     "rejected",
@@ -444,7 +474,12 @@ def meter_events_attest(
                 )
         else:
             outcomes[index] = original
-    return [o if o is not None else AttestOutcome("rejected", error=ProtocolError("not processed")) for o in outcomes]
+    return [
+        o
+        if o is not None
+        else AttestOutcome("rejected", error=ProtocolError("not processed"))
+        for o in outcomes
+    ]
 
 
 def _commit(
@@ -460,7 +495,9 @@ def _commit(
         assert item.version is not None and item.version.document is not None
         tariff = tariffs.get(item.version.pk)
         if tariff is None:
-            tariff = tariffs[item.version.pk] = TariffDoc.from_json(item.version.document)
+            tariff = tariffs[item.version.pk] = TariffDoc.from_json(
+                item.version.document
+            )
         charge = compute_charge(tariff, item.envelope.event.quantity)
         item.attestation = build_attestation(
             envelope=item.envelope,
@@ -495,7 +532,13 @@ def _commit(
             lookup = {
                 (e.tenant_id, e.event_id, e.window): e.pk
                 for e in MeterEvent.objects.filter(
-                    Q(*[Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2]) for i in owned], _connector=Q.OR)
+                    Q(
+                        *[
+                            Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2])
+                            for i in owned
+                        ],
+                        _connector=Q.OR,
+                    )
                 )
             }
             for e in events:
@@ -533,7 +576,8 @@ def _commit(
             item.extra["document"] = document
         Bundle.objects.bulk_create(bundles)
         updated = ReplayReservation.objects.filter(
-            token__in=[item.token for item in owned], status=ReplayReservation.Status.RESERVED
+            token__in=[item.token for item in owned],
+            status=ReplayReservation.Status.RESERVED,
         ).update(status=ReplayReservation.Status.COMMITTED, committed_at=now)
         if updated != len(owned):
             # A reservation expired and was reclaimed while we worked: abort the
@@ -542,17 +586,23 @@ def _commit(
                 f"{len(owned) - updated} reservation(s) expired during attestation; retry"
             )
     for item in owned:
-        outcomes[item.index] = AttestOutcome("attested", bundle=item.extra["document"], key=item.key)
+        outcomes[item.index] = AttestOutcome(
+            "attested", bundle=item.extra["document"], key=item.key
+        )
 
 
 def _storage_json(document: dict[str, Any]) -> str:
     """Serialise a bundle for storage: compact, key-sorted JSON. Storage needs no
     canonical form (every hash and signature is over JCS bytes recomputed by the
     verifier), so the faster standard-library encoder is used here."""
-    return json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        document, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+    )
 
 
-def meter_event_attest(*, payload: Any, tenant: Tenant, now: datetime | None = None) -> AttestOutcome:
+def meter_event_attest(
+    *, payload: Any, tenant: Tenant, now: datetime | None = None
+) -> AttestOutcome:
     """Attest one event for an authenticated tenant (the API's path).
 
     Returns the outcome (``attested`` or ``replayed``).

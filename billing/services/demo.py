@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from billing.models import Tariff, TariffVersion, Tenant
-from billing.services.tariffs import tariff_create, tariff_version_create, tariff_version_publish
+from billing.services.tariffs import (
+    tariff_create,
+    tariff_version_create,
+    tariff_version_publish,
+)
 from billing.services.tenants import tenant_create
 
 #: 0.02 USD per request (unit_amount_decimal is in cents).
@@ -16,13 +20,19 @@ DEMO_EFFECTIVE_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 
 
 @transaction.atomic
-def demo_seed(*, tariff_id: str = "api-requests", tenant_slug: str = "demo") -> tuple[Tenant, TariffVersion]:
+def demo_seed(
+    *, tariff_id: str = "api-requests", tenant_slug: str = "demo"
+) -> tuple[Tenant, TariffVersion]:
     """Create (idempotently) the demo tariff, published from 2015-01-01, and the
     demo tenant; return them."""
     tariff = Tariff.objects.filter(tariff_id=tariff_id).first() or tariff_create(
         tariff_id=tariff_id, metric="api_requests", currency="USD", name="API requests"
     )
-    version = tariff.versions.filter(status=TariffVersion.Status.PUBLISHED).order_by("version").first()
+    version = (
+        tariff.versions.filter(status=TariffVersion.Status.PUBLISHED)
+        .order_by("version")
+        .first()
+    )
     if version is None:
         draft = tariff_version_create(
             tariff=tariff, pricing=DEMO_PRICING, effective_from=DEMO_EFFECTIVE_FROM

@@ -15,7 +15,9 @@ from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.timefmt import format_rfc3339_utc
 
 
-def tariff_create(*, tariff_id: str, metric: str, currency: str, name: str = "") -> Tariff:
+def tariff_create(
+    *, tariff_id: str, metric: str, currency: str, name: str = ""
+) -> Tariff:
     """Create a tariff (the product; prices live in its versions).
 
     Raises:
@@ -41,7 +43,9 @@ def tariff_document(version: TariffVersion) -> dict[str, Any]:
         "pricing": version.pricing,
         "rounding": version.rounding,
         "effective_from": format_rfc3339_utc(version.effective_from),
-        "effective_to": format_rfc3339_utc(version.effective_to) if version.effective_to else None,
+        "effective_to": format_rfc3339_utc(version.effective_to)
+        if version.effective_to
+        else None,
     }
     return TariffDoc.from_json(doc).to_json()
 
@@ -93,7 +97,9 @@ def tariff_version_update(version: TariffVersion, **changes: Any) -> TariffVersi
         if name in changes:
             setattr(locked, name, changes.pop(name))
     if changes:
-        raise TariffStateError(f"cannot change {sorted(changes)}", field=sorted(changes)[0])
+        raise TariffStateError(
+            f"cannot change {sorted(changes)}", field=sorted(changes)[0]
+        )
     tariff_document(locked)
     locked.full_clean()
     locked.save()
@@ -108,7 +114,11 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
         TariffStateError: if it is not a draft.
         TariffError: if it is not a valid tariff.
     """
-    locked = TariffVersion.objects.select_for_update().select_related("tariff").get(pk=version.pk)
+    locked = (
+        TariffVersion.objects.select_for_update()
+        .select_related("tariff")
+        .get(pk=version.pk)
+    )
     if locked.status != TariffVersion.Status.DRAFT:
         raise TariffStateError(f"{locked} is already published", field="status")
     document = tariff_document(locked)
@@ -121,7 +131,9 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
     return locked
 
 
-def tariff_version_new_from(*, version: TariffVersion, effective_from: datetime) -> TariffVersion:
+def tariff_version_new_from(
+    *, version: TariffVersion, effective_from: datetime
+) -> TariffVersion:
     """Start a new draft version copying ``version``'s pricing (the way to change
     a published tariff)."""
     return tariff_version_create(

@@ -11,19 +11,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import ApiKey, MeterKey, Tenant
-from billing.protocol.keys import b64url_decode, key_id
 from billing.protocol.errors import KeyFormatError
+from billing.protocol.keys import b64url_decode, key_id
 
 API_KEY_PREFIX = "mp"
 
 
-def tenant_create(*, slug: str, name: str = "", tariff=None, is_surrogate: bool = False) -> Tenant:  # type: ignore[no-untyped-def]
+def tenant_create(
+    *, slug: str, name: str = "", tariff=None, is_surrogate: bool = False
+) -> Tenant:  # type: ignore[no-untyped-def]
     """Create a tenant after validating it (``full_clean``).
 
     Raises:
         django.core.exceptions.ValidationError: on a duplicate or invalid slug.
     """
-    tenant = Tenant(slug=slug, name=name or slug, tariff=tariff, is_surrogate=is_surrogate)
+    tenant = Tenant(
+        slug=slug, name=name or slug, tariff=tariff, is_surrogate=is_surrogate
+    )
     tenant.full_clean()
     tenant.save()
     return tenant
@@ -50,7 +54,9 @@ def api_key_issue(*, tenant: Tenant, name: str = "") -> IssuedApiKey:
     """
     prefix = secrets.token_hex(6)
     secret = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey(tenant=tenant, name=name, prefix=prefix, key_hash=_hash_key(secret))
+    api_key = ApiKey(
+        tenant=tenant, name=name, prefix=prefix, key_hash=_hash_key(secret)
+    )
     api_key.full_clean()
     api_key.save()
     return IssuedApiKey(api_key=api_key, secret=secret)
@@ -89,7 +95,9 @@ def meter_key_register(*, tenant: Tenant, public_key_b64url: str) -> MeterKey:
 
     raw = b64url_decode(public_key_b64url, field="public_key_b64url")
     if len(raw) != 32:
-        raise KeyFormatError("Ed25519 public key must be 32 bytes", field="public_key_b64url")
+        raise KeyFormatError(
+            "Ed25519 public key must be 32 bytes", field="public_key_b64url"
+        )
     row = MeterKey(
         tenant=tenant,
         kid=key_id(nacl.signing.VerifyKey(raw)),

@@ -39,7 +39,14 @@ def tenant_setup(db: Any, signing_keys: Any, tariff_version: Any) -> TenantSetup
     return TenantSetup(tenant=tenant, secret=issued.secret, client=client)
 
 
-def make_event(tenant: str = "acme", event_id: str = "evt_1", quantity: int = 3, *, age_seconds: int = 10, **extra: Any) -> dict[str, Any]:
+def make_event(
+    tenant: str = "acme",
+    event_id: str = "evt_1",
+    quantity: int = 3,
+    *,
+    age_seconds: int = 10,
+    **extra: Any,
+) -> dict[str, Any]:
     """Return a bare meter event that occurred ``age_seconds`` ago."""
     occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=age_seconds)
     event = {
@@ -49,7 +56,12 @@ def make_event(tenant: str = "acme", event_id: str = "evt_1", quantity: int = 3,
         "metric": "api_requests",
         "quantity": quantity,
         "occurred_at": occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "attributes": {"route": "/v1/search", "method": "GET", "status": 200, "bytes": 512},
+        "attributes": {
+            "route": "/v1/search",
+            "method": "GET",
+            "status": 200,
+            "bytes": 512,
+        },
     }
     event.update(extra)
     return event

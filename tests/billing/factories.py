@@ -34,7 +34,9 @@ class TariffVersionFactory(DjangoModelFactory):
 
     tariff = factory.SubFactory(TariffFactory)
     version = factory.Sequence(lambda n: n + 1)
-    pricing = factory.LazyFunction(lambda: {"model": "per_unit", "unit_amount_decimal": "2"})
+    pricing = factory.LazyFunction(
+        lambda: {"model": "per_unit", "unit_amount_decimal": "2"}
+    )
     rounding = "half_up"
     effective_from = datetime(2015, 1, 1, tzinfo=UTC)
     effective_to = None

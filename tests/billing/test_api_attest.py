@@ -9,7 +9,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import ApiKey, Bundle, MeterEvent, ReplayReservation
-from billing.protocol.keys import CONTEXT_METER_ENVELOPE, KeyPair, b64url_encode, sign_object
+from billing.protocol.keys import (
+    CONTEXT_METER_ENVELOPE,
+    KeyPair,
+    b64url_encode,
+    sign_object,
+)
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.tenants import api_key_revoke, meter_key_register
@@ -29,7 +34,9 @@ def _nothing_stored() -> bool:
     )
 
 
-def assert_error(response: Any, status: int, code: str, field: str | None = "__any__") -> None:
+def assert_error(
+    response: Any, status: int, code: str, field: str | None = "__any__"
+) -> None:
     """The response is a JSON error with ``status``, ``code`` (and ``field``)."""
     assert response.status_code == status, response.content
     body = response.json()
@@ -84,7 +91,8 @@ def test_tenant_gateway_envelope_is_accepted(tenant_setup: TenantSetup) -> None:
     """An envelope signed by the tenant's registered meter key is attested as is."""
     gateway = KeyPair.generate()
     meter_key_register(
-        tenant=tenant_setup.tenant, public_key_b64url=b64url_encode(bytes(gateway.verify_key))
+        tenant=tenant_setup.tenant,
+        public_key_b64url=b64url_encode(bytes(gateway.verify_key)),
     )
     event = make_event()
     envelope = {
@@ -103,12 +111,23 @@ def test_envelope_from_unknown_meter_key_is_refused(tenant_setup: TenantSetup) -
     """An envelope signed by an unregistered key: 401 unknown_kid, nothing stored."""
     rogue = KeyPair.generate()
     event = make_event()
-    envelope = {"event": event, "kid": rogue.kid, "sig": sign_object(rogue.signing_key, CONTEXT_METER_ENVELOPE, event)}
-    assert_error(tenant_setup.client.post(ATTEST, envelope, format="json"), 401, "unknown_kid", "kid")
+    envelope = {
+        "event": event,
+        "kid": rogue.kid,
+        "sig": sign_object(rogue.signing_key, CONTEXT_METER_ENVELOPE, event),
+    }
+    assert_error(
+        tenant_setup.client.post(ATTEST, envelope, format="json"),
+        401,
+        "unknown_kid",
+        "kid",
+    )
     assert _nothing_stored()
 
 
-def test_envelope_with_bad_signature_is_refused(tenant_setup: TenantSetup, test_keys: Any) -> None:
+def test_envelope_with_bad_signature_is_refused(
+    tenant_setup: TenantSetup, test_keys: Any
+) -> None:
     """A trusted kid with a signature over another event: 401 signature_invalid."""
     event = make_event()
     other = make_event(quantity=99)
@@ -117,7 +136,12 @@ def test_envelope_with_bad_signature_is_refused(tenant_setup: TenantSetup, test_
         "kid": test_keys.meter.kid,
         "sig": sign_object(test_keys.meter.signing_key, CONTEXT_METER_ENVELOPE, other),
     }
-    assert_error(tenant_setup.client.post(ATTEST, envelope, format="json"), 401, "signature_invalid", "sig")
+    assert_error(
+        tenant_setup.client.post(ATTEST, envelope, format="json"),
+        401,
+        "signature_invalid",
+        "sig",
+    )
     assert _nothing_stored()
 
 
@@ -127,19 +151,34 @@ def test_gateway_key_cannot_sign_for_another_tenant(tenant_setup: TenantSetup) -
 
     other = TenantFactory(slug="globex")
     gateway = KeyPair.generate()
-    meter_key_register(tenant=other, public_key_b64url=b64url_encode(bytes(gateway.verify_key)))
+    meter_key_register(
+        tenant=other, public_key_b64url=b64url_encode(bytes(gateway.verify_key))
+    )
     event = make_event(tenant="acme")
-    envelope = {"event": event, "kid": gateway.kid, "sig": sign_object(gateway.signing_key, CONTEXT_METER_ENVELOPE, event)}
-    assert_error(tenant_setup.client.post(ATTEST, envelope, format="json"), 403, "tenant_mismatch")
+    envelope = {
+        "event": event,
+        "kid": gateway.kid,
+        "sig": sign_object(gateway.signing_key, CONTEXT_METER_ENVELOPE, event),
+    }
+    assert_error(
+        tenant_setup.client.post(ATTEST, envelope, format="json"),
+        403,
+        "tenant_mismatch",
+    )
     assert _nothing_stored()
 
 
 @pytest.mark.parametrize(
     ("headers", "code"),
-    [({}, "api_key_missing"), ({"HTTP_AUTHORIZATION": "Bearer mp_nope_nope"}, "api_key_invalid"),
-     ({"HTTP_AUTHORIZATION": "Basic Zm9vOmJhcg=="}, "api_key_missing")],
+    [
+        ({}, "api_key_missing"),
+        ({"HTTP_AUTHORIZATION": "Bearer mp_nope_nope"}, "api_key_invalid"),
+        ({"HTTP_AUTHORIZATION": "Basic Zm9vOmJhcg=="}, "api_key_missing"),
+    ],
 )
-def test_missing_or_wrong_api_key_is_401(tenant_setup: TenantSetup, headers: dict[str, str], code: str) -> None:
+def test_missing_or_wrong_api_key_is_401(
+    tenant_setup: TenantSetup, headers: dict[str, str], code: str
+) -> None:
     """Without a valid Bearer key: 401 with WWW-Authenticate, nothing stored."""
     client = APIClient()
     response = client.post(ATTEST, make_event(), format="json", **headers)
@@ -151,7 +190,11 @@ def test_missing_or_wrong_api_key_is_401(tenant_setup: TenantSetup, headers: dic
 def test_revoked_api_key_is_refused(tenant_setup: TenantSetup) -> None:
     """A revoked key no longer authenticates."""
     api_key_revoke(api_key=ApiKey.objects.get(tenant=tenant_setup.tenant))
-    assert_error(tenant_setup.client.post(ATTEST, make_event(), format="json"), 401, "api_key_invalid")
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(), format="json"),
+        401,
+        "api_key_invalid",
+    )
 
 
 def test_api_key_is_stored_only_as_hash(tenant_setup: TenantSetup) -> None:
@@ -163,19 +206,35 @@ def test_api_key_is_stored_only_as_hash(tenant_setup: TenantSetup) -> None:
     assert row.key_hash == hashlib.sha256(tenant_setup.secret.encode()).hexdigest()
 
 
-@pytest.mark.parametrize(("given", "code"), [(None, "attest_secret_missing"), ("wrong", "attest_secret_invalid")])
-def test_attest_secret_is_required_when_set(tenant_setup: TenantSetup, settings: Any, given: str | None, code: str) -> None:
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [(None, "attest_secret_missing"), ("wrong", "attest_secret_invalid")],
+)
+def test_attest_secret_is_required_when_set(
+    tenant_setup: TenantSetup, settings: Any, given: str | None, code: str
+) -> None:
     """With VDI_ATTEST_SECRET set, the X-VDI-Attest-Secret header must match."""
     settings.VDI_ATTEST_SECRET = "s3cret"
     extra = {"HTTP_X_VDI_ATTEST_SECRET": given} if given else {}
-    assert_error(tenant_setup.client.post(ATTEST, make_event(), format="json", **extra), 401, code)
-    ok = tenant_setup.client.post(ATTEST, make_event(), format="json", HTTP_X_VDI_ATTEST_SECRET="s3cret")
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(), format="json", **extra),
+        401,
+        code,
+    )
+    ok = tenant_setup.client.post(
+        ATTEST, make_event(), format="json", HTTP_X_VDI_ATTEST_SECRET="s3cret"
+    )
     assert ok.status_code == 201
 
 
 def test_event_for_other_tenant_is_refused(tenant_setup: TenantSetup) -> None:
     """An API key may only attest its own tenant's events: 403 tenant_mismatch."""
-    assert_error(tenant_setup.client.post(ATTEST, make_event(tenant="globex"), format="json"), 403, "tenant_mismatch", "event.tenant")
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(tenant="globex"), format="json"),
+        403,
+        "tenant_mismatch",
+        "event.tenant",
+    )
     assert _nothing_stored()
 
 
@@ -183,35 +242,67 @@ def test_event_for_other_tenant_is_refused(tenant_setup: TenantSetup) -> None:
     ("age_seconds", "code"),
     [(36 * 86400, "event_too_old"), (-600, "event_in_future")],
 )
-def test_events_outside_the_window_are_refused(tenant_setup: TenantSetup, age_seconds: int, code: str) -> None:
+def test_events_outside_the_window_are_refused(
+    tenant_setup: TenantSetup, age_seconds: int, code: str
+) -> None:
     """Older than 35 days or more than 5 minutes ahead: 422 with a clear code."""
-    assert_error(tenant_setup.client.post(ATTEST, make_event(age_seconds=age_seconds), format="json"), 422, code, "event.occurred_at")
+    assert_error(
+        tenant_setup.client.post(
+            ATTEST, make_event(age_seconds=age_seconds), format="json"
+        ),
+        422,
+        code,
+        "event.occurred_at",
+    )
     assert _nothing_stored()
 
 
-def test_window_limits_are_configurable(tenant_setup: TenantSetup, settings: Any) -> None:
+def test_window_limits_are_configurable(
+    tenant_setup: TenantSetup, settings: Any
+) -> None:
     """VDI_BILLING_MAX_EVENT_AGE_SEC moves the late-event limit."""
     settings.VDI_BILLING_MAX_EVENT_AGE_SEC = 60
-    assert_error(tenant_setup.client.post(ATTEST, make_event(age_seconds=120), format="json"), 422, "event_too_old")
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(age_seconds=120), format="json"),
+        422,
+        "event_too_old",
+    )
 
 
-def test_no_tariff_in_force_is_422(tenant_setup: TenantSetup, tariff_version: Any) -> None:
+def test_no_tariff_in_force_is_422(
+    tenant_setup: TenantSetup, tariff_version: Any
+) -> None:
     """An event before every published version's effective_from: no_tariff_in_force."""
     from datetime import UTC, datetime
 
     from tests.billing.factories import TariffVersionFactory
 
     tenant_setup.tenant.tariff = TariffVersionFactory(
-        tariff__tariff_id="future-plan", version=1, effective_from=datetime(2099, 1, 1, tzinfo=UTC), published=True
+        tariff__tariff_id="future-plan",
+        version=1,
+        effective_from=datetime(2099, 1, 1, tzinfo=UTC),
+        published=True,
     ).tariff
     tenant_setup.tenant.save()
-    assert_error(tenant_setup.client.post(ATTEST, make_event(), format="json"), 422, "no_tariff_in_force", "event.occurred_at")
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(), format="json"),
+        422,
+        "no_tariff_in_force",
+        "event.occurred_at",
+    )
     assert _nothing_stored()
 
 
 def test_metric_without_tariff_is_422(tenant_setup: TenantSetup) -> None:
     """A metric the tenant's tariff does not price: no_tariff_in_force on metric."""
-    assert_error(tenant_setup.client.post(ATTEST, make_event(metric="gpu_seconds"), format="json"), 422, "no_tariff_in_force", "event.metric")
+    assert_error(
+        tenant_setup.client.post(
+            ATTEST, make_event(metric="gpu_seconds"), format="json"
+        ),
+        422,
+        "no_tariff_in_force",
+        "event.metric",
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,11 +323,18 @@ def test_metric_without_tariff_is_422(tenant_setup: TenantSetup) -> None:
         ({"surprise": 1}, "surprise"),
     ],
 )
-def test_malformed_events_are_400(tenant_setup: TenantSetup, change: dict[str, Any], field: str) -> None:
+def test_malformed_events_are_400(
+    tenant_setup: TenantSetup, change: dict[str, Any], field: str
+) -> None:
     """Wrong types, negative/huge quantities, bad ids and timestamps: 400 with the field."""
     event = make_event()
     event.update(change)
-    assert_error(tenant_setup.client.post(ATTEST, event, format="json"), 400, "meter_event_invalid", field)
+    assert_error(
+        tenant_setup.client.post(ATTEST, event, format="json"),
+        400,
+        "meter_event_invalid",
+        field,
+    )
     assert _nothing_stored()
 
 
@@ -244,7 +342,12 @@ def test_missing_field_is_400(tenant_setup: TenantSetup) -> None:
     """A missing field is named."""
     event = make_event()
     del event["metric"]
-    assert_error(tenant_setup.client.post(ATTEST, event, format="json"), 400, "meter_event_invalid", "metric")
+    assert_error(
+        tenant_setup.client.post(ATTEST, event, format="json"),
+        400,
+        "meter_event_invalid",
+        "metric",
+    )
 
 
 @pytest.mark.parametrize(
@@ -256,9 +359,13 @@ def test_missing_field_is_400(tenant_setup: TenantSetup) -> None:
         ("a=b", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
     ],
 )
-def test_unparseable_bodies(tenant_setup: TenantSetup, body: str, content_type: str, status: int, code: str) -> None:
+def test_unparseable_bodies(
+    tenant_setup: TenantSetup, body: str, content_type: str, status: int, code: str
+) -> None:
     """Bodies that are not a JSON object get a JSON error, never a 500."""
-    response = tenant_setup.client.generic("POST", ATTEST, body, content_type=content_type)
+    response = tenant_setup.client.generic(
+        "POST", ATTEST, body, content_type=content_type
+    )
     assert_error(response, status, code)
     assert _nothing_stored()
 
@@ -267,15 +374,23 @@ def test_oversize_body_is_413(tenant_setup: TenantSetup) -> None:
     """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused with payload_too_large."""
     event = make_event(attributes={f"k{i}": "x" * 1000 for i in range(30)})
     body = json.dumps({**event, "padding": "y" * 70_000})
-    response = tenant_setup.client.generic("POST", ATTEST, body, content_type="application/json")
+    response = tenant_setup.client.generic(
+        "POST", ATTEST, body, content_type="application/json"
+    )
     assert_error(response, 413, "payload_too_large")
     assert _nothing_stored()
 
 
-def test_without_signing_keys_attest_is_503(tenant_setup: TenantSetup, settings: Any) -> None:
+def test_without_signing_keys_attest_is_503(
+    tenant_setup: TenantSetup, settings: Any
+) -> None:
     """A server without keys says so (503 signing_keys_unconfigured), never 500."""
     settings.VDI_SIGNING_KEY = ""
-    assert_error(tenant_setup.client.post(ATTEST, make_event(), format="json"), 503, "signing_keys_unconfigured")
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(), format="json"),
+        503,
+        "signing_keys_unconfigured",
+    )
     assert _nothing_stored()
 
 
@@ -288,13 +403,19 @@ def test_bundle_fetch_is_scoped_to_tenant(tenant_setup: TenantSetup) -> None:
     """A tenant fetches its own bundles by receipt id; others get 404."""
     bundle = tenant_setup.client.post(ATTEST, make_event(), format="json").json()
     receipt = bundle["attestation"]["receipt"]["receipt_id"]
-    assert tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt}").json() == bundle
+    assert (
+        tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt}").json() == bundle
+    )
     from billing.services.tenants import api_key_issue
     from tests.billing.factories import TenantFactory
 
     other = APIClient()
-    other.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_issue(tenant=TenantFactory(slug='globex')).secret}")
-    assert_error(other.get(f"/api/vdi/billing/bundles/{receipt}"), 404, "bundle_not_found")
+    other.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_key_issue(tenant=TenantFactory(slug='globex')).secret}"
+    )
+    assert_error(
+        other.get(f"/api/vdi/billing/bundles/{receipt}"), 404, "bundle_not_found"
+    )
 
 
 def test_unknown_api_route_is_json_404(client: Any) -> None:

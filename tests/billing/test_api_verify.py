@@ -22,7 +22,9 @@ VERIFY = "/api/vdi/billing/verify"
 @pytest.fixture
 def bundle(tenant_setup: TenantSetup) -> dict[str, Any]:
     """A freshly attested bundle."""
-    return tenant_setup.client.post("/api/vdi/billing/attest", make_event(), format="json").json()
+    return tenant_setup.client.post(
+        "/api/vdi/billing/attest", make_event(), format="json"
+    ).json()
 
 
 def test_valid_bundle_reports_every_named_check(bundle: dict[str, Any]) -> None:
@@ -31,15 +33,29 @@ def test_valid_bundle_reports_every_named_check(bundle: dict[str, Any]) -> None:
     assert body["ok"] is True and body["profile"] == "standard"
     names = [c["name"] for c in body["checks"]]
     assert names == [
-        "bundle_format", "meter_signature", "issuer_signature", "tenant_binding", "tariff_hash",
-        "tariff_in_force", "charge_recompute", "meter_hash", "charge_hash", "fingerprint",
-        "commitments", "billing_proof", "checkpoint_signature", "log_inclusion",
+        "bundle_format",
+        "meter_signature",
+        "issuer_signature",
+        "tenant_binding",
+        "tariff_hash",
+        "tariff_in_force",
+        "charge_recompute",
+        "meter_hash",
+        "charge_hash",
+        "fingerprint",
+        "commitments",
+        "billing_proof",
+        "checkpoint_signature",
+        "log_inclusion",
     ]
     statuses = {c["name"]: c["status"] for c in body["checks"]}
     assert statuses.pop("billing_proof") == "skip"
     assert set(statuses.values()) == {"pass"}
     assert body["billing_check"]["expected_amount_minor"] == 6
-    assert body["billing_check"]["billing_verify_fingerprint"] == bundle["attestation"]["billing_verify_fingerprint"]
+    assert (
+        body["billing_check"]["billing_verify_fingerprint"]
+        == bundle["attestation"]["billing_verify_fingerprint"]
+    )
 
 
 def test_tampered_charge_fails_closed(bundle: dict[str, Any]) -> None:
@@ -60,19 +76,30 @@ def test_garbage_is_a_failed_report_not_an_error(signing_keys: Any, junk: Any) -
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is False
-    assert body["checks"][0]["name"] == "bundle_format" and body["checks"][0]["status"] == "fail"
+    assert (
+        body["checks"][0]["name"] == "bundle_format"
+        and body["checks"][0]["status"] == "fail"
+    )
 
 
 def test_malformed_json_is_400(signing_keys: Any) -> None:
     """A body that is not JSON is a 400 malformed_json."""
     response = APIClient().generic("POST", VERIFY, "{", content_type="application/json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json"
+    assert (
+        response.status_code == 400
+        and response.json()["error"]["code"] == "malformed_json"
+    )
 
 
 def test_unknown_profile_is_400(bundle: dict[str, Any]) -> None:
     """An unsupported profile is refused, never silently downgraded."""
-    response = APIClient().post(VERIFY + "?profile=VDI_VERIFY_STRICT_V1", bundle, format="json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "profile_unsupported"
+    response = APIClient().post(
+        VERIFY + "?profile=VDI_VERIFY_STRICT_V1", bundle, format="json"
+    )
+    assert (
+        response.status_code == 400
+        and response.json()["error"]["code"] == "profile_unsupported"
+    )
 
 
 def test_trust_anchors_publish_thumbprints(signing_keys: Any, client: Any) -> None:
@@ -91,15 +118,24 @@ def test_trust_anchors_publish_thumbprints(signing_keys: Any, client: Any) -> No
     assert raw[0] == 1 and raw[1:] == bytes(signing_keys.log_operator.verify_key)
 
 
-def test_head_matches_an_independent_root(tenant_setup: TenantSetup, client: Any) -> None:
+def test_head_matches_an_independent_root(
+    tenant_setup: TenantSetup, client: Any
+) -> None:
     """The head's root equals the RFC 9162 root recomputed from the leaves, and its
     checkpoint is signed by the published log key."""
     for i in range(5):
-        tenant_setup.client.post("/api/vdi/billing/attest", make_event(event_id=f"e{i}"), format="json")
+        tenant_setup.client.post(
+            "/api/vdi/billing/attest", make_event(event_id=f"e{i}"), format="json"
+        )
     head = client.get("/api/vdi/billing/transparency/head").json()
     from transparency.models import LogEntry
 
-    leaves = [bytes.fromhex(h) for h in LogEntry.objects.order_by("leaf_index").values_list("leaf_hash", flat=True)]
+    leaves = [
+        bytes.fromhex(h)
+        for h in LogEntry.objects.order_by("leaf_index").values_list(
+            "leaf_hash", flat=True
+        )
+    ]
     assert head["tree_size"] == 5
     assert head["root_hash"] == root_hash(leaves).hex()
     assert head["latest_leaf_hash"] == leaves[-1].hex()

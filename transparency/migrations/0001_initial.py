@@ -6,64 +6,138 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=255)),
-                ('tree_size', models.BigIntegerField(db_index=True)),
-                ('root_hash', models.CharField(max_length=64)),
-                ('note', models.TextField()),
-                ('signed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("origin", models.CharField(max_length=255)),
+                ("tree_size", models.BigIntegerField(db_index=True)),
+                ("root_hash", models.CharField(max_length=64)),
+                ("note", models.TextField()),
+                ("signed_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-tree_size', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('tree_size__gte', 0)), name='checkpoint_tree_size_non_negative')],
+                "ordering": ["-tree_size", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("tree_size__gte", 0)),
+                        name="checkpoint_tree_size_non_negative",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LogNode',
+            name="LogNode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.PositiveSmallIntegerField()),
-                ('index', models.BigIntegerField()),
-                ('hash', models.BinaryField(max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField()),
+                ("index", models.BigIntegerField()),
+                ("hash", models.BinaryField(max_length=32)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('level', 'index'), name='lognode_unique_position'), models.CheckConstraint(condition=models.Q(('index__gte', 0)), name='lognode_index_non_negative')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("level", "index"), name="lognode_unique_position"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("index__gte", 0)),
+                        name="lognode_index_non_negative",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LogState',
+            name="LogState",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('tree_size', models.BigIntegerField(default=0)),
-                ('root_hash', models.CharField(default='', max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(
+                        default=1, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tree_size", models.BigIntegerField(default=0)),
+                ("root_hash", models.CharField(default="", max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='logstate_singleton', violation_error_code='singleton'), models.CheckConstraint(condition=models.Q(('tree_size__gte', 0)), name='logstate_tree_size_non_negative')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("id", 1)),
+                        name="logstate_singleton",
+                        violation_error_code="singleton",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("tree_size__gte", 0)),
+                        name="logstate_tree_size_non_negative",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LogEntry',
+            name="LogEntry",
             fields=[
-                ('leaf_index', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('leaf_hash', models.CharField(db_index=True, max_length=64)),
-                ('data', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('previous', models.OneToOneField(blank=True, db_column='previous_index', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='next_entry', to='transparency.logentry')),
+                (
+                    "leaf_index",
+                    models.BigIntegerField(primary_key=True, serialize=False),
+                ),
+                ("leaf_hash", models.CharField(db_index=True, max_length=64)),
+                ("data", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "previous",
+                    models.OneToOneField(
+                        blank=True,
+                        db_column="previous_index",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="next_entry",
+                        to="transparency.logentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'log entries',
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('leaf_index', 0), ('previous__isnull', True)), models.Q(('leaf_index__gt', 0), ('previous_id', django.db.models.expressions.CombinedExpression(models.F('leaf_index'), '-', models.Value(1)))), _connector='OR'), name='logentry_contiguous', violation_error_code='log_not_contiguous', violation_error_message='leaf_index must follow its predecessor by one')],
+                "verbose_name_plural": "log entries",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("leaf_index", 0), ("previous__isnull", True)),
+                            models.Q(
+                                ("leaf_index__gt", 0),
+                                (
+                                    "previous_id",
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.F("leaf_index"), "-", models.Value(1)
+                                    ),
+                                ),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="logentry_contiguous",
+                        violation_error_code="log_not_contiguous",
+                        violation_error_message="leaf_index must follow its predecessor by one",
+                    )
+                ],
             },
         ),
     ]

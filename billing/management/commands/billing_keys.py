@@ -54,9 +54,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Options: --force, --if-missing, --env-file."""
-        parser.add_argument("--force", action="store_true", help="rotate: overwrite existing keys")
         parser.add_argument(
-            "--if-missing", action="store_true", help="exit 0 without changes if keys exist"
+            "--force", action="store_true", help="rotate: overwrite existing keys"
+        )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="exit 0 without changes if keys exist",
         )
         parser.add_argument("--env-file", default=str(Path(settings.BASE_DIR) / ".env"))
 
@@ -85,7 +89,9 @@ class Command(BaseCommand):
             for line in lines
             if not ("=" in line and line.split("=", 1)[0].strip() in values)
         ]
-        kept.append("# written by manage.py billing_keys: development keys, never commit")
+        kept.append(
+            "# written by manage.py billing_keys: development keys, never commit"
+        )
         kept.extend(f'{name}="{value}"' for name, value in values.items())
         path.write_text("\n".join(kept) + "\n")
         os.chmod(path, 0o600)

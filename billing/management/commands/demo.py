@@ -37,7 +37,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         """--log PATH, --out DIR."""
         parser.add_argument(
-            "--log", default=str(Path(settings.BASE_DIR) / "data" / "access-logs" / "apache_logs")
+            "--log",
+            default=str(
+                Path(settings.BASE_DIR) / "data" / "access-logs" / "apache_logs"
+            ),
         )
         parser.add_argument("--out", default=str(Path(settings.VAR_DIR) / "demo"))
 
@@ -60,9 +63,11 @@ class Command(BaseCommand):
         log_path = Path(options["log"])
         write = self.stdout.write
         tenant, version = demo_seed()
-        write(f"1/5 tariff {version.tariff.tariff_id} v{version.version} published "
-              f"(per_unit {version.pricing['unit_amount_decimal']} cents/request), "
-              f"tariff_hash {version.tariff_hash[:16]}…")
+        write(
+            f"1/5 tariff {version.tariff.tariff_id} v{version.version} published "
+            f"(per_unit {version.pricing['unit_amount_decimal']} cents/request), "
+            f"tariff_hash {version.tariff_hash[:16]}…"
+        )
 
         lines = log_path.read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":
@@ -73,13 +78,17 @@ class Command(BaseCommand):
 
             bar = tqdm(total=len(lines), unit="line", file=sys.stderr, desc="attest")
         t0 = time.monotonic()
-        summary = access_log_import(lines=lines, tenant_by="ip", progress=bar.update if bar else None)
+        summary = access_log_import(
+            lines=lines, tenant_by="ip", progress=bar.update if bar else None
+        )
         if bar:
             bar.close()
         attest_s = time.monotonic() - t0
         result = summary.to_json()
         write(f"2/5 imported {log_path.name}: " + json.dumps(result))
-        reconciled = result["lines"] == result["attested"] + result["duplicates"] + len(result["rejected"])
+        reconciled = result["lines"] == result["attested"] + result["duplicates"] + len(
+            result["rejected"]
+        )
 
         export = out / "export"
         if (export / "bundles").exists():
@@ -90,12 +99,18 @@ class Command(BaseCommand):
 
         t0 = time.monotonic()
         code, report = self._cli(
-            "verify", str(export / "bundles"), "--trust", str(export / "trust.json"),
-            "--failures-only", "--compact",
+            "verify",
+            str(export / "bundles"),
+            "--trust",
+            str(export / "trust.json"),
+            "--failures-only",
+            "--compact",
         )
         verify_s = time.monotonic() - t0
-        write(f"4/5 offline CLI verified {report['valid']}/{report['bundles']} bundles "
-              f"in {verify_s:.1f} s (exit {code})")
+        write(
+            f"4/5 offline CLI verified {report['valid']}/{report['bundles']} bundles "
+            f"in {verify_s:.1f} s (exit {code})"
+        )
 
         tampered_dir = out / "tampered"
         tampered_dir.mkdir(parents=True, exist_ok=True)
@@ -103,9 +118,13 @@ class Command(BaseCommand):
         original["attestation"]["charge"]["amount_minor"] += 1
         tampered = tampered_dir / "tampered.json"
         tampered.write_text(json.dumps(original))
-        t_code, t_report = self._cli("verify", str(tampered), "--trust", str(export / "trust.json"), "--compact")
+        t_code, t_report = self._cli(
+            "verify", str(tampered), "--trust", str(export / "trust.json"), "--compact"
+        )
         failed = sorted(t_report["failed_checks"])
-        write(f"5/5 tampered bundle (amount_minor + 1): exit {t_code}, failed checks {failed}")
+        write(
+            f"5/5 tampered bundle (amount_minor + 1): exit {t_code}, failed checks {failed}"
+        )
 
         totals = Bundle.objects.aggregate(total=Sum("amount_minor"))
         db_total = totals["total"] or 0
@@ -114,17 +133,35 @@ class Command(BaseCommand):
         write("Summary")
         write(f"  access-log lines        {result['lines']}")
         write(f"  attested this run       {result['attested']}")
-        write(f"  already attested        {result['duplicates']}  (idempotent re-run: no double charge)")
-        write(f"  rejected                {len(result['rejected'])}  "
-              + ", ".join(f"line {r['line']}: {r['reason'][:60]}" for r in result["rejected"][:3]))
+        write(
+            f"  already attested        {result['duplicates']}  (idempotent re-run: no double charge)"
+        )
+        write(
+            f"  rejected                {len(result['rejected'])}  "
+            + ", ".join(
+                f"line {r['line']}: {r['reason'][:60]}" for r in result["rejected"][:3]
+            )
+        )
         write(f"  tenants (surrogates)    {result['tenants']}")
-        write(f"  charged this run        {format_amount(result['amount_minor_total'], 'USD')}")
-        write(f"  bundles in database     {Bundle.objects.count()}  totalling {format_amount(db_total, 'USD')}")
-        write(f"  transparency log        {head.tree_size if head else 0} leaves, root {head.root_hash[:16] if head else ''}…")
-        write(f"  offline verification    {report['valid']} valid, {report['invalid']} invalid")
-        write(f"  tampered bundle         {'rejected' if t_code == 1 else 'ACCEPTED (bug!)'}")
-        write(f"  time                    attest {attest_s:.1f} s, verify {verify_s:.1f} s, "
-              f"total {time.monotonic() - started:.1f} s")
+        write(
+            f"  charged this run        {format_amount(result['amount_minor_total'], 'USD')}"
+        )
+        write(
+            f"  bundles in database     {Bundle.objects.count()}  totalling {format_amount(db_total, 'USD')}"
+        )
+        write(
+            f"  transparency log        {head.tree_size if head else 0} leaves, root {head.root_hash[:16] if head else ''}…"
+        )
+        write(
+            f"  offline verification    {report['valid']} valid, {report['invalid']} invalid"
+        )
+        write(
+            f"  tampered bundle         {'rejected' if t_code == 1 else 'ACCEPTED (bug!)'}"
+        )
+        write(
+            f"  time                    attest {attest_s:.1f} s, verify {verify_s:.1f} s, "
+            f"total {time.monotonic() - started:.1f} s"
+        )
         ok = (
             reconciled
             and code == 0

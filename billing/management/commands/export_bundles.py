@@ -33,10 +33,16 @@ class Command(BaseCommand):
                 raise CommandError(f"no tenant {options['tenant']!r}")
         (out / "bundles").mkdir(parents=True, exist_ok=True)
         count = 0
-        for receipt_id, document in bundle_list(tenant=tenant, window=options["window"]).values_list(
-            "receipt_id", "document"
-        ).iterator(chunk_size=1000):
+        for receipt_id, document in (
+            bundle_list(tenant=tenant, window=options["window"])
+            .values_list("receipt_id", "document")
+            .iterator(chunk_size=1000)
+        ):
             (out / "bundles" / f"{receipt_id}.json").write_text(document + "\n")
             count += 1
-        (out / "trust.json").write_text(json.dumps(trust_anchors_get().to_json(), indent=2) + "\n")
-        self.stdout.write(f"exported {count} bundles to {out / 'bundles'} and trust anchors to {out / 'trust.json'}")
+        (out / "trust.json").write_text(
+            json.dumps(trust_anchors_get().to_json(), indent=2) + "\n"
+        )
+        self.stdout.write(
+            f"exported {count} bundles to {out / 'bundles'} and trust anchors to {out / 'trust.json'}"
+        )

@@ -16,15 +16,21 @@ from transparency.protocol.errors import ProtocolError
 class Command(BaseCommand):
     """Attest each line of an Apache combined log as a backfilled meter event."""
 
-    help = "Import an Apache combined access log as meter events; prints a JSON summary."
+    help = (
+        "Import an Apache combined access log as meter events; prints a JSON summary."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         """PATH, --tenant-by ip|none, --tenant SLUG, --batch-size, --json."""
         parser.add_argument("path")
         parser.add_argument("--tenant-by", choices=["ip", "none"], default="ip")
-        parser.add_argument("--tenant", default="demo", help="tenant for --tenant-by none")
+        parser.add_argument(
+            "--tenant", default="demo", help="tenant for --tenant-by none"
+        )
         parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument("--json", action="store_true", help="JSON only, no progress bar")
+        parser.add_argument(
+            "--json", action="store_true", help="JSON only, no progress bar"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the import and print the summary."""
@@ -53,4 +59,6 @@ class Command(BaseCommand):
         finally:
             if bar:
                 bar.close()
-        self.stdout.write(json.dumps(summary.to_json(), indent=None if options["json"] else 2))
+        self.stdout.write(
+            json.dumps(summary.to_json(), indent=None if options["json"] else 2)
+        )

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         """SLUG, --name, --create."""
         parser.add_argument("slug")
         parser.add_argument("--name", default="")
-        parser.add_argument("--create", action="store_true", help="create the tenant if missing")
+        parser.add_argument(
+            "--create", action="store_true", help="create the tenant if missing"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Print the new key."""
@@ -30,4 +32,6 @@ class Command(BaseCommand):
             tenant = tenant_create(slug=options["slug"])
         issued = api_key_issue(tenant=tenant, name=options["name"])
         self.stdout.write(issued.secret)
-        self.stderr.write("Store this key now: it is shown once and kept only as a hash.")
+        self.stderr.write(
+            "Store this key now: it is shown once and kept only as a hash."
+        )

@@ -10,7 +10,12 @@ from billing.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-11-21T10:05:03.500000Z", "2026-11-21T10:05:03.50Z", "2026-11-21T10:05:03.0Z"]
+    "text",
+    [
+        "2026-11-21T10:05:03.500000Z",
+        "2026-11-21T10:05:03.50Z",
+        "2026-11-21T10:05:03.0Z",
+    ],
 )
 def test_fractions_with_trailing_zeros_are_refused(text: str) -> None:
     """``.5`` is the only spelling of half a second; ``.50`` and ``.0`` are refused."""

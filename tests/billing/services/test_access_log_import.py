@@ -38,13 +38,17 @@ def test_parse_line_maps_the_fields() -> None:
         'plugin/notes/notes.js?x=1 HTTP/1.1" 200 2892 "http://semicomplete.com/" "Mozilla/5.0"'
     )
     assert record.method == "GET" and record.status == 200 and record.size_bytes == 2892
-    assert record.route == "/presentations/logstash-monitorama-2013/plugin/notes/notes.js"
+    assert (
+        record.route == "/presentations/logstash-monitorama-2013/plugin/notes/notes.js"
+    )
     assert record.occurred_at.isoformat() == "2015-05-17T10:05:07+00:00"
 
 
 def test_dash_bytes_are_zero_and_offsets_convert() -> None:
     """``-`` bytes is 0; a +0200 offset converts to UTC."""
-    record = parse_line('1.2.3.4 - - [17/May/2015:10:05:07 +0200] "HEAD / HTTP/1.0" 304 - "-" "-"')
+    record = parse_line(
+        '1.2.3.4 - - [17/May/2015:10:05:07 +0200] "HEAD / HTTP/1.0" 304 - "-" "-"'
+    )
     assert record.size_bytes == 0 and record.occurred_at.hour == 8
 
 
@@ -94,7 +98,11 @@ def test_import_reconciles_and_is_idempotent(signing_keys: Any, sample: Path) ->
     assert Tenant.objects.filter(is_surrogate=True).count() == len(distinct_ips)
     assert not Tenant.objects.filter(slug__contains="83.149").exists()
     second = access_log_import(lines=lines, tenant_by="ip", batch_size=7).to_json()
-    assert second["attested"] == 0 and second["duplicates"] == 41 and second["amount_minor_total"] == 0
+    assert (
+        second["attested"] == 0
+        and second["duplicates"] == 41
+        and second["amount_minor_total"] == 0
+    )
     assert Bundle.objects.count() == 41
     receipt = json.loads(Bundle.objects.first().document)["attestation"]["receipt"]
     assert receipt["backfilled"] is True
@@ -104,13 +112,26 @@ def test_import_command_prints_json_summary(signing_keys: Any, sample: Path) -> 
     """``import_access_log --json`` prints the summary as one JSON object."""
     demo_seed()
     out = StringIO()
-    call_command("import_access_log", str(sample), "--tenant-by", "none", "--tenant", "demo", "--json", stdout=out)
+    call_command(
+        "import_access_log",
+        str(sample),
+        "--tenant-by",
+        "none",
+        "--tenant",
+        "demo",
+        "--json",
+        stdout=out,
+    )
     summary = json.loads(out.getvalue())
-    assert summary["lines"] == summary["attested"] + summary["duplicates"] + len(summary["rejected"])
+    assert summary["lines"] == summary["attested"] + summary["duplicates"] + len(
+        summary["rejected"]
+    )
     assert summary["tenants"] == 1
 
 
-def test_import_by_ip_needs_the_surrogate_key(signing_keys: Any, sample: Path, settings: Any) -> None:
+def test_import_by_ip_needs_the_surrogate_key(
+    signing_keys: Any, sample: Path, settings: Any
+) -> None:
     """Without VDI_TENANT_SURROGATE_KEY the import refuses to guess."""
     from django.core.management.base import CommandError
 

@@ -46,7 +46,9 @@ def _run_threads(count: int, target: Any) -> list[Any]:
     return results
 
 
-def test_eight_writers_leave_no_gap_and_the_right_root(signing_keys: Any, tenant_setup: Any) -> None:
+def test_eight_writers_leave_no_gap_and_the_right_root(
+    signing_keys: Any, tenant_setup: Any
+) -> None:
     """8 concurrent writers × 5 batches: contiguous indices, no duplicate, and a
     head root equal to a from-scratch recomputation."""
     tenant = tenant_setup.tenant
@@ -55,16 +57,24 @@ def test_eight_writers_leave_no_gap_and_the_right_root(signing_keys: Any, tenant
         attested = 0
         for batch in range(5):
             outcomes = meter_events_attest(
-                payloads=[make_event(event_id=f"w{i}-b{batch}-{k}") for k in range(4)], tenant=tenant
+                payloads=[make_event(event_id=f"w{i}-b{batch}-{k}") for k in range(4)],
+                tenant=tenant,
             )
             attested += sum(o.status == "attested" for o in outcomes)
         return attested
 
     results = _run_threads(8, writer)
     assert results == [20] * 8, results
-    indices = list(LogEntry.objects.order_by("leaf_index").values_list("leaf_index", flat=True))
+    indices = list(
+        LogEntry.objects.order_by("leaf_index").values_list("leaf_index", flat=True)
+    )
     assert indices == list(range(160))
-    hashes = [bytes.fromhex(h) for h in LogEntry.objects.order_by("leaf_index").values_list("leaf_hash", flat=True)]
+    hashes = [
+        bytes.fromhex(h)
+        for h in LogEntry.objects.order_by("leaf_index").values_list(
+            "leaf_hash", flat=True
+        )
+    ]
     state = LogState.objects.get()
     assert state.tree_size == 160 and state.root_hash == root_hash(hashes).hex()
 
@@ -73,8 +83,12 @@ def test_duplicate_storm_attests_once(signing_keys: Any, tenant_setup: Any) -> N
     """8 clients send the same event at once: one bundle, one leaf, no conflict."""
     event = make_event(event_id="storm")
     tenant = tenant_setup.tenant
-    results = _run_threads(8, lambda i: meter_events_attest(payloads=[event], tenant=tenant)[0])
-    statuses = Counter(r.status if not isinstance(r, BaseException) else repr(r) for r in results)
+    results = _run_threads(
+        8, lambda i: meter_events_attest(payloads=[event], tenant=tenant)[0]
+    )
+    statuses = Counter(
+        r.status if not isinstance(r, BaseException) else repr(r) for r in results
+    )
     assert statuses["attested"] == 1, statuses
     assert set(statuses) <= {"attested", "replayed", "rejected"}
     for r in results:

@@ -26,7 +26,9 @@ from transparency.protocol.merkle import root_hash
 pytestmark = pytest.mark.django_db
 
 
-def _reserve_as_crashed(tenant: Any, event: dict[str, Any], *, expired: bool) -> ReplayReservation:
+def _reserve_as_crashed(
+    tenant: Any, event: dict[str, Any], *, expired: bool
+) -> ReplayReservation:
     """Leave the row a worker that crashed mid-attest would leave behind."""
     now = timezone.now()
     return ReplayReservation.objects.create(
@@ -34,7 +36,9 @@ def _reserve_as_crashed(tenant: Any, event: dict[str, Any], *, expired: bool) ->
         event_id=event["event_id"],
         window=event["window"],
         request_hash=canonical_hash(event),
-        expires_at=now - timedelta(seconds=1) if expired else now + timedelta(minutes=10),
+        expires_at=now - timedelta(seconds=1)
+        if expired
+        else now + timedelta(minutes=10),
     )
 
 
@@ -58,7 +62,9 @@ def test_live_reservation_means_in_progress(tenant_setup: TenantSetup) -> None:
     assert LogEntry.objects.count() == 0
 
 
-def test_live_reservation_with_other_body_is_conflict(tenant_setup: TenantSetup) -> None:
+def test_live_reservation_with_other_body_is_conflict(
+    tenant_setup: TenantSetup,
+) -> None:
     """An in-flight reservation for another body is a replay conflict."""
     event = make_event(quantity=1)
     _reserve_as_crashed(tenant_setup.tenant, event, expired=False)
@@ -66,16 +72,27 @@ def test_live_reservation_with_other_body_is_conflict(tenant_setup: TenantSetup)
         meter_event_attest(payload=make_event(quantity=2), tenant=tenant_setup.tenant)
 
 
-def test_reclaim_task_deletes_only_expired_reserved_rows(tenant_setup: TenantSetup) -> None:
+def test_reclaim_task_deletes_only_expired_reserved_rows(
+    tenant_setup: TenantSetup,
+) -> None:
     """The periodic reclaim removes expired reservations, never committed ones."""
     meter_event_attest(payload=make_event(event_id="done"), tenant=tenant_setup.tenant)
-    _reserve_as_crashed(tenant_setup.tenant, make_event(event_id="crashed"), expired=True)
-    _reserve_as_crashed(tenant_setup.tenant, make_event(event_id="inflight"), expired=False)
+    _reserve_as_crashed(
+        tenant_setup.tenant, make_event(event_id="crashed"), expired=True
+    )
+    _reserve_as_crashed(
+        tenant_setup.tenant, make_event(event_id="inflight"), expired=False
+    )
     assert reservations_reclaim_expired() == 1
-    assert set(ReplayReservation.objects.values_list("event_id", flat=True)) == {"done", "inflight"}
+    assert set(ReplayReservation.objects.values_list("event_id", flat=True)) == {
+        "done",
+        "inflight",
+    }
 
 
-def test_storage_failure_releases_reservations_and_writes_nothing(tenant_setup: TenantSetup) -> None:
+def test_storage_failure_releases_reservations_and_writes_nothing(
+    tenant_setup: TenantSetup,
+) -> None:
     """If the commit transaction fails (here: the log's node slot is already taken,
     a real IntegrityError), the reservation is released and no leaf, event or
     bundle remains; the same event then attests cleanly."""
@@ -84,9 +101,16 @@ def test_storage_failure_releases_reservations_and_writes_nothing(tenant_setup: 
     with pytest.raises(IntegrityError):
         meter_event_attest(payload=event, tenant=tenant_setup.tenant)
     assert ReplayReservation.objects.count() == 0
-    assert LogEntry.objects.count() == 0 and MeterEvent.objects.count() == 0 and Bundle.objects.count() == 0
+    assert (
+        LogEntry.objects.count() == 0
+        and MeterEvent.objects.count() == 0
+        and Bundle.objects.count() == 0
+    )
     LogNode.objects.all().delete()
-    assert meter_event_attest(payload=event, tenant=tenant_setup.tenant).status == "attested"
+    assert (
+        meter_event_attest(payload=event, tenant=tenant_setup.tenant).status
+        == "attested"
+    )
 
 
 def test_batch_outcomes_are_per_event(tenant_setup: TenantSetup) -> None:
@@ -102,30 +126,49 @@ def test_batch_outcomes_are_per_event(tenant_setup: TenantSetup) -> None:
     ]
     outcomes = meter_events_attest(payloads=payloads, tenant=tenant_setup.tenant)
     statuses = [o.status for o in outcomes]
-    assert statuses == ["attested"] * 5 + ["replayed", "rejected", "rejected", "rejected"]
+    assert statuses == ["attested"] * 5 + [
+        "replayed",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
     assert outcomes[5].bundle == outcomes[0].bundle
     assert outcomes[6].error.code == "replay_conflict"
-    assert outcomes[7].error.code == "meter_event_invalid" and outcomes[7].error.field == "quantity"
+    assert (
+        outcomes[7].error.code == "meter_event_invalid"
+        and outcomes[7].error.field == "quantity"
+    )
     assert outcomes[8].error.code == "meter_event_invalid"
     checkpoints = {o.bundle["log"]["checkpoint"] for o in outcomes[:5]}
     assert len(checkpoints) == 1
     trust = trust_anchors_get()
     assert all(verify_bundle(o.bundle, trust).ok for o in outcomes[:5])
-    assert [o.bundle["attestation"]["charge"]["amount_minor"] for o in outcomes[:5]] == [0, 2, 4, 6, 8]
+    assert [
+        o.bundle["attestation"]["charge"]["amount_minor"] for o in outcomes[:5]
+    ] == [0, 2, 4, 6, 8]
 
 
-def test_log_is_contiguous_and_matches_recomputed_root(tenant_setup: TenantSetup) -> None:
+def test_log_is_contiguous_and_matches_recomputed_root(
+    tenant_setup: TenantSetup,
+) -> None:
     """After several batches the stored root equals a from-scratch RFC 9162 root."""
     for batch in range(4):
         meter_events_attest(
-            payloads=[make_event(event_id=f"c{batch}-{i}") for i in range(batch * 3 + 1)],
+            payloads=[
+                make_event(event_id=f"c{batch}-{i}") for i in range(batch * 3 + 1)
+            ],
             tenant=tenant_setup.tenant,
         )
-    entries = list(LogEntry.objects.order_by("leaf_index").values_list("leaf_index", "leaf_hash"))
+    entries = list(
+        LogEntry.objects.order_by("leaf_index").values_list("leaf_index", "leaf_hash")
+    )
     assert [i for i, _ in entries] == list(range(len(entries)))
     from transparency.models import LogState
 
-    assert LogState.objects.get().root_hash == root_hash([bytes.fromhex(h) for _, h in entries]).hex()
+    assert (
+        LogState.objects.get().root_hash
+        == root_hash([bytes.fromhex(h) for _, h in entries]).hex()
+    )
 
 
 def test_log_rejects_a_gap_at_the_database(tenant_setup: TenantSetup) -> None:
@@ -134,7 +177,9 @@ def test_log_rejects_a_gap_at_the_database(tenant_setup: TenantSetup) -> None:
     from django.db import transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        LogEntry.objects.create(leaf_index=5, previous_id=0, leaf_hash="00" * 32, data="{}")
+        LogEntry.objects.create(
+            leaf_index=5, previous_id=0, leaf_hash="00" * 32, data="{}"
+        )
 
 
 def test_backfill_skips_the_window_and_is_recorded(tenant_setup: TenantSetup) -> None:
