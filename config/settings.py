@@ -107,6 +107,12 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Staff see exact UTC instants (billing disputes are argued to the second);
+# the locale's formats win over DATETIME_FORMAT, so override them per locale.
+FORMAT_MODULE_PATH = ["config.formats"]
+# Keep flash messages server-side: an issued API key is shown once through a
+# message and must never travel in a (signed, not encrypted) cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 

@@ -1,0 +1,1 @@
+"""Locale format overrides."""
