@@ -1,0 +1,239 @@
+"""Management commands and configuration: keys, export for auditors, checks,
+production settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from billing.checks import check_signing_keys
+from billing.protocol.keys import key_id, signing_key_from_pem
+from billing.services.attest import meter_events_attest
+from tests.billing.conftest import TenantSetup, make_event
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            values[name] = value.strip('"')
+    return values
+
+
+def test_billing_keys_writes_consistent_keys(tmp_path: Path) -> None:
+    """Every role gets a key; each kid is the RFC 7638 thumbprint of its key;
+    the file is private (0600) and unrelated lines are kept."""
+    env = tmp_path / ".env"
+    env.write_text("KEEP_ME=1\n")
+    call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    values = _read_env(env)
+    assert values["KEEP_ME"] == "1"
+    meter = signing_key_from_pem(values["VDI_BILLING_METER_PRIVATE_KEY_PEM"])
+    log = signing_key_from_pem(values["VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM"])
+    assert values["VDI_BILLING_METER_KID"] == key_id(meter.verify_key)
+    assert values["VDI_BILLING_LOG_OPERATOR_KID"] == key_id(log.verify_key)
+    assert (
+        len(values["VDI_SIGNING_KEY"]) == 64
+        and len(values["VDI_MANIFEST_AUTHORITY_SIGNING_KEY"]) == 64
+    )
+    assert (
+        len({values["VDI_SIGNING_KEY"], values["VDI_MANIFEST_AUTHORITY_SIGNING_KEY"]})
+        == 2
+    )
+    assert oct(env.stat().st_mode & 0o777) == "0o600"
+
+
+def test_billing_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    """A second run fails; --if-missing is a no-op; --force rotates every key."""
+    env = tmp_path / ".env"
+    call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    before = _read_env(env)
+    with pytest.raises(CommandError, match="--force"):
+        call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    call_command("billing_keys", env_file=str(env), if_missing=True, stdout=StringIO())
+    assert _read_env(env) == before
+    call_command("billing_keys", env_file=str(env), force=True, stdout=StringIO())
+    after = _read_env(env)
+    assert all(
+        after[name] != before[name] for name in before if name.startswith("VDI_")
+    )
+    assert after["DJANGO_SECRET_KEY"] == before["DJANGO_SECRET_KEY"]
+
+
+@pytest.mark.django_db
+def test_export_then_offline_verify_with_nothing_else(
+    tenant_setup: TenantSetup, tmp_path: Path
+) -> None:
+    """An auditor verifies exported bundles in a separate process that has no
+    Django settings and no database: exit 0, and 1 once a file is altered."""
+    meter_events_attest(
+        payloads=[make_event(event_id=f"x{i}") for i in range(5)],
+        tenant=tenant_setup.tenant,
+    )
+    out = tmp_path / "audit"
+    call_command("export_bundles", out=str(out), tenant="acme", stdout=StringIO())
+    files = sorted((out / "bundles").glob("*.json"))
+    assert len(files) == 5
+    clean_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO", "DATABASE", "VDI_"))
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "billing.protocol",
+        "verify",
+        str(out / "bundles"),
+        "--trust",
+        str(out / "trust.json"),
+        "--compact",
+    ]
+    ok = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["valid"] == 5
+    bundle = json.loads(files[2].read_text())
+    bundle["attestation"]["meter_envelope"]["event"]["quantity"] += 1
+    files[2].write_text(json.dumps(bundle))
+    bad = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["invalid"] == 1 and "meter_signature" in report["failed_checks"]
+
+
+@pytest.mark.django_db
+def test_export_filters_by_window(tenant_setup: TenantSetup, tmp_path: Path) -> None:
+    """--window exports only that billing month."""
+    meter_events_attest(
+        payloads=[make_event(event_id="now")], tenant=tenant_setup.tenant
+    )
+    call_command(
+        "export_bundles", out=str(tmp_path), window="1999-01", stdout=StringIO()
+    )
+    assert list((tmp_path / "bundles").glob("*.json")) == []
+
+
+def test_check_warns_without_keys_in_development(settings: Any) -> None:
+    """Missing keys are a warning (billing.W001) in development, an error
+    (billing.E001) in production, and nothing once keys are set."""
+    settings.VDI_SIGNING_KEY = ""
+    assert [m.id for m in check_signing_keys()] == ["billing.W001"]
+    settings.PRODUCTION = True
+    assert [m.id for m in check_signing_keys()] == ["billing.E001"]
+
+
+def test_check_passes_with_keys(signing_keys: Any) -> None:
+    """Configured keys produce no message."""
+    assert check_signing_keys() == []
+
+
+def test_check_catches_a_kid_that_is_not_the_thumbprint(
+    signing_keys: Any, settings: Any
+) -> None:
+    """A configured kid that does not match its key is reported."""
+    settings.VDI_BILLING_METER_KID = "not-the-thumbprint"
+    messages = check_signing_keys()
+    assert [m.id for m in messages] == ["billing.W001"] and "thumbprint" in messages[
+        0
+    ].msg
+
+
+def _settings_in_subprocess(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO", "DATABASE", "VDI_", "MP_", "CELERY"))
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        capture_output=True,
+        text=True,
+        env={**base, "MP_READ_DOT_ENV": "0", **env},
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_secrets() -> None:
+    """MP_ENV=production with no secrets raises ImproperlyConfigured naming them."""
+    result = _settings_in_subprocess({"MP_ENV": "production"})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    for name in (
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "VDI_SIGNING_KEY",
+        "CELERY_BROKER_URL",
+    ):
+        assert name in result.stderr
+
+
+def test_production_starts_with_its_secrets(tmp_path: Path) -> None:
+    """With every secret set, production settings load."""
+    env = tmp_path / ".env"
+    call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    values = _read_env(env)
+    values.update(
+        MP_ENV="production",
+        DJANGO_ALLOWED_HOSTS="billing.example",
+        DATABASE_URL="postgres://u:p@db/meterproof",
+        VDI_ATTEST_SECRET="x" * 32,
+        CELERY_BROKER_URL="redis://redis:6379/0",
+    )
+    result = _settings_in_subprocess(values)
+    assert result.returncode == 0, result.stderr
+
+
+def test_celery_default_broker_needs_no_server() -> None:
+    """The development broker is in-memory and tasks run eagerly."""
+    from config.celery import app
+
+    assert settings.CELERY_BROKER_URL == "memory://"
+    assert app.conf.broker_url == "memory://"
+    assert "billing-reclaim-expired-reservations" in app.conf.beat_schedule
+
+
+@pytest.mark.django_db
+def test_reclaim_task_runs_through_celery(tenant_setup: TenantSetup) -> None:
+    """The beat task calls the reclaim service (eager broker in development)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import ReplayReservation
+    from billing.tasks import reservations_reclaim_expired_task
+
+    ReplayReservation.objects.create(
+        tenant=tenant_setup.tenant,
+        event_id="crashed",
+        window="2026-11",
+        request_hash="0" * 64,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    assert reservations_reclaim_expired_task.delay().get() == 1
+    assert not ReplayReservation.objects.exists()
