@@ -757,6 +757,9 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
         for row in p["own_top"]:
             a(f"| {f(row['tot_ms_per_attest'],3)} | {f(row['ncalls_per_attest'],1)} | `{row['func']}` |")
         a("")
+    analysis = ROOT / "bench" / "ANALYSIS.md"
+    if analysis.exists():  # hand-written bottleneck analysis, kept across reruns
+        a(analysis.read_text())
     return "\n".join(L) + "\n"
 
 

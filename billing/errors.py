@@ -83,6 +83,12 @@ class TariffStateError(BillingServiceError):
     code = "tariff_state_invalid"
 
 
+class PayloadTooLarge(BillingServiceError):
+    """The request body exceeds the endpoint's size limit (bytes)."""
+
+    code = "payload_too_large"
+
+
 class BundleNotFound(BillingServiceError):
     """No bundle with that receipt id for this tenant."""
 

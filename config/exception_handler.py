@@ -26,6 +26,7 @@ logger = logging.getLogger("meterproof.api")
 
 #: Error class -> HTTP status. The most specific class listed wins (MRO order).
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
+    billing_errors.PayloadTooLarge: 413,
     billing_errors.ReplayConflict: 409,
     billing_errors.AttestInProgress: 409,
     billing_errors.EventTooOld: 422,

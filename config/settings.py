@@ -116,9 +116,13 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-# Request bodies: a meter envelope is well under 8 KiB; refuse anything larger
-# than 64 KiB before parsing (413 payload_too_large).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MP_MAX_BODY_BYTES", default=64 * 1024)
+# Request bodies: one meter envelope is at most ~40 KiB (32 attributes of 1 KiB),
+# so a single attest refuses more than 64 KiB and a batch of 100 more than 4 MiB
+# (413 payload_too_large), before parsing.
+MP_MAX_BODY_BYTES = env.int("MP_MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
+    "MP_MAX_BATCH_BODY_BYTES", default=4 * 1024 * 1024
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -7,6 +7,7 @@ from billing.api import (
     BundleDetailApi,
     BundleVerifyApi,
     MeterEventAttestApi,
+    MeterEventBatchAttestApi,
     TrustAnchorsApi,
 )
 from transparency.api import LogHeadApi
@@ -19,6 +20,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "api/vdi/billing/attest", MeterEventAttestApi.as_view(), name="billing-attest"
+    ),
+    path(
+        "api/vdi/billing/attest/batch",
+        MeterEventBatchAttestApi.as_view(),
+        name="billing-attest-batch",
     ),
     path("api/vdi/billing/verify", BundleVerifyApi.as_view(), name="billing-verify"),
     path(

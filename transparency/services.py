@@ -125,7 +125,7 @@ def log_append(
     created = cache.run(lambda get: new_nodes(start, hashes, get))
     cache.add(created)
     size = start + len(hashes)
-    root = tree_root(size, cache.get_node)
+    root = cache.run(lambda get: tree_root(size, get))
     LogNode.objects.bulk_create(
         [
             LogNode(level=level, index=index, hash=value)

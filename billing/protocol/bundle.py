@@ -177,10 +177,13 @@ def build_bundle(
     tree_size: int,
     inclusion_proof: list[bytes],
     checkpoint: str,
+    leaf_hash: bytes | None = None,
 ) -> dict[str, Any]:
     """Return the full bundle: attestation plus its log inclusion evidence.
 
     Args:
+        leaf_hash: the attestation's leaf hash if the caller already has it
+            (saves re-canonicalising); computed otherwise.
         inclusion_proof: RFC 9162 §2.1.3 audit path, 32-byte hashes.
         checkpoint: the C2SP signed note of the checkpoint of ``tree_size``.
     """
@@ -190,7 +193,7 @@ def build_bundle(
         "log": {
             "leaf_index": leaf_index,
             "tree_size": tree_size,
-            "leaf_hash": attestation_leaf_hash(attestation).hex(),
+            "leaf_hash": (leaf_hash or attestation_leaf_hash(attestation)).hex(),
             "inclusion_proof": [h.hex() for h in inclusion_proof],
             "checkpoint": checkpoint,
         },

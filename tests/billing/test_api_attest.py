@@ -421,3 +421,48 @@ def test_bundle_fetch_is_scoped_to_tenant(tenant_setup: TenantSetup) -> None:
 def test_unknown_api_route_is_json_404(client: Any) -> None:
     """Unknown API paths answer JSON, not an HTML page."""
     assert_error(client.get("/api/vdi/billing/nope"), 404, "not_found")
+
+
+def test_batch_attest_reports_each_event(tenant_setup: TenantSetup) -> None:
+    """The batch endpoint attests valid events and reports per-event errors."""
+    events = [make_event(event_id=f"b{i}") for i in range(3)] + [
+        {**make_event(event_id="neg"), "quantity": -1}
+    ]
+    response = tenant_setup.client.post(
+        ATTEST + "/batch", {"events": events}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["attested"], body["replayed"], body["rejected"]) == (3, 0, 1)
+    assert body["results"][3]["error"]["code"] == "meter_event_invalid"
+    trust = trust_anchors_get()
+    assert all(verify_bundle(r["bundle"], trust).ok for r in body["results"][:3])
+    again = tenant_setup.client.post(
+        ATTEST + "/batch", {"events": events[:3]}, format="json"
+    ).json()
+    assert again["replayed"] == 3 and LogEntry.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"events": []}, {"events": "x"}, {"events": [{}] * 101}]
+)
+def test_batch_shape_is_checked(
+    tenant_setup: TenantSetup, body: dict[str, Any]
+) -> None:
+    """events must be a list of 1-100 items."""
+    assert_error(
+        tenant_setup.client.post(ATTEST + "/batch", body, format="json"),
+        400,
+        "bundle_format_invalid",
+        "events",
+    )
+    assert _nothing_stored()
+
+
+def test_batch_needs_an_api_key(tenant_setup: TenantSetup) -> None:
+    """The batch endpoint authenticates like the single one."""
+    assert_error(
+        APIClient().post(ATTEST + "/batch", {"events": [make_event()]}, format="json"),
+        401,
+        "api_key_missing",
+    )
