@@ -44,7 +44,8 @@ serve: keys migrate
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 bench: install-test keys migrate
-	$(BIN)/python bench/run.py
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/run.py --out BENCHMARKS.md
 
 lint: install-test
 	$(BIN)/pip install --quiet ruff mypy
