@@ -37,6 +37,7 @@ demo: keys migrate
 ## Install with test extras and run the whole suite (DATABASE_URL selects the DB).
 test: install-test
 	MP_READ_DOT_ENV=0 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## Development server on http://127.0.0.1:8000 (admin at /admin/).

@@ -263,11 +263,20 @@ def worker_main(args: argparse.Namespace) -> None:
         with connection.execute_wrapper(log_marker):
             for _ in range(args.query_runs):
                 attest_one()
+            single_holds = holds
+            holds = []
+            for _ in range(args.batches_100):  # the same for one 100-event append
+                batch = [make_event() for _ in range(100)]
+                assert all(o.status == "attested" for o in meter_events_attest(payloads=batch, tenant=tenant))
+            batch_holds = holds
     finally:
         cls._commit = original_commit  # type: ignore[method-assign]
         if original_begin is not None:
             cls._start_transaction_under_autocommit = original_begin  # type: ignore[method-assign]
-    out["lock_hold"] = {"n": len(holds), "p50_ms": pct(holds, 50) * 1e3, "p95_ms": pct(holds, 95) * 1e3}
+    out["lock_hold"] = {"n": len(single_holds), "p50_ms": pct(single_holds, 50) * 1e3,
+                        "p95_ms": pct(single_holds, 95) * 1e3}
+    out["lock_hold_batch100"] = {"n": len(batch_holds), "p50_ms": pct(batch_holds, 50) * 1e3,
+                                 "max_ms": max(batch_holds) * 1e3 if batch_holds else float("nan")}
 
     # (p) cProfile of single attests -----------------------------------------
     prof_n = args.profile_n
@@ -283,7 +292,7 @@ def worker_main(args: argparse.Namespace) -> None:
     stats = pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative")
     stats.print_stats(args.profile_top + 10)
     rows = []
-    for func, (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for func, (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         rows.append((ct, tt, nc, f"{func[0]}:{func[1]}({func[2]})"))
     rows.sort(reverse=True)
     own = sorted(rows, key=lambda r: r[1], reverse=True)[:10]
@@ -403,14 +412,19 @@ def http_load(
     concurrency: int,
     max_seconds: float,
     want: int,
+    check: Any = None,
+    keep: int = 400,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Send ``bodies`` with ``concurrency`` threads (bounded by count and by
-    ``max_seconds``); every completed request is a latency sample."""
+    ``max_seconds``); every request answered with status ``want`` (and, if
+    given, ``check(data)`` returning the number of units it carried, 0 = bad)
+    is a latency sample. Throughput counts units (1 per request by default)."""
     lock = threading.Lock()
     it = iter(bodies)
     lat: list[float] = []
     errors: dict[str, int] = {}
     responses: list[bytes] = []
+    units = [0]
     deadline = time.perf_counter() + max_seconds
 
     def client() -> None:
@@ -425,10 +439,12 @@ def http_load(
             except OSError as exc:
                 status, data = -1, str(exc).encode()
             e = time.perf_counter() - s
+            got = (check(data) if check else 1) if status == want else 0
             with lock:
-                if status == want:
+                if got:
                     lat.append(e)
-                    if len(responses) < 400:
+                    units[0] += got
+                    if len(responses) < keep:
                         responses.append(data)
                 else:
                     key = f"{status}:{data[:120].decode(errors='replace')}"
@@ -441,7 +457,7 @@ def http_load(
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    res = summarize(lat, wall)
+    res = summarize(lat, wall, units=units[0])
     res.update({"concurrency": concurrency, "errors": errors, "timed_out": time.perf_counter() >= deadline})
     return res, responses
 
@@ -558,6 +574,7 @@ def bench_http(db: str, args: argparse.Namespace, env: dict[str, str], api_key: 
             runs.append(r)
         out["attest"] = runs
         sample = [json.loads(b) for b in resp] or verify_sample
+        out["batch"] = http_batch(db, args, gun.port, hdr)
         vb = [json.dumps(b).encode() for b in sample]
         http_load(gun.port, "/api/vdi/billing/verify", vb[: args.warmup], {"Content-Type": "application/json"}, 1, 30, 200)
         log(f"[{db}] HTTP verify: {len(vb)} requests, concurrency 1")
@@ -569,6 +586,39 @@ def bench_http(db: str, args: argparse.Namespace, env: dict[str, str], api_key: 
     finally:
         gun.stop()
     return out
+
+
+def http_batch(db: str, args: argparse.Namespace, port: int, hdr: dict[str, str]) -> list[dict[str, Any]]:
+    """``POST /api/vdi/billing/attest/batch`` with ``--batch-size`` (100) bare events
+    per request, at 1 client and at ``--concurrency`` clients. A request counts
+    only if it returns 200 with every event ``attested``; throughput is attested
+    events over the wall time, latency is per request."""
+    size = args.batch_size
+    path = "/api/vdi/billing/attest/batch"
+
+    def bodies(k: int) -> list[bytes]:
+        return [json.dumps({"events": [make_event() for _ in range(size)]}).encode() for _ in range(k)]
+
+    def all_attested(data: bytes) -> int:
+        doc = json.loads(data)
+        ok = (doc.get("attested") == size and len(doc.get("results", ())) == size
+              and all(r.get("status") == "attested" and r.get("bundle") for r in doc["results"]))
+        return size if ok else 0
+
+    warm = max(2, args.concurrency)
+    log(f"[{db}] HTTP batch warm-up {warm} x {size} events (excluded)")
+    w, _ = http_load(port, path, bodies(warm), hdr, args.concurrency, 60, 200, all_attested, keep=0)
+    if w["errors"]:
+        raise SystemExit(f"HTTP batch warm-up errors: {w['errors']}")
+    runs = []
+    for c in sorted({1, args.concurrency}):
+        n = args.http_batches if c > 1 else max(5, args.http_batches // 3)
+        log(f"[{db}] HTTP batch attest: {n} requests x {size} events, concurrency {c} "
+            f"(cap {args.http_seconds}s)")
+        r, _ = http_load(port, path, bodies(n), hdr, c, args.http_seconds, 200, all_attested, keep=0)
+        r["batch_size"] = size
+        runs.append(r)
+    return runs
 
 
 def bench_cli(export: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -647,12 +697,14 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
         a(f"| {r['db']} server | {r['db_version']} |")
     a("")
     a("## Reproduce\n")
-    a("```sh\n.venv/bin/pip install gunicorn   # HTTP part; skipped with a note if absent\n"
+    a("```sh\n.venv/bin/pip install -e '.[test,bench]'   # gunicorn for the HTTP part; skipped with a note if absent\n"
       f".venv/bin/python bench/run.py {' '.join(argv)}\n```\n")
     a(f"Parameters of this run: n={args.n} in-process single attests after {args.warmup} warm-up "
       f"calls; batches {args.batches_100}x100 and {args.batches_500}x500 after one warm-up batch "
       f"each; HTTP {args.http_n} attests at concurrency {args.concurrency} (and "
-      f"{max(50, args.http_n // 3)} at concurrency 1) after a warm-up; gunicorn {args.workers} sync "
+      f"{max(50, args.http_n // 3)} at concurrency 1) after a warm-up; HTTP batch "
+      f"{args.http_batches} requests x {args.batch_size} events at concurrency {args.concurrency} (and "
+      f"{max(5, args.http_batches // 3)} at concurrency 1) after {max(2, args.concurrency)} warm-up requests; gunicorn {args.workers} sync "
       f"workers on 127.0.0.1; Groth16 proofs off (VDI_BILLING_INCIRCUIT_BINDING=false); "
       f"DJANGO_DEBUG=false. Warm-up calls are excluded from every figure; percentiles use all "
       f"remaining samples.\n")
@@ -676,6 +728,9 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
             for h in r["http"]["attest"]:
                 rows.append((f"HTTP `POST /attest`, {h['concurrency']} client(s), {r['http']['workers']} gunicorn workers",
                              h["throughput"]))
+            for h in r["http"].get("batch", []):
+                rows.append((f"HTTP `POST /attest/batch` ({h['batch_size']} events/request), {h['concurrency']} "
+                             f"client(s), {r['http']['workers']} gunicorn workers", h["throughput"]))
         a("| path | attests/s | target met? |\n|---|---:|---|")
         for label, tput in rows:
             a(f"| {label} | {f(tput)} | {'yes' if tput >= target else '**no**'} |")
@@ -684,6 +739,11 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
           f"COMMIT): p50 {f(lh['p50_ms'],2)} ms, p95 {f(lh['p95_ms'],2)} ms over {lh['n']} attests, so "
           f"single-event attests cannot exceed ~{f(1e3 / lh['p50_ms'], 0)}/s on this machine whatever the "
           f"number of workers.")
+        lb = r.get("lock_hold_batch100")
+        if lb and lb["n"]:
+            a(f"\nThe same lock for one 100-event append (`meter_events_attest`): p50 {f(lb['p50_ms'],1)} ms, "
+              f"max {f(lb['max_ms'],1)} ms over {lb['n']} batches, i.e. {f(lb['p50_ms'] / 100, 2)} ms per event "
+              f"(ceiling ~{f(100e3 / lb['p50_ms'], 0)} events/s from the lock alone).")
         a("")
     if not any(r["db"] == "postgres" for r in results):
         a("PostgreSQL was not part of this run.\n")
@@ -705,7 +765,14 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
                 err = sum(h["errors"].values())
                 a(f"| HTTP `POST /api/vdi/billing/attest`, {h['concurrency']} client thread(s) | {h['n']} | "
                   f"{f(h['p50_ms'],2)} | {f(h['p95_ms'],2)} | {f(h['p99_ms'],2)} | {f(h['max_ms'],2)} | "
-                  f"{f(h['throughput'])} attests/s{' (errors: %d)' % err if err else ''}"
+                  f"{f(h['throughput'])} attests/s{f' (errors: {err})' if err else ''}"
+                  f"{' (time cap hit)' if h['timed_out'] else ''} |")
+            for h in r["http"].get("batch", []):
+                err = sum(h["errors"].values())
+                a(f"| HTTP `POST /api/vdi/billing/attest/batch`, {h['batch_size']} events/request, "
+                  f"{h['concurrency']} client thread(s) (latency per request) | {h['n']} | "
+                  f"{f(h['p50_ms'],1)} | {f(h['p95_ms'],1)} | {f(h['p99_ms'],1)} | {f(h['max_ms'],1)} | "
+                  f"{f(h['throughput'])} attests/s{f' (errors: {err})' if err else ''}"
                   f"{' (time cap hit)' if h['timed_out'] else ''} |")
         a("")
         a("### Verify\n")
@@ -738,7 +805,10 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
           f"`tenant.tariff` load come on top of the service's).\n")
         lh = r["lock_hold"]
         a(f"Log-head lock hold per single-event attest ({'BEGIN IMMEDIATE' if r['db'] == 'sqlite' else 'SELECT ... FOR UPDATE on LogState'} "
-          f"to end of COMMIT): p50 {f(lh['p50_ms'],2)} ms, p95 {f(lh['p95_ms'],2)} ms ({lh['n']} attests).\n")
+          f"to end of COMMIT): p50 {f(lh['p50_ms'],2)} ms, p95 {f(lh['p95_ms'],2)} ms ({lh['n']} attests)"
+          + (f"; one 100-event append: p50 {f(r['lock_hold_batch100']['p50_ms'],1)} ms "
+             f"({r['lock_hold_batch100']['n']} batches)" if r.get("lock_hold_batch100", {}).get("n") else "")
+          + ".\n")
         a(f"<details><summary>statements of the first captured attest ({q['count']}; truncated to 160 chars)</summary>\n\n```sql")
         for i, sql in enumerate(q["sql"], 1):
             a(f"{i:2d}. {sql}")
@@ -790,6 +860,9 @@ def main() -> None:
     p.add_argument("--http-n", type=int, default=300, help="HTTP attests at --concurrency")
     p.add_argument("--http-seconds", type=float, default=40, help="cap per HTTP run")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    p.add_argument("--http-batches", type=int, default=40,
+                   help="HTTP batch requests at --concurrency (a third, min 5, at 1 client)")
+    p.add_argument("--batch-size", type=int, default=100, help="events per HTTP batch request (1-100)")
     p.add_argument("--batches-100", type=int, default=5)
     p.add_argument("--batches-500", type=int, default=2)
     p.add_argument("--profile-n", type=int, default=100)

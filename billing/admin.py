@@ -53,6 +53,7 @@ from billing.services.tenants import (
     meter_key_register,
     tenant_create,
 )
+from transparency.admin import ReadOnlyAdmin
 from transparency.protocol.errors import ProtocolError
 
 admin.site.site_header = "meterproof administration"
@@ -146,22 +147,6 @@ class ServiceErrorsMixin:
         except (ProtocolError, ValidationError, IntegrityError) as exc:
             messages.error(request, f"Not saved: {describe_error(exc)}")
             return HttpResponseRedirect(request.get_full_path())
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A view-only admin: rows are written by services, never by staff."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No adding from the admin."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No changes from the admin (the change page is a view page)."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No deleting from the admin."""
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):

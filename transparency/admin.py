@@ -25,8 +25,9 @@ _PRE_STYLE = (
 )
 
 
-class ReadOnlyLogAdmin(admin.ModelAdmin):
-    """A view-only admin: the log is append-only and written by services."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A view-only admin for rows written only by services (the append-only
+    log here; meter events, bundles and reservations in billing)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """No adding from the admin."""
@@ -53,7 +54,7 @@ def _pre(text: str, style: str = _PRE_STYLE) -> str:
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(ReadOnlyLogAdmin):
+class LogEntryAdmin(ReadOnlyAdmin):
     """Log leaves: ``leaf_index``, ``leaf_hash`` and the attestation they hold."""
 
     list_display = ("leaf_index", "leaf_hash", "receipt", "created_at")
@@ -94,7 +95,7 @@ class LogEntryAdmin(ReadOnlyLogAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyLogAdmin):
+class CheckpointAdmin(ReadOnlyAdmin):
     """Signed checkpoints (C2SP tlog-checkpoint in a C2SP signed note)."""
 
     list_display = ("tree_size", "origin", "root_hash", "signed_at")
@@ -111,7 +112,7 @@ class CheckpointAdmin(ReadOnlyLogAdmin):
 
 
 @admin.register(LogState)
-class LogStateAdmin(ReadOnlyLogAdmin):
+class LogStateAdmin(ReadOnlyAdmin):
     """The log head: current ``tree_size`` and ``root_hash``."""
 
     list_display = ("tree_size", "root_hash", "updated_at")
