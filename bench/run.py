@@ -870,12 +870,25 @@ def main() -> None:
     p.add_argument("--query-runs", type=int, default=50, help="attests measured for SQL counts")
     p.add_argument("--no-http", action="store_true")
     p.add_argument("--json", default=None, help="also dump raw results as JSON here")
+    p.add_argument("--render", metavar="JSON", default=None,
+                   help="no measurement: re-render the report from a --json dump (e.g. after editing "
+                        "bench/ANALYSIS.md)")
     p.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--worker-out", help=argparse.SUPPRESS)
     p.add_argument("--http-verify-n", type=int, default=100, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args._worker:
         worker_main(args)
+        return
+
+    if args.render:
+        dump = json.loads(Path(args.render).read_text())
+        text = render(dump["results"], dump["machine"], argparse.Namespace(**dump["args"]), dump["argv"])
+        if args.out:
+            Path(args.out).write_text(text)
+            log(f"wrote {args.out} from {args.render}")
+        else:
+            sys.stdout.write(text)
         return
 
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -907,7 +920,8 @@ def main() -> None:
     else:
         sys.stdout.write(text)
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": m, "results": results}, indent=1))
+        Path(args.json).write_text(json.dumps({"machine": m, "results": results, "argv": argv,
+                                               "args": vars(args)}, indent=1))
     log(f"done in {time.time() - started:.0f}s")
 
 
