@@ -7,8 +7,9 @@ replay-guard commit land together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import Q
@@ -17,6 +18,7 @@ from transparency.models import Checkpoint, LogEntry, LogNode, LogState
 from transparency.protocol.checkpoint import Checkpoint as CheckpointBody
 from transparency.protocol.merkle import (
     HASH_SIZE,
+    NodeReader,
     inclusion_proof,
     leaf_hash,
     new_nodes,
@@ -25,6 +27,7 @@ from transparency.protocol.merkle import (
 from transparency.protocol.note import NoteSigner, sign_note
 
 _PLACEHOLDER = b"\x00" * HASH_SIZE
+T = TypeVar("T")
 
 
 class NodeCache:
@@ -60,7 +63,7 @@ class NodeCache:
         if absent:
             raise LookupError(f"log nodes missing from storage: {absent[:5]}")
 
-    def run(self, fn):  # type: ignore[no-untyped-def]
+    def run(self, fn: Callable[[NodeReader], T]) -> T:
         """Return ``fn(get_node)`` after prefetching every node it reads."""
         wanted: set[tuple[int, int]] = set()
 

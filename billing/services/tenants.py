@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import ApiKey, MeterKey, Tenant
+from billing.models import ApiKey, MeterKey, Tariff, Tenant
 from billing.protocol.errors import KeyFormatError
 from billing.protocol.keys import b64url_decode, key_id
 
@@ -18,8 +18,12 @@ API_KEY_PREFIX = "mp"
 
 
 def tenant_create(
-    *, slug: str, name: str = "", tariff=None, is_surrogate: bool = False
-) -> Tenant:  # type: ignore[no-untyped-def]
+    *,
+    slug: str,
+    name: str = "",
+    tariff: Tariff | None = None,
+    is_surrogate: bool = False,
+) -> Tenant:
     """Create a tenant after validating it (``full_clean``).
 
     Raises:
