@@ -20,7 +20,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +39,7 @@ from billing.models import (
 )
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import format_amount, price_breakdown
+from billing.selectors import bundle_documents
 from billing.services.tariffs import (
     tariff_create,
     tariff_document,
@@ -51,9 +52,11 @@ from billing.services.tenants import (
     api_key_issue,
     api_key_revoke,
     meter_key_register,
+    meter_key_retire,
     tenant_create,
 )
 from transparency.admin import ReadOnlyAdmin
+from transparency.models import LogEntry
 from transparency.protocol.errors import ProtocolError
 
 admin.site.site_header = "meterproof administration"
@@ -402,24 +405,55 @@ class MeterKeyAddForm(forms.ModelForm):
 
     class Meta:
         model = MeterKey
-        fields = ("tenant", "public_key_b64url")
+        fields = ("tenant", "public_key_b64url", "not_before", "not_after")
 
 
 @admin.register(MeterKey)
 class MeterKeyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
-    """Tenant gateway meter keys (trust anchors): register and view."""
+    """Tenant gateway meter keys (trust anchors): register, view, retire
+    (end the window now) and revoke (list the kid in the revocation snapshot)."""
 
     list_display = ("kid", "tenant", "not_before", "not_after", "created_at")
     search_fields = ("kid", "tenant__slug")
     list_select_related = ("tenant",)
     form = MeterKeyAddForm
+    actions = ("retire", "revoke")
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        """Retiring or revoking needs the change permission on meter keys."""
+        return request.user.has_perm("billing.change_meterkey")
+
+    @admin.action(description="Retire selected meter keys now", permissions=["revoke"])
+    def retire(self, request: HttpRequest, queryset: QuerySet[MeterKey]) -> None:
+        """End each key's window now through ``meter_key_retire``."""
+        kids = [meter_key_retire(meter_key=row).kid[:10] for row in queryset]
+        self.message_user(request, f"Retired {len(kids)}: {', '.join(kids)}.")
+
+    @admin.action(description="Revoke selected meter keys", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[MeterKey]) -> None:
+        """Revoke each kid through ``revocation_key_add`` (new snapshot)."""
+        from revocation.services import revocation_key_add
+
+        done, failed = [], []
+        for row in queryset:
+            try:
+                revocation_key_add(
+                    kid=row.kid, reason="meter key revoked by staff", actor=request.user
+                )
+                done.append(row.kid[:10])
+            except ProtocolError as exc:
+                failed.append(f"{row.kid[:10]}: {exc.code}")
+        if done:
+            self.message_user(request, f"Revoked {len(done)}: {', '.join(done)}.")
+        if failed:
+            self.message_user(request, "; ".join(failed), messages.WARNING)
 
     def get_fields(
         self, request: HttpRequest, obj: MeterKey | None = None
     ) -> list[str]:
         """Add: tenant and key. View: everything."""
         if obj is None:
-            return ["tenant", "public_key_b64url"]
+            return ["tenant", "public_key_b64url", "not_before", "not_after"]
         return [
             "kid",
             "tenant",
@@ -448,6 +482,8 @@ class MeterKeyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         row = meter_key_register(
             tenant=form.cleaned_data["tenant"],
             public_key_b64url=form.cleaned_data["public_key_b64url"],
+            not_before=form.cleaned_data.get("not_before"),
+            not_after=form.cleaned_data.get("not_after"),
         )
         obj.pk, obj.kid, obj.created_at = row.pk, row.kid, row.created_at
 
@@ -892,17 +928,16 @@ class BundleAdmin(ReadOnlyAdmin):
         "=receipt_id",
         "=tenant__slug",
         "meter_event__event_id",
-        "=log_entry__leaf_hash",
+        "=leaf_hash",
         "=fingerprint",
     )
     list_select_related = (
         "tenant",
         "meter_event",
         "tariff_version__tariff",
-        "log_entry",
     )
     date_hierarchy = "issued_at"
-    ordering = ("-issued_at", "-log_entry_id")
+    ordering = ("-issued_at", "-id")
     fields = (
         "receipt_id",
         "tenant_link",
@@ -937,15 +972,28 @@ class BundleAdmin(ReadOnlyAdmin):
         """The charge in major units with its currency (``format_amount``)."""
         return format_amount(obj.amount_minor, obj.currency)
 
-    @admin.display(description="log leaf", ordering="log_entry_id")
-    def leaf(self, obj: Bundle) -> str:
-        """Link to the bundle's transparency-log leaf."""
-        return admin_link(obj.log_entry, f"#{obj.log_entry_id}")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Bundle]:
+        """Annotate each bundle with its leaf index (``None`` while queued)."""
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                leaf_index=Subquery(
+                    LogEntry.objects.filter(leaf_hash=OuterRef("leaf_hash")).values(
+                        "leaf_index"
+                    )[:1]
+                )
+            )
+        )
 
-    @admin.display(description="leaf_hash")
-    def leaf_hash(self, obj: Bundle) -> str:
-        """The leaf's RFC 9162 hash (lowercase hex)."""
-        return obj.log_entry.leaf_hash
+    @admin.display(description="log leaf", ordering="leaf_index")
+    def leaf(self, obj: Bundle) -> str:
+        """Link to the bundle's transparency-log leaf ("queued" until sequenced)."""
+        index = getattr(obj, "leaf_index", None)
+        if index is None:
+            return "queued"
+        entry = LogEntry(leaf_index=index)
+        return admin_link(entry, f"#{index}")
 
     @admin.display(description="tenant")
     def tenant_link(self, obj: Bundle) -> str:
@@ -964,5 +1012,5 @@ class BundleAdmin(ReadOnlyAdmin):
 
     @admin.display(description="bundle JSON")
     def document_pretty(self, obj: Bundle) -> str:
-        """The bundle JSON, indented for reading (stored as RFC 8785 JCS)."""
-        return pretty_json(obj.document)
+        """The bundle JSON with its current log evidence, indented for reading."""
+        return pretty_json(bundle_documents([(obj.document, obj.leaf_hash)])[0])

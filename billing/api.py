@@ -6,7 +6,13 @@
 * ``POST /api/vdi/billing/attest/batch`` (tenant API key): ``{"events": [...]}``,
   1-100 envelopes or events (Stripe's meter-event stream limit), one outcome per
   event, one log append and checkpoint for the whole batch.
-* ``POST /api/vdi/billing/verify`` (no auth): bundle in, verification report out.
+* ``POST /api/vdi/billing/verify[?profile=standard|VDI_VERIFY_STRICT_V1]`` (no
+  auth): bundle in (or ``{"bundle": ..., "profile": ...}``), verification report
+  out; the strict profile uses the revocation snapshot in force.
+* ``GET|POST /api/vdi/billing/meter-keys`` (tenant API key): list / register the
+  tenant's gateway meter keys (JWK in, kid out; 409 ``meter_key_conflict``).
+* ``POST /api/vdi/billing/meter-keys/<kid>/retire`` and ``.../revoke`` (tenant
+  API key): end the key's window now / revoke the kid (revocation snapshot).
 * ``GET /api/vdi/billing/bundles/<receipt_id>`` (tenant API key): a stored bundle.
 * ``GET /.well-known/vdi-billing-trust.json``: the trust anchors.
 """
@@ -16,16 +22,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.authentication import TenantApiKeyAuthentication, check_attest_secret
 from billing.errors import PayloadTooLarge
+from billing.models import MeterKey
 from billing.protocol.errors import BundleFormatError
-from billing.protocol.verify import PROFILES, BundleVerifier
-from billing.selectors import bundle_get, trust_anchors_get
+from billing.protocol.verify import (
+    PROFILE_STRICT,
+    PROFILES,
+    BundleVerifier,
+    CheckFailed,
+    resolve_profile,
+)
+from billing.selectors import (
+    bundle_get,
+    meter_key_get,
+    meter_key_list,
+    trust_anchors_get,
+)
 from billing.services.attest import meter_event_attest, meter_events_attest
+from billing.services.tenants import meter_key_register, meter_key_retire
 from transparency.protocol.errors import ProtocolError
 
 
@@ -106,17 +126,132 @@ class BundleVerifyApi(APIView):
 
     def post(self, request: Request) -> Response:
         """Return ``{ok, profile, checks, billing_check, ...}`` (200 even when
-        the bundle is invalid; 400 only for a body that is not JSON)."""
-        profile = (
-            request.query_params.get("profile") or settings.VDI_BILLING_VERIFY_PROFILE
-        )
+        the bundle is invalid; 400 only for a body that is not JSON or an
+        unsupported profile).
+
+        The profile is the ``profile`` query parameter, else the ``profile``
+        member of a ``{"bundle", "profile"}`` body, else
+        ``VDI_BILLING_VERIFY_PROFILE``. Under ``VDI_VERIFY_STRICT_V1`` the
+        report's ``revocation`` adds the snapshot's ``source``.
+        """
+        body = request.data
+        bundle: Any = body
+        requested = request.query_params.get("profile")
+        if isinstance(body, dict) and "bundle" in body and "attestation" not in body:
+            bundle = body["bundle"]
+            requested = requested or body.get("profile")
+        profile = resolve_profile(str(requested or settings.VDI_BILLING_VERIFY_PROFILE))
         if profile not in PROFILES:
             raise ProfileUnsupported(
                 f"profile {profile!r} is not supported; use one of {list(PROFILES)}",
                 field="profile",
             )
-        verifier = BundleVerifier(trust_anchors_get(), profile=profile)
-        return Response(verifier.verify(request.data).to_json())
+        options: dict[str, Any] = {}
+        meta: dict[str, Any] = {}
+        if profile == PROFILE_STRICT:
+            from revocation.selectors import revocation_snapshot_for_verification
+
+            snapshot, meta = revocation_snapshot_for_verification()
+            options = {
+                "revocation": snapshot,
+                "max_snapshot_age_seconds": meta["max_age_seconds"],
+            }
+            problem = meta.get("last_error")
+            if snapshot is None and problem:
+                options["revocation_problem"] = CheckFailed(
+                    str(problem["code"]), str(problem["message"]), field="revocation"
+                )
+        verifier = BundleVerifier(trust_anchors_get(), profile=profile, **options)
+        report = verifier.verify(bundle).to_json()
+        if profile == PROFILE_STRICT and report.get("revocation") is not None:
+            report["revocation"]["source"] = meta.get("source")
+        return Response(report)
+
+
+class MeterKeyOutputSerializer(serializers.ModelSerializer):
+    """A tenant meter key as the API shows it (public key as a JWK)."""
+
+    jwk = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MeterKey
+        fields = ("kid", "jwk", "not_before", "not_after", "created_at")
+
+    def get_jwk(self, obj: MeterKey) -> dict[str, str]:
+        """Return the OKP JWK (RFC 8037) of the stored public key."""
+        return {"kty": "OKP", "crv": "Ed25519", "x": obj.public_key_b64url}
+
+
+class MeterKeyListCreateApi(APIView):
+    """List or register the authenticated tenant's gateway meter keys."""
+
+    authentication_classes = [TenantApiKeyAuthentication]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        """``{"jwk": {kty, crv, x}, "not_before"?, "not_after"?}`` or the bare
+        JWK with the optional window members beside ``kty``/``crv``/``x``."""
+
+        jwk = serializers.DictField(required=False)
+        kty = serializers.CharField(required=False)
+        crv = serializers.CharField(required=False)
+        x = serializers.CharField(required=False)
+        not_before = serializers.DateTimeField(required=False, allow_null=True)
+        not_after = serializers.DateTimeField(required=False, allow_null=True)
+
+    def get(self, request: Request) -> Response:
+        """Return ``{"data": [meter keys]}``."""
+        rows = meter_key_list(tenant=request.user)
+        return Response({"data": MeterKeyOutputSerializer(rows, many=True).data})
+
+    def post(self, request: Request) -> Response:
+        """Register a key; 201 with the key (``kid`` = RFC 7638 thumbprint),
+        409 ``meter_key_conflict`` if already registered."""
+        data = _json_object(request, "a JWK")
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.validated_data
+        jwk = fields.get("jwk") or {
+            name: fields[name] for name in ("kty", "crv", "x") if name in fields
+        }
+        row = meter_key_register(
+            tenant=request.user,
+            jwk=jwk,
+            not_before=fields.get("not_before"),
+            not_after=fields.get("not_after"),
+        )
+        return Response(MeterKeyOutputSerializer(row).data, status=201)
+
+
+class MeterKeyRetireApi(APIView):
+    """End one of the tenant's meter keys' window now (idempotent)."""
+
+    authentication_classes = [TenantApiKeyAuthentication]
+
+    def post(self, request: Request, kid: str) -> Response:
+        """Return the key with its new ``not_after``; 404 for another
+        tenant's or an unknown kid."""
+        row = meter_key_retire(meter_key=meter_key_get(tenant=request.user, kid=kid))
+        return Response(MeterKeyOutputSerializer(row).data)
+
+
+class MeterKeyRevokeApi(APIView):
+    """Revoke one of the tenant's meter keys (listed in the next revocation
+    snapshot; strict verification then refuses everything it signed)."""
+
+    authentication_classes = [TenantApiKeyAuthentication]
+
+    def post(self, request: Request, kid: str) -> Response:
+        """Return ``{"kid", "revoked_at"}`` (201); 409 if already revoked."""
+        from revocation.services import revocation_key_add
+
+        row = meter_key_get(tenant=request.user, kid=kid)
+        body = request.data if isinstance(request.data, dict) else {}
+        reason = str(body.get("reason") or f"revoked by tenant {request.user.slug}")
+        revoked = revocation_key_add(kid=row.kid, reason=reason)
+        return Response(
+            {"kid": row.kid, "revoked_at": revoked.revoked_at.isoformat()},
+            status=201,
+        )
 
 
 class BundleDetailApi(APIView):

@@ -95,6 +95,24 @@ class BundleNotFound(BillingServiceError):
     code = "bundle_not_found"
 
 
+class MeterKeyConflict(BillingServiceError):
+    """The meter key (its RFC 7638 kid) is already registered."""
+
+    code = "meter_key_conflict"
+
+
+class MeterKeyInvalid(BillingServiceError):
+    """A meter key registration is inconsistent (e.g. an empty window)."""
+
+    code = "meter_key_invalid"
+
+
+class MeterKeyNotFound(BillingServiceError):
+    """No meter key with this kid for the tenant."""
+
+    code = "meter_key_not_found"
+
+
 def error_body(exc: ProtocolError, **extra: Any) -> dict[str, Any]:
     """Return the JSON error body ``{"error": {"code", "message", "field"}}``."""
     return {"error": {**exc.as_dict(), **extra}}

@@ -2,6 +2,21 @@
 
 Read at call time (never at import), cached per distinct key configuration so a
 settings override in tests takes effect at once.
+
+Retired keys (``VDI_BILLING_RETIRED_KEYS``, written by ``manage.py billing_keys
+rotate``) are a JSON list of public keys only::
+
+    [{"role": "meter" | "issuer" | "log_operator", "kid": "<RFC 7638>",
+      "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "..."},
+      "not_before": "<RFC 3339 UTC>" | null, "not_after": "<RFC 3339 UTC>"}]
+
+They are published with ``status: retired`` so that what they signed inside
+their window still verifies; the server never signs with them. A retired
+log-operator key is also published as a C2SP note verifier key (name = the log
+origin). Witnesses: ``VDI_BILLING_LOG_WITNESS_KEYS`` (C2SP 0x04 vkeys) and
+``VDI_BILLING_LOG_WITNESS_THRESHOLD`` (k). The ``circuits`` member comes from the
+shipped ``circuits/apiBillingV2/{ARTIFACT_MANIFEST.json,verification_key.json}``
+when present.
 """
 
 from __future__ import annotations
@@ -9,6 +24,8 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -21,8 +38,19 @@ from billing.protocol.keys import (
     signing_key_from_seed_hex,
     verify_key_from_jwk,
 )
-from billing.protocol.trust import TrustAnchors, TrustedKey
-from transparency.protocol.note import NoteSigner
+from billing.protocol.timefmt import parse_rfc3339_utc
+from billing.protocol.trust import (
+    CircuitAnchors,
+    TrustAnchors,
+    TrustedKey,
+    note_verifier_for,
+)
+from billing.protocol.verify import manifest_vkey_hashes
+from transparency.protocol.errors import ProtocolError
+from transparency.protocol.note import COSIGNATURE_TYPE, NoteSigner, NoteVerifier
+
+#: Roles a retired key may have (``log-operator`` is accepted as a spelling).
+RETIRED_ROLES = ("meter", "issuer", "log_operator")
 
 
 @dataclass(frozen=True)
@@ -35,9 +63,14 @@ class Keyring:
     log_signer: NoteSigner
     log_origin: str
     manifest_authority: TrustedKey | None
+    retired: tuple[TrustedKey, ...] = ()
+    witnesses: tuple[str, ...] = ()
+    witness_threshold: int = 0
+    circuits: CircuitAnchors | None = None
 
     def trust_anchors(self, extra_keys: tuple[TrustedKey, ...] = ()) -> TrustAnchors:
-        """Return the trust anchors to publish: our keys plus ``extra_keys``
+        """Return the trust anchors to publish: our active and retired keys,
+        the manifest authority, witnesses, circuits, plus ``extra_keys``
         (tenant gateway meter keys)."""
         keys = [
             TrustedKey(
@@ -52,16 +85,134 @@ class Keyring:
                 verify_key=self.log_operator.verify_key,
             ),
         ]
+        keys.extend(self.retired)
         if self.manifest_authority is not None:
             keys.append(self.manifest_authority)
+        retired_log = tuple(
+            note_verifier_for(self.log_origin, key.verify_key)
+            for key in self.retired
+            if key.role == "log_operator"
+        )
         return TrustAnchors(
             keys=tuple(keys) + tuple(extra_keys),
             log_origin=self.log_origin,
-            log_verifier_keys=(self.log_signer.verifier_key(),),
+            log_verifier_keys=(self.log_signer.verifier_key(), *retired_log),
+            log_witnesses=self.witnesses,
+            witness_threshold=self.witness_threshold,
+            circuits=self.circuits,
         )
 
 
-def _config() -> tuple[str, ...]:
+def parse_retired_keys(text: str) -> tuple[TrustedKey, ...]:
+    """Parse ``VDI_BILLING_RETIRED_KEYS`` (see the module docstring).
+
+    Raises:
+        SigningKeysUnconfigured: malformed JSON, unknown role, a kid that is
+            not the JWK's RFC 7638 thumbprint, or a bad timestamp.
+    """
+    if not text.strip():
+        return ()
+    try:
+        entries = json.loads(text)
+    except ValueError as exc:
+        raise SigningKeysUnconfigured(
+            f"VDI_BILLING_RETIRED_KEYS is not JSON: {exc}"
+        ) from exc
+    if not isinstance(entries, list):
+        raise SigningKeysUnconfigured("VDI_BILLING_RETIRED_KEYS must be a JSON list")
+    keys = []
+    for index, entry in enumerate(entries):
+        where = f"VDI_BILLING_RETIRED_KEYS[{index}]"
+        if not isinstance(entry, dict):
+            raise SigningKeysUnconfigured(f"{where} must be an object")
+        role = str(entry.get("role", "")).replace("-", "_")
+        if role not in RETIRED_ROLES:
+            raise SigningKeysUnconfigured(
+                f"{where}.role must be one of {RETIRED_ROLES}"
+            )
+        try:
+            verify_key = verify_key_from_jwk(entry.get("jwk"))
+            bounds = [
+                parse_rfc3339_utc(entry[name]) if entry.get(name) else None
+                for name in ("not_before", "not_after")
+            ]
+        except (KeyFormatError, ValueError) as exc:
+            raise SigningKeysUnconfigured(f"{where}: {exc}") from exc
+        if entry.get("kid") != key_id(verify_key):
+            raise SigningKeysUnconfigured(
+                f"{where}.kid is not the RFC 7638 thumbprint of its jwk"
+            )
+        keys.append(
+            TrustedKey(
+                kid=key_id(verify_key),
+                role=role,
+                verify_key=verify_key,
+                not_before=bounds[0],
+                not_after=bounds[1],
+                status="retired",
+            )
+        )
+    return tuple(keys)
+
+
+def parse_witnesses(keys: tuple[str, ...], threshold: int) -> tuple[str, ...]:
+    """Validate the witness vkeys and threshold; return the vkeys.
+
+    Raises:
+        SigningKeysUnconfigured: a key that is not a C2SP 0x04 cosignature
+            vkey, or a threshold outside ``0..len(keys)``.
+    """
+    for vkey in keys:
+        try:
+            parsed = NoteVerifier.from_vkey(vkey)
+        except ProtocolError as exc:
+            raise SigningKeysUnconfigured(
+                f"VDI_BILLING_LOG_WITNESS_KEYS: {exc.message}"
+            ) from exc
+        if parsed.key_type != COSIGNATURE_TYPE:
+            raise SigningKeysUnconfigured(
+                "VDI_BILLING_LOG_WITNESS_KEYS must be C2SP 0x04 cosignature vkeys"
+            )
+    if not 0 <= threshold <= len(keys):
+        raise SigningKeysUnconfigured(
+            f"VDI_BILLING_LOG_WITNESS_THRESHOLD is {threshold}, expected 0..{len(keys)}"
+        )
+    return keys
+
+
+def shipped_circuit_anchors(directory: Path) -> CircuitAnchors | None:
+    """Return the ``circuits`` trust member from the shipped artifacts in
+    ``directory`` (``ARTIFACT_MANIFEST.json`` and ``verification_key.json``),
+    or ``None`` when the manifest is absent. The verification key is listed
+    under each ``vkey_hash`` the manifest names (the verifier re-hashes it).
+
+    Raises:
+        SigningKeysUnconfigured: a file that is present but not JSON.
+    """
+    manifest_path = directory / "ARTIFACT_MANIFEST.json"
+    vkey_path = directory / "verification_key.json"
+    if not manifest_path.is_file():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        vkey = (
+            json.loads(vkey_path.read_text(encoding="utf-8"))
+            if vkey_path.is_file()
+            else None
+        )
+    except (OSError, ValueError) as exc:
+        raise SigningKeysUnconfigured(
+            f"circuit artifacts in {directory}: {exc}"
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise SigningKeysUnconfigured(f"{manifest_path} is not a JSON object")
+    vkeys: dict[str, dict[str, Any]] = {}
+    if isinstance(vkey, dict):
+        vkeys = {h: vkey for h in sorted(manifest_vkey_hashes(manifest))}
+    return CircuitAnchors(manifests=(manifest,), verification_keys=vkeys)
+
+
+def _config() -> tuple[Any, ...]:
     return (
         settings.VDI_SIGNING_KEY,
         settings.VDI_BILLING_METER_PRIVATE_KEY_PEM,
@@ -71,6 +222,13 @@ def _config() -> tuple[str, ...]:
         settings.VDI_BILLING_LOG_ORIGIN,
         settings.VDI_MANIFEST_AUTHORITY_SIGNING_KEY,
         settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK,
+        getattr(settings, "VDI_BILLING_RETIRED_KEYS", ""),
+        tuple(getattr(settings, "VDI_BILLING_LOG_WITNESS_KEYS", ()) or ()),
+        int(getattr(settings, "VDI_BILLING_LOG_WITNESS_THRESHOLD", 0) or 0),
+        str(
+            getattr(settings, "VDI_CIRCUITS_DIR", "")
+            or Path(settings.BASE_DIR) / "circuits" / "apiBillingV2"
+        ),
     )
 
 
@@ -86,7 +244,7 @@ def get_keyring() -> Keyring:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(config: tuple[str, ...]) -> Keyring:
+def _load(config: tuple[Any, ...]) -> Keyring:
     (
         issuer_hex,
         meter_pem,
@@ -96,6 +254,10 @@ def _load(config: tuple[str, ...]) -> Keyring:
         origin,
         authority_hex,
         authority_jwk,
+        retired_text,
+        witness_keys,
+        witness_threshold,
+        circuits_dir,
     ) = config
     missing = [
         name
@@ -131,6 +293,13 @@ def _load(config: tuple[str, ...]) -> Keyring:
             raise SigningKeysUnconfigured(
                 f"{name} is {configured} but the key's RFC 7638 thumbprint is {actual}"
             )
+    retired = parse_retired_keys(retired_text)
+    active = {issuer.kid, meter.kid, log_operator.kid}
+    clash = [key.kid for key in retired if key.kid in active]
+    if clash:
+        raise SigningKeysUnconfigured(
+            f"kid {clash[0]} is both active and in VDI_BILLING_RETIRED_KEYS"
+        )
     return Keyring(
         issuer=issuer,
         meter=meter,
@@ -138,4 +307,8 @@ def _load(config: tuple[str, ...]) -> Keyring:
         log_signer=NoteSigner(origin, log_operator.signing_key),
         log_origin=origin,
         manifest_authority=authority,
+        retired=retired,
+        witnesses=parse_witnesses(witness_keys, witness_threshold),
+        witness_threshold=witness_threshold,
+        circuits=shipped_circuit_anchors(Path(circuits_dir)),
     )

@@ -261,12 +261,27 @@ class Bundle(models.Model):
         TariffVersion, on_delete=models.PROTECT, related_name="bundles"
     )
     log_entry = models.OneToOneField(
-        "transparency.LogEntry", on_delete=models.PROTECT, related_name="bundle"
+        "transparency.LogEntry",
+        on_delete=models.PROTECT,
+        related_name="bundle",
+        null=True,
+        blank=True,
+        help_text="Deprecated link, no longer written: use leaf_hash.",
+    )
+    leaf_hash = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        help_text="RFC 9162 leaf hash of the attestation (lowercase hex): links the "
+        "bundle to its queued or sequenced log entry.",
     )
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     fingerprint = models.CharField(max_length=64)
-    document = models.TextField(help_text="The bundle as compact JSON.")
+    document = models.TextField(
+        help_text="The bundle as compact JSON; its log evidence is recomputed on "
+        "read from the log (see billing.selectors.bundle_document)."
+    )
     issued_at = models.DateTimeField()
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,12 +13,16 @@ from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, Tenant
 from billing.protocol.keys import b64url_decode
 from billing.protocol.trust import TrustAnchors, TrustedKey
+from transparency.selectors import log_evidence_list
 
 
 def tenant_meter_keys() -> tuple[TrustedKey, ...]:
-    """Return every registered tenant gateway meter key as a trust anchor."""
+    """Return every registered tenant gateway meter key as a trust anchor
+    (``status`` retired once its ``not_after`` has passed)."""
     import nacl.signing
+    from django.utils import timezone
 
+    now = timezone.now()
     return tuple(
         TrustedKey(
             kid=row.kid,
@@ -26,6 +31,9 @@ def tenant_meter_keys() -> tuple[TrustedKey, ...]:
             tenant=row.tenant.slug,
             not_before=row.not_before,
             not_after=row.not_after,
+            status="retired"
+            if row.not_after is not None and row.not_after <= now
+            else "active",
         )
         for row in MeterKey.objects.select_related("tenant").order_by("id")
     )
@@ -42,8 +50,30 @@ def trust_anchors_get(keyring: Keyring | None = None) -> TrustAnchors:
     return keyring.trust_anchors(tenant_meter_keys())
 
 
+def bundle_documents(rows: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """Return full bundles from stored ``(document, leaf_hash)`` pairs.
+
+    The stored document is the signed attestation; its ``log`` member is
+    recomputed here against the latest checkpoint (three queries for the
+    whole list), so a bundle read later carries fresher evidence (and any
+    witness cosignatures) while the signed attestation never changes. A leaf
+    still queued for sequencing gets no ``log`` member.
+    """
+    pairs = list(rows)
+    evidence = log_evidence_list(leaf_hashes=[leaf for _, leaf in pairs if leaf])
+    documents = []
+    for text, leaf in pairs:
+        document = json.loads(text)
+        document.pop("log", None)
+        if leaf is not None and leaf in evidence:
+            document["log"] = evidence[leaf]
+        documents.append(document)
+    return documents
+
+
 def bundle_get(*, receipt_id: str, tenant: Tenant | None = None) -> dict[str, Any]:
-    """Return a stored bundle (parsed JSON); ``tenant`` scopes the lookup.
+    """Return a stored bundle (parsed JSON, with current log evidence);
+    ``tenant`` scopes the lookup.
 
     Raises:
         BundleNotFound: no such receipt (for this tenant).
@@ -51,21 +81,40 @@ def bundle_get(*, receipt_id: str, tenant: Tenant | None = None) -> dict[str, An
     rows = Bundle.objects.filter(receipt_id=receipt_id)
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
-    document = rows.values_list("document", flat=True).first()
-    if document is None:
+    row = rows.values_list("document", "leaf_hash").first()
+    if row is None:
         raise BundleNotFound(f"no bundle {receipt_id}", field="receipt_id")
-    return json.loads(document)
+    return bundle_documents([row])[0]
 
 
 def bundle_list(
     *, tenant: Tenant | None = None, window: str | None = None
 ) -> QuerySet[Bundle]:
-    """Return bundles ordered by log position, optionally by tenant and window."""
+    """Return bundles in issue order, optionally by tenant and window."""
     rows = Bundle.objects.select_related("tenant", "meter_event").order_by(
-        "log_entry_id"
+        "issued_at", "id"
     )
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
     if window is not None:
         rows = rows.filter(meter_event__window=window)
     return rows
+
+
+def meter_key_list(*, tenant: Tenant) -> QuerySet[MeterKey]:
+    """Return the tenant's registered gateway meter keys, oldest first."""
+    return MeterKey.objects.filter(tenant=tenant).order_by("created_at", "id")
+
+
+def meter_key_get(*, tenant: Tenant, kid: str) -> MeterKey:
+    """Return the tenant's meter key ``kid``.
+
+    Raises:
+        MeterKeyNotFound: no such key for this tenant.
+    """
+    from billing.errors import MeterKeyNotFound
+
+    row = MeterKey.objects.filter(tenant=tenant, kid=kid).first()
+    if row is None:
+        raise MeterKeyNotFound(f"no meter key {kid} for this tenant", field="kid")
+    return row

@@ -21,4 +21,21 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.reservations_reclaim_expired_task",
         "schedule": 60.0,
     },
+    # every 5 minutes: monitor the transparency log (consistency + entries -> root)
+    "transparency-monitor-run": {
+        "task": "transparency.tasks.monitor_run_task",
+        "schedule": 300.0,
+    },
+    # every 30 s: poll VDI_BILLING_REVOCATION_URL (no-op when unset; skips until
+    # VDI_BILLING_REVOCATION_CACHE_SEC has passed since the last good poll)
+    "revocation-feed-poll": {
+        "task": "revocation.tasks.revocation_feed_poll_task",
+        "schedule": 30.0,
+    },
+    # every 5 minutes: re-sign our snapshot once half of
+    # VDI_BILLING_REVOCATION_MAX_AGE_SEC has passed, so it never goes stale
+    "revocation-snapshot-refresh": {
+        "task": "revocation.tasks.revocation_snapshot_refresh_task",
+        "schedule": 300.0,
+    },
 }

@@ -19,6 +19,9 @@ from rest_framework.response import Response
 
 from billing import errors as billing_errors
 from billing.protocol import errors as billing_protocol_errors
+from revocation import errors as revocation_errors
+from revocation.protocol import errors as revocation_protocol_errors
+from transparency import errors as transparency_errors
 from transparency.protocol import errors as tlog_errors
 from transparency.protocol.errors import ProtocolError
 
@@ -35,6 +38,9 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_errors.TenantMismatch: 403,
     billing_errors.UnknownTenant: 404,
     billing_errors.BundleNotFound: 404,
+    billing_errors.MeterKeyConflict: 409,
+    billing_errors.MeterKeyInvalid: 400,
+    billing_errors.MeterKeyNotFound: 404,
     billing_errors.SigningKeysUnconfigured: 503,
     billing_errors.AttestDisabled: 503,
     billing_errors.TariffImmutable: 409,
@@ -46,6 +52,23 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_protocol_errors.BundleFormatError: 400,
     billing_protocol_errors.CanonicalizationError: 400,
     tlog_errors.MerkleError: 400,
+    revocation_errors.AlreadyRevoked: 409,
+    revocation_errors.AlreadyLifted: 409,
+    revocation_errors.RevocationInputInvalid: 400,
+    revocation_errors.RevocationFeedUnavailable: 503,
+    revocation_protocol_errors.RevokedError: 422,
+    revocation_protocol_errors.RevocationStaleError: 422,
+    revocation_protocol_errors.RevocationFeedTooLargeError: 413,
+    revocation_protocol_errors.RevocationError: 400,
+    transparency_errors.InvalidParameter: 400,
+    transparency_errors.TreeSizeOutOfRange: 400,
+    transparency_errors.RangeTooLarge: 400,
+    transparency_errors.CheckpointNotFound: 404,
+    transparency_errors.LeafNotFound: 404,
+    transparency_errors.TileNotFound: 404,
+    transparency_errors.WitnessUnknownKey: 400,
+    transparency_errors.CosignatureInvalid: 400,
+    transparency_errors.CheckpointUnknown: 400,
     ProtocolError: 400,
 }
 
@@ -154,7 +177,7 @@ def api_not_found(
     request: HttpRequest, exception: Exception | None = None
 ) -> JsonResponse:
     """``handler404``: JSON for API paths, Django's page elsewhere."""
-    if request.path.startswith("/api/") or request.path.startswith("/.well-known/"):
+    if request.path.startswith(("/api/", "/.well-known/", "/tlog/")):
         return JsonResponse(
             {
                 "error": {

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "transparency.apps.TransparencyConfig",
     "billing.apps.BillingConfig",
+    "revocation.apps.RevocationConfig",
+    "circuits.apps.CircuitsConfig",
 ]
 
 MIDDLEWARE = [
@@ -161,9 +163,27 @@ VDI_BILLING_LOG_OPERATOR_KID = env.str("VDI_BILLING_LOG_OPERATOR_KID", default="
 VDI_MANIFEST_AUTHORITY_SIGNING_KEY = env.str(
     "VDI_MANIFEST_AUTHORITY_SIGNING_KEY", default=""
 )
-VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
-    "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK", default=""
+# Circuit artifacts (circom source, r1cs, wasm, zkey, vkey, transcript) and
+# their signed ARTIFACT_MANIFEST.json; the manifest authority's public key(s)
+# (a JWK, a list, or {"keys": [...]}) default to the committed trust anchor.
+VDI_CIRCUIT_ARTIFACTS_DIR = Path(
+    env.str(
+        "VDI_CIRCUIT_ARTIFACTS_DIR",
+        default=str(BASE_DIR / "circuits" / "apiBillingV2"),
+    )
 )
+_MANIFEST_AUTHORITY_FILE = BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
+VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
+    "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",
+    default=(
+        _MANIFEST_AUTHORITY_FILE.read_text()
+        if _MANIFEST_AUTHORITY_FILE.exists()
+        else ""
+    ),
+)
+# Retired public keys (JSON list of {role, kid, jwk, not_before, not_after}),
+# kept for verification inside their window; written by billing_keys rotate.
+VDI_BILLING_RETIRED_KEYS = env.str("VDI_BILLING_RETIRED_KEYS", default="")
 # Keyed hash for tenant surrogates of client IPs (import_access_log).
 VDI_TENANT_SURROGATE_KEY = env.str("VDI_TENANT_SURROGATE_KEY", default="")
 
@@ -173,6 +193,16 @@ VDI_ATTEST_SECRET = env.str("VDI_ATTEST_SECRET", default="")
 VDI_BILLING_LOG_ORIGIN = env.str(
     "VDI_BILLING_LOG_ORIGIN", default="meterproof.dev/billing-log"
 )
+# Witnesses whose C2SP tlog-cosignatures (0x04 vkeys "name+hexid+base64") the
+# log accepts and serves; verifiers read the same list as trust anchors.
+VDI_BILLING_LOG_WITNESS_KEYS = env.list("VDI_BILLING_LOG_WITNESS_KEYS", default=[])
+# Cosignatures by distinct listed witnesses every checkpoint must carry to
+# verify (any profile); 0 = witnesses optional. Published in the trust anchors.
+VDI_BILLING_LOG_WITNESS_THRESHOLD = env.int(
+    "VDI_BILLING_LOG_WITNESS_THRESHOLD", default=0
+)
+# Log the monitor (tlog_monitor, Celery beat) checks: "" = this server in-process.
+VDI_BILLING_MONITOR_LOG_URL = env.str("VDI_BILLING_MONITOR_LOG_URL", default="")
 VDI_BILLING_REPLAY_RESERVE_TTL_SEC = env.int(
     "VDI_BILLING_REPLAY_RESERVE_TTL_SEC", default=900
 )
@@ -183,9 +213,29 @@ VDI_BILLING_MAX_EVENT_AGE_SEC = env.int(
 VDI_BILLING_MAX_FUTURE_SKEW_SEC = env.int(
     "VDI_BILLING_MAX_FUTURE_SKEW_SEC", default=300
 )
-VDI_BILLING_VERIFY_PROFILE = env.str("VDI_BILLING_VERIFY_PROFILE", default="standard")
+# Verification profile of POST /api/vdi/billing/verify when the request names
+# none: the strict profile in production, standard elsewhere.
+VDI_BILLING_VERIFY_PROFILE = env.str(
+    "VDI_BILLING_VERIFY_PROFILE",
+    default="VDI_VERIFY_STRICT_V1" if PRODUCTION else "standard",
+)
 VDI_DEFAULT_TARIFF_ID = env.str("VDI_DEFAULT_TARIFF_ID", default="api-requests")
 VDI_BILLING_INCIRCUIT_BINDING = env.bool("VDI_BILLING_INCIRCUIT_BINDING", default=False)
+
+# --- revocation (issue 5; see README "Configuration") -----------------------
+# Source of the snapshot used by strict verification: inline signed snapshot
+# (dev/pilot), else a URL polled by Celery beat, else our own published ones.
+VDI_BILLING_REVOCATION_JSON = env.str("VDI_BILLING_REVOCATION_JSON", default="")
+VDI_BILLING_REVOCATION_URL = env.str("VDI_BILLING_REVOCATION_URL", default="")
+# Poll interval / feed Cache-Control max-age, seconds.
+VDI_BILLING_REVOCATION_CACHE_SEC = env.int(
+    "VDI_BILLING_REVOCATION_CACHE_SEC", default=60
+)
+# Freshness maximum of a snapshot (now - snapshotTime), seconds; the server
+# re-signs its own snapshot every half of this.
+VDI_BILLING_REVOCATION_MAX_AGE_SEC = env.int(
+    "VDI_BILLING_REVOCATION_MAX_AGE_SEC", default=3600
+)
 
 if PRODUCTION:
     _required = {

@@ -8,9 +8,23 @@ from billing.api import (
     BundleVerifyApi,
     MeterEventAttestApi,
     MeterEventBatchAttestApi,
+    MeterKeyListCreateApi,
+    MeterKeyRetireApi,
+    MeterKeyRevokeApi,
     TrustAnchorsApi,
 )
-from transparency.api import LogHeadApi
+from revocation.api import RevocationSnapshotFeedApi
+from transparency.api import (
+    CheckpointListApi,
+    ConsistencyProofApi,
+    InclusionProofApi,
+    LogEntriesApi,
+    LogHeadApi,
+    TlogCheckpointApi,
+    TlogEntriesTileApi,
+    TlogTileApi,
+)
+from transparency.api_witness import CosignatureSubmitApi
 
 handler400 = "config.exception_handler.api_bad_request"
 handler404 = "config.exception_handler.api_not_found"
@@ -28,6 +42,21 @@ urlpatterns = [
     ),
     path("api/vdi/billing/verify", BundleVerifyApi.as_view(), name="billing-verify"),
     path(
+        "api/vdi/billing/meter-keys",
+        MeterKeyListCreateApi.as_view(),
+        name="billing-meter-keys",
+    ),
+    path(
+        "api/vdi/billing/meter-keys/<str:kid>/retire",
+        MeterKeyRetireApi.as_view(),
+        name="billing-meter-key-retire",
+    ),
+    path(
+        "api/vdi/billing/meter-keys/<str:kid>/revoke",
+        MeterKeyRevokeApi.as_view(),
+        name="billing-meter-key-revoke",
+    ),
+    path(
         "api/vdi/billing/bundles/<str:receipt_id>",
         BundleDetailApi.as_view(),
         name="billing-bundle",
@@ -38,8 +67,46 @@ urlpatterns = [
         name="transparency-head",
     ),
     path(
+        "api/vdi/billing/transparency/inclusion",
+        InclusionProofApi.as_view(),
+        name="transparency-inclusion",
+    ),
+    path(
+        "api/vdi/billing/transparency/consistency",
+        ConsistencyProofApi.as_view(),
+        name="transparency-consistency",
+    ),
+    path(
+        "api/vdi/billing/transparency/entries",
+        LogEntriesApi.as_view(),
+        name="transparency-entries",
+    ),
+    path(
+        "api/vdi/billing/transparency/checkpoints",
+        CheckpointListApi.as_view(),
+        name="transparency-checkpoints",
+    ),
+    path(
+        "api/vdi/billing/transparency/cosignatures",
+        CosignatureSubmitApi.as_view(),
+        name="transparency-cosignatures",
+    ),
+    # C2SP tlog-tiles read path (mirrorable by any static host).
+    path("tlog/checkpoint", TlogCheckpointApi.as_view(), name="tlog-checkpoint"),
+    path(
+        "tlog/tile/entries/<path:index>",
+        TlogEntriesTileApi.as_view(),
+        name="tlog-entries-tile",
+    ),
+    path("tlog/tile/<int:level>/<path:index>", TlogTileApi.as_view(), name="tlog-tile"),
+    path(
         ".well-known/vdi-billing-trust.json",
         TrustAnchorsApi.as_view(),
         name="trust-anchors",
+    ),
+    path(
+        ".well-known/vdi-billing-revocation.json",
+        RevocationSnapshotFeedApi.as_view(),
+        name="revocation-feed",
     ),
 ]

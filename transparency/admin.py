@@ -11,12 +11,19 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from transparency.models import Checkpoint, LogEntry, LogState
+from transparency.models import (
+    Checkpoint,
+    Cosignature,
+    LogEntry,
+    LogState,
+    MonitorAlert,
+    MonitorState,
+)
+from transparency.services.monitor import monitor_alerts_acknowledge
 
 # Wraps long JSON, hashes and signatures instead of letting them overflow.
 _PRE_STYLE = (
@@ -58,32 +65,26 @@ class LogEntryAdmin(ReadOnlyAdmin):
     """Log leaves: ``leaf_index``, ``leaf_hash`` and the attestation they hold."""
 
     list_display = ("leaf_index", "leaf_hash", "receipt", "created_at")
-    search_fields = ("=leaf_hash", "=bundle__receipt_id", "=bundle__tenant__slug")
+    search_fields = ("=leaf_hash",)
     ordering = ("-leaf_index",)
     date_hierarchy = "created_at"
     fields = ("leaf_index", "leaf_hash", "receipt", "created_at", "data_pretty")
     readonly_fields = fields
     show_full_result_count = False
 
-    def get_queryset(self, request: HttpRequest) -> Any:
-        """Join the bundle (a billing row) that each leaf attests."""
-        return super().get_queryset(request).select_related("bundle")
-
     @admin.display(description="receipt")
     def receipt(self, obj: LogEntry) -> str:
-        """Link to the bundle whose attestation this leaf holds, if any."""
+        """The receipt id the logged attestation names, linked to its bundle
+        search (the log itself knows nothing of billing rows)."""
         try:
-            bundle = obj.bundle  # type: ignore[attr-defined]
-        except ObjectDoesNotExist:
+            receipt_id = json.loads(obj.data)["receipt"]["receipt_id"]
+        except (ValueError, KeyError, TypeError):
             return "-"
-        meta = bundle._meta
         try:
-            url = reverse(
-                f"admin:{meta.app_label}_{meta.model_name}_change", args=[bundle.pk]
-            )
+            url = reverse("admin:billing_bundle_changelist")
         except NoReverseMatch:
-            return str(bundle)
-        return format_html('<a href="{}">{}</a>', url, bundle)
+            return str(receipt_id)
+        return format_html('<a href="{}?q={}">{}</a>', url, receipt_id, receipt_id)
 
     @admin.display(description="data (attestation JSON)")
     def data_pretty(self, obj: LogEntry) -> str:
@@ -127,3 +128,81 @@ class LogStateAdmin(ReadOnlyAdmin):
             return "-"
         url = reverse("admin:transparency_checkpoint_change", args=[row.pk])
         return format_html('<a href="{}">{}</a>', url, row)
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    """Witness cosignatures (C2SP tlog-cosignature) stored on checkpoints."""
+
+    list_display = ("checkpoint", "name", "key_id", "timestamp", "received_at")
+    list_filter = ("name",)
+    list_select_related = ("checkpoint",)
+    fields = ("checkpoint", "name", "key_id", "timestamp", "received_at", "line")
+    readonly_fields = fields
+
+
+@admin.register(MonitorState)
+class MonitorStateAdmin(ReadOnlyAdmin):
+    """What the log monitor last verified, and its counters (the metric)."""
+
+    list_display = (
+        "log",
+        "tree_size",
+        "last_run_at",
+        "last_ok_at",
+        "runs_total",
+        "alerts_total",
+    )
+    fields = (
+        "log",
+        "tree_size",
+        "root_hash",
+        "frontier",
+        "last_run_at",
+        "last_ok_at",
+        "runs_total",
+        "alerts_total",
+    )
+    readonly_fields = fields
+
+
+@admin.register(MonitorAlert)
+class MonitorAlertAdmin(ReadOnlyAdmin):
+    """Problems the monitor found; staff acknowledge them with an action."""
+
+    list_display = (
+        "created_at",
+        "code",
+        "log",
+        "verified_tree_size",
+        "checkpoint_tree_size",
+        "acknowledged_at",
+        "acknowledged_by",
+    )
+    list_filter = ("code", ("acknowledged_at", admin.EmptyFieldListFilter))
+    fields = (
+        "created_at",
+        "log",
+        "code",
+        "message",
+        "verified_tree_size",
+        "checkpoint_tree_size",
+        "acknowledged_at",
+        "acknowledged_by",
+    )
+    readonly_fields = fields
+    actions = ["acknowledge"]
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        """Staff who may change alerts (superusers) may acknowledge them."""
+        return bool(request.user.has_perm("transparency.change_monitoralert"))
+
+    @admin.action(
+        description="Acknowledge selected alerts", permissions=["acknowledge"]
+    )
+    def acknowledge(self, request: HttpRequest, queryset: Any) -> None:
+        """Acknowledge the selected alerts (``monitor_alerts_acknowledge``)."""
+        count = monitor_alerts_acknowledge(
+            alert_ids=list(queryset.values_list("pk", flat=True)), user=request.user
+        )
+        self.message_user(request, f"{count} alert(s) acknowledged.")

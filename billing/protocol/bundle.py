@@ -173,31 +173,40 @@ def build_attestation(
 def build_bundle(
     attestation: dict[str, Any],
     *,
-    leaf_index: int,
-    tree_size: int,
-    inclusion_proof: list[bytes],
-    checkpoint: str,
+    leaf_index: int | None = None,
+    tree_size: int | None = None,
+    inclusion_proof: list[bytes] | None = None,
+    checkpoint: str | None = None,
     leaf_hash: bytes | None = None,
 ) -> dict[str, Any]:
-    """Return the full bundle: attestation plus its log inclusion evidence.
+    """Return the bundle: the attestation plus, when ``leaf_index`` is given,
+    its log inclusion evidence (the ``log`` member).
 
     Args:
-        leaf_hash: the attestation's leaf hash if the caller already has it
-            (saves re-canonicalising); computed otherwise.
+        leaf_index: zero-based index of the attestation's leaf; ``None`` for a
+            bundle without log evidence (e.g. still queued for sequencing).
+        tree_size: size of the tree the proof is for.
         inclusion_proof: RFC 9162 §2.1.3 audit path, 32-byte hashes.
         checkpoint: the C2SP signed note of the checkpoint of ``tree_size``.
+        leaf_hash: the attestation's leaf hash if the caller already has it
+            (saves re-canonicalising); computed otherwise.
+
+    Raises:
+        ValueError: ``leaf_index`` given without the other log members.
     """
-    return {
-        "format": BUNDLE_FORMAT,
-        "attestation": attestation,
-        "log": {
-            "leaf_index": leaf_index,
-            "tree_size": tree_size,
-            "leaf_hash": (leaf_hash or attestation_leaf_hash(attestation)).hex(),
-            "inclusion_proof": [h.hex() for h in inclusion_proof],
-            "checkpoint": checkpoint,
-        },
+    bundle: dict[str, Any] = {"format": BUNDLE_FORMAT, "attestation": attestation}
+    if leaf_index is None:
+        return bundle
+    if tree_size is None or inclusion_proof is None or checkpoint is None:
+        raise ValueError("log evidence needs tree_size, inclusion_proof, checkpoint")
+    bundle["log"] = {
+        "leaf_index": leaf_index,
+        "tree_size": tree_size,
+        "leaf_hash": (leaf_hash or attestation_leaf_hash(attestation)).hex(),
+        "inclusion_proof": [h.hex() for h in inclusion_proof],
+        "checkpoint": checkpoint,
     }
+    return bundle
 
 
 @dataclass(frozen=True)

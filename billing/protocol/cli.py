@@ -3,6 +3,9 @@
 Usage::
 
     meterproof verify BUNDLE.json|DIR ... --trust TRUST.json [--jobs N]
+        [--profile standard|strict] [--revocation SNAPSHOT.json]
+        [--max-snapshot-age SEC] [--now UNIX_SECONDS]
+        [--groth16-backend fast|reference]
     meterproof price --tariff TARIFF.json --quantity N
 
 ``verify`` prints a JSON report with the named checks of every bundle and exits
@@ -10,6 +13,13 @@ Usage::
 or malformed trust anchors, no bundle found). ``price`` prints the charge of a
 quantity under a tariff (``amount_minor`` in the currency's minor unit).
 It trusts nothing but the trust-anchor file given on the command line.
+
+``--profile strict`` (``VDI_VERIFY_STRICT_V1``) needs ``--revocation``: the
+signed revocation snapshot (``/.well-known/vdi-billing-revocation.json``), opened
+with the trust anchors' issuer keys. A snapshot that does not open is not a
+usage error: like the API, every bundle then fails ``revocation_snapshot`` with
+the snapshot's error code (and ``not_revoked``). Same inputs, same verdict and
+failed checks as ``POST /api/vdi/billing/verify?profile=VDI_VERIFY_STRICT_V1``.
 """
 
 from __future__ import annotations
@@ -23,11 +33,21 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from revocation.protocol.snapshot import snapshot_open
 from transparency.protocol.errors import ProtocolError
 
 from .tariff import Tariff, price_breakdown
 from .trust import TrustAnchors
-from .verify import PROFILES, BundleVerifier
+from .verify import (
+    DEFAULT_MAX_SNAPSHOT_AGE_SECONDS,
+    GROTH16_BACKENDS,
+    PROFILE_ALIASES,
+    PROFILE_STRICT,
+    PROFILES,
+    BundleVerifier,
+    CheckFailed,
+    resolve_profile,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
@@ -73,9 +93,44 @@ def collect_bundle_files(
 _WORKER: BundleVerifier | None = None
 
 
-def _init_worker(trust_json: Any, profile: str) -> None:
+def _init_worker(trust_json: Any, profile: str, options: dict[str, Any]) -> None:
     global _WORKER
-    _WORKER = BundleVerifier(TrustAnchors.from_json(trust_json), profile=profile)
+    options = dict(options)
+    problem = options.pop("revocation_problem", None)
+    if problem is not None:  # exceptions do not pickle; rebuild it here
+        options["revocation_problem"] = CheckFailed(problem[0], problem[1])
+    _WORKER = BundleVerifier(
+        TrustAnchors.from_json(trust_json), profile=profile, **options
+    )
+
+
+def load_revocation(
+    path: Path, trust: TrustAnchors
+) -> tuple[Any, ProtocolError | None]:
+    """Open the snapshot file with the trust anchors' issuer keys.
+
+    Returns ``(snapshot, None)`` or ``(None, error)`` when it does not open
+    (bad signature, unknown issuer, malformed): the verifier reports that
+    error's code as a failed ``revocation_snapshot`` check.
+
+    Raises:
+        UsageError: the file cannot be read.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read revocation snapshot {path}: {exc.strerror}"
+        ) from exc
+    issuers = {
+        key.kid: key.verify_key
+        for key in trust.keys_for("issuer")
+        if key.status != "revoked"
+    }
+    try:
+        return snapshot_open(raw, issuers), None
+    except ProtocolError as exc:
+        return None, exc
 
 
 def _verify_files(files: list[str]) -> list[dict[str, Any]]:
@@ -104,7 +159,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError(
             f"trust anchors {trust_path}: {exc.message} ({exc.field})"
         ) from exc
-    files = collect_bundle_files(args.paths, exclude=trust_path)
+    profile = resolve_profile(args.profile)
+    options: dict[str, Any] = {
+        "max_snapshot_age_seconds": args.max_snapshot_age,
+        "groth16_backend": args.groth16_backend,
+        "now": args.now,
+    }
+    pickled = dict(options)
+    if args.revocation:
+        snapshot, problem = load_revocation(Path(args.revocation), trust)
+        options["revocation"] = pickled["revocation"] = snapshot
+        if problem is not None:
+            options["revocation_problem"] = problem
+            pickled["revocation_problem"] = (problem.code, problem.message)
+    elif profile == PROFILE_STRICT:
+        raise UsageError("--profile strict needs --revocation SNAPSHOT.json")
+    exclude = [trust_path] + ([Path(args.revocation)] if args.revocation else [])
+    files = [
+        f
+        for f in collect_bundle_files(args.paths, exclude=trust_path)
+        if f.resolve() not in {p.resolve() for p in exclude}
+    ]
+    if not files:
+        raise UsageError("no bundle files found")
     jobs = max(1, args.jobs or (os.cpu_count() or 1))
     reports: list[dict[str, Any]]
     if jobs > 1 and len(files) >= 200:
@@ -115,11 +192,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with ProcessPoolExecutor(
             max_workers=jobs,
             initializer=_init_worker,
-            initargs=(trust_json, args.profile),
+            initargs=(trust_json, profile, pickled),
         ) as pool:
             reports = [r for chunk in pool.map(_verify_files, chunks) for r in chunk]
     else:
-        verifier = BundleVerifier(trust, profile=args.profile)
+        verifier = BundleVerifier(trust, profile=profile, **options)
         reports = [_verify_one(verifier, p) for p in files]
     invalid = [r for r in reports if not r["ok"]]
     failed_checks: dict[str, int] = {}
@@ -130,7 +207,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     shown = invalid if args.failures_only else reports
     out = {
         "ok": not invalid,
-        "profile": args.profile,
+        "profile": profile,
         "bundles": len(reports),
         "valid": len(reports) - len(invalid),
         "invalid": len(invalid),
@@ -171,7 +248,35 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--trust", required=True, help="trust anchors (vdi-billing-trust.json)"
     )
-    verify.add_argument("--profile", default="standard", choices=list(PROFILES))
+    verify.add_argument(
+        "--profile",
+        default="standard",
+        choices=[*PROFILES, *PROFILE_ALIASES],
+        help="standard (default) or strict (VDI_VERIFY_STRICT_V1)",
+    )
+    verify.add_argument(
+        "--revocation",
+        help="signed revocation snapshot JSON (required by --profile strict)",
+    )
+    verify.add_argument(
+        "--max-snapshot-age",
+        type=int,
+        default=DEFAULT_MAX_SNAPSHOT_AGE_SECONDS,
+        help="oldest acceptable revocation snapshot, seconds "
+        f"(default {DEFAULT_MAX_SNAPSHOT_AGE_SECONDS})",
+    )
+    verify.add_argument(
+        "--now",
+        type=int,
+        default=None,
+        help="verify as of this time, unix seconds (default: the clock)",
+    )
+    verify.add_argument(
+        "--groth16-backend",
+        choices=list(GROTH16_BACKENDS),
+        default="fast",
+        help="Groth16 verifier for billing_proof (default fast)",
+    )
     verify.add_argument(
         "--jobs", type=int, default=0, help="worker processes (default: CPUs)"
     )

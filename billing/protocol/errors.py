@@ -6,7 +6,30 @@ stable ``code``, a human ``message`` and an optional ``field``.
 
 from __future__ import annotations
 
-from transparency.protocol.errors import ProtocolError
+from transparency.protocol.errors import (
+    CanonicalizationError,
+    KeyFormatError,
+    ProtocolError,
+    SignatureError,
+)
+
+# CanonicalizationError, KeyFormatError and SignatureError are defined in the
+# lowest layer (transparency.protocol.errors), raised by transparency.protocol.jcs
+# and .ed25519, and re-exported here as the very same classes, so
+# ``except billing.protocol.errors.SignatureError`` catches what verify_object
+# raises. They derive from ProtocolError, not from BillingProtocolError.
+__all__ = [
+    "BillingProtocolError",
+    "BundleFormatError",
+    "CanonicalizationError",
+    "KeyFormatError",
+    "MeterEventError",
+    "QuantityError",
+    "SignatureError",
+    "TariffError",
+    "TrustAnchorError",
+    "UnknownKeyError",
+]
 
 
 class BillingProtocolError(ProtocolError):
@@ -15,25 +38,7 @@ class BillingProtocolError(ProtocolError):
     code = "billing_protocol_error"
 
 
-class CanonicalizationError(BillingProtocolError):
-    """A value cannot be canonicalised with RFC 8785 (JCS), e.g. a float or NaN."""
-
-    code = "canonicalization_error"
-
-
-class KeyFormatError(BillingProtocolError):
-    """A key (PEM, hex seed, JWK, base64url) is malformed or not Ed25519."""
-
-    code = "key_format_invalid"
-
-
-class SignatureError(BillingProtocolError):
-    """An Ed25519 signature does not verify, or is malformed."""
-
-    code = "signature_invalid"
-
-
-class UnknownKeyError(SignatureError):
+class UnknownKeyError(SignatureError, BillingProtocolError):
     """A ``kid`` is not among the trusted keys for the role."""
 
     code = "unknown_kid"

@@ -7,14 +7,30 @@ Shape (``format: vdi-billing-trust/1``)::
                "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "..."},
                "tenant": null, "not_before": null, "not_after": null}],
      "log": {"origin": "meterproof.dev/billing-log",
-             "verifier_keys": ["<C2SP note verifier key name+hex+base64>"]}}
+             "verifier_keys": ["<C2SP note verifier key name+hex+base64>"],
+             "witnesses": ["<C2SP 0x04 cosignature verifier key>"],
+             "witness_threshold": 0},
+     "circuits": {"manifests": [<signed ARTIFACT_MANIFEST.json documents>],
+                  "verification_keys": {"<vkey_hash>": <verification_key.json>}}}
 
 Roles: ``meter`` (meter envelopes; ``tenant`` restricts a key to one tenant,
 ``null`` means the server-side meter that may sign for any tenant), ``issuer``
 (attestations, revocation snapshots), ``log_operator`` (checkpoints) and
 ``manifest_authority`` (the artifact manifest). ``not_before``/``not_after``
 (RFC 3339 UTC or null) bound a key's validity; the strict profile enforces
-them, the standard profile only requires the kid to be listed.
+them, the standard profile only requires the kid to be listed. ``status``
+(``active`` | ``retired`` | ``revoked``, default ``active``) says whether the
+server still signs with the key (``active``), keeps it only to verify what it
+signed inside its window (``retired``), or withdrew it (``revoked``: the strict
+profile's ``not_revoked`` check refuses it).
+
+``log.verifier_keys`` lists the current and retired log-operator note keys; the
+matching ``log_operator`` key entries carry their windows. ``log.witnesses``
+(C2SP tlog-cosignature 0x04 vkeys) and ``log.witness_threshold`` (k) require,
+in every profile, at least k distinct verified witness cosignatures on the
+checkpoint. ``circuits`` lists signed artifact manifests and verification keys
+by ``vkey_hash`` (strict ``authority_binding``). All three members are optional;
+the format stays ``vdi-billing-trust/1``.
 """
 
 from __future__ import annotations
@@ -25,12 +41,21 @@ from typing import Any
 
 import nacl.signing
 
+from transparency.protocol.errors import ProtocolError
+from transparency.protocol.note import (
+    COSIGNATURE_TYPE,
+    ED25519_TYPE,
+    NoteVerifier,
+)
+from transparency.protocol.note import key_id as note_key_id
+
 from .errors import TrustAnchorError
 from .keys import key_id, public_jwk, verify_key_from_jwk
 from .timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 TRUST_FORMAT = "vdi-billing-trust/1"
 ROLES = ("meter", "issuer", "log_operator", "manifest_authority")
+STATUSES = ("active", "retired", "revoked")
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,7 @@ class TrustedKey:
     tenant: str | None = None
     not_before: datetime | None = None
     not_after: datetime | None = None
+    status: str = "active"
 
     def is_valid_at(self, moment: datetime) -> bool:
         """Return whether ``moment`` lies in ``[not_before, not_after)``."""
@@ -61,17 +87,98 @@ class TrustedKey:
             if self.not_before
             else None,
             "not_after": format_rfc3339_utc(self.not_after) if self.not_after else None,
+            "status": self.status,
         }
 
 
 @dataclass(frozen=True)
+class CircuitAnchors:
+    """The ``circuits`` member: signed artifact manifests and verification keys.
+
+    ``manifests`` are signed ``ARTIFACT_MANIFEST.json`` documents (checked with
+    ``circuits.protocol.manifest.verify_manifest_signature`` against the
+    ``manifest_authority`` keys); ``verification_keys`` maps ``vkey_hash``
+    (lowercase hex) to a snarkjs ``verification_key.json`` object.
+    """
+
+    manifests: tuple[dict[str, Any], ...] = ()
+    verification_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the published ``circuits`` member."""
+        return {
+            "manifests": list(self.manifests),
+            "verification_keys": dict(self.verification_keys),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> CircuitAnchors:
+        """Parse the ``circuits`` member (shapes only; signatures are checked
+        by the strict ``authority_binding`` check).
+
+        Raises:
+            TrustAnchorError: naming the offending field.
+        """
+        if not isinstance(obj, dict):
+            raise TrustAnchorError("circuits must be an object", field="circuits")
+        manifests = obj.get("manifests") or []
+        if not isinstance(manifests, list) or not all(
+            isinstance(m, dict) for m in manifests
+        ):
+            raise TrustAnchorError(
+                "circuits.manifests must be a list of objects",
+                field="circuits.manifests",
+            )
+        vkeys = obj.get("verification_keys") or {}
+        if not isinstance(vkeys, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in vkeys.items()
+        ):
+            raise TrustAnchorError(
+                "circuits.verification_keys must map vkey_hash to an object",
+                field="circuits.verification_keys",
+            )
+        return cls(manifests=tuple(manifests), verification_keys=dict(vkeys))
+
+
+def note_verifier_for(origin: str, verify_key: nacl.signing.VerifyKey) -> str:
+    """Return the C2SP signed-note vkey (type 0x01) of a log-operator key.
+
+    The key name is the log ``origin`` (C2SP tlog-checkpoint), so a rotated
+    log-operator key keeps the name and gets a new 4-byte key ID.
+    """
+    public = bytes(verify_key)
+    return NoteVerifier(
+        name=origin,
+        key_id=_note_key_id(origin, public),
+        key_type=ED25519_TYPE,
+        public_key=public,
+    ).vkey
+
+
+def _note_key_id(origin: str, public: bytes) -> bytes:
+    return note_key_id(origin, ED25519_TYPE, public)
+
+
+@dataclass(frozen=True)
 class TrustAnchors:
-    """Parsed trust anchors; the only input an offline verifier must trust."""
+    """Parsed trust anchors; the only input an offline verifier must trust.
+
+    Attributes:
+        keys: every trusted Ed25519 key with role, window and status.
+        log_origin: the log's origin line (``None``: any origin).
+        log_verifier_keys: C2SP 0x01 vkeys of current and retired log keys.
+        log_witnesses: C2SP 0x04 cosignature vkeys of the witnesses.
+        witness_threshold: cosignatures required on a checkpoint (k >= 0).
+        circuits: manifests and verification keys, or ``None``.
+    """
 
     keys: tuple[TrustedKey, ...]
     log_origin: str | None = None
     log_verifier_keys: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    log_witnesses: tuple[str, ...] = ()
+    witness_threshold: int = 0
+    circuits: CircuitAnchors | None = None
 
     def key(self, role: str, kid: str) -> TrustedKey | None:
         """Return the trusted key with ``kid`` for ``role``, or ``None``."""
@@ -84,24 +191,39 @@ class TrustAnchors:
         """Return every trusted key of ``role``."""
         return [item for item in self.keys if item.role == role]
 
+    def key_by_public_bytes(self, role: str, public_key: bytes) -> TrustedKey | None:
+        """Return the ``role`` key whose 32-byte Ed25519 public key is
+        ``public_key`` (maps a verified note signature to its key entry)."""
+        for item in self.keys:
+            if item.role == role and bytes(item.verify_key) == public_key:
+                return item
+        return None
+
     def to_json(self) -> dict[str, Any]:
         """Return the published document."""
-        return {
+        doc: dict[str, Any] = {
             "format": TRUST_FORMAT,
             "keys": [item.to_json() for item in self.keys],
             "log": {
                 "origin": self.log_origin,
                 "verifier_keys": list(self.log_verifier_keys),
+                "witnesses": list(self.log_witnesses),
+                "witness_threshold": self.witness_threshold,
             },
             **self.extra,
         }
+        if self.circuits is not None:
+            doc["circuits"] = self.circuits.to_json()
+        return doc
 
     @classmethod
     def from_json(cls, obj: Any) -> TrustAnchors:
         """Parse and validate a trust-anchor document.
 
         Each key's ``kid`` must equal the RFC 7638 thumbprint of its JWK, so a
-        document cannot bind a trusted kid to a different key.
+        document cannot bind a trusted kid to a different key. Witness keys
+        must be C2SP 0x04 cosignature vkeys and ``0 <= witness_threshold <=
+        len(witnesses)``.
 
         Raises:
             TrustAnchorError: naming the offending field.
@@ -111,48 +233,7 @@ class TrustAnchors:
         raw_keys = obj.get("keys")
         if not isinstance(raw_keys, list):
             raise TrustAnchorError("keys must be a list", field="keys")
-        keys = []
-        for index, entry in enumerate(raw_keys):
-            path = f"keys[{index}]"
-            if not isinstance(entry, dict):
-                raise TrustAnchorError("key entry must be an object", field=path)
-            role = entry.get("role")
-            if role not in ROLES:
-                raise TrustAnchorError(
-                    f"role must be one of {ROLES}", field=f"{path}.role"
-                )
-            try:
-                verify_key = verify_key_from_jwk(entry.get("jwk"), field=f"{path}.jwk")
-            except Exception as exc:  # KeyFormatError carries the detail
-                raise TrustAnchorError(str(exc), field=f"{path}.jwk") from exc
-            if entry.get("kid") != key_id(verify_key):
-                raise TrustAnchorError(
-                    "kid is not the RFC 7638 thumbprint of jwk", field=f"{path}.kid"
-                )
-            tenant = entry.get("tenant")
-            if tenant is not None and not isinstance(tenant, str):
-                raise TrustAnchorError(
-                    "tenant must be a string or null", field=f"{path}.tenant"
-                )
-            bounds = []
-            for name in ("not_before", "not_after"):
-                value = entry.get(name)
-                try:
-                    bounds.append(
-                        parse_rfc3339_utc(value) if value is not None else None
-                    )
-                except ValueError as exc:
-                    raise TrustAnchorError(str(exc), field=f"{path}.{name}") from exc
-            keys.append(
-                TrustedKey(
-                    kid=entry["kid"],
-                    role=role,
-                    verify_key=verify_key,
-                    tenant=tenant,
-                    not_before=bounds[0],
-                    not_after=bounds[1],
-                )
-            )
+        keys = [_parse_key(entry, f"keys[{i}]") for i, entry in enumerate(raw_keys)]
         log = obj.get("log") or {}
         if not isinstance(log, dict):
             raise TrustAnchorError("log must be an object", field="log")
@@ -164,10 +245,93 @@ class TrustAnchors:
             raise TrustAnchorError(
                 "log.verifier_keys must be a list of strings", field="log.verifier_keys"
             )
-        extra = {k: v for k, v in obj.items() if k not in ("format", "keys", "log")}
+        witnesses = log.get("witnesses") or []
+        if not isinstance(witnesses, list) or not all(
+            isinstance(v, str) for v in witnesses
+        ):
+            raise TrustAnchorError(
+                "log.witnesses must be a list of strings", field="log.witnesses"
+            )
+        for index, vkey in enumerate(witnesses):
+            try:
+                parsed = NoteVerifier.from_vkey(vkey)
+            except ProtocolError as exc:
+                raise TrustAnchorError(
+                    exc.message, field=f"log.witnesses[{index}]"
+                ) from exc
+            if parsed.key_type != COSIGNATURE_TYPE:
+                raise TrustAnchorError(
+                    "witness keys must be C2SP tlog-cosignature (0x04) vkeys",
+                    field=f"log.witnesses[{index}]",
+                )
+        threshold = log.get("witness_threshold", 0)
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int)
+            or not 0 <= threshold <= len(witnesses)
+        ):
+            raise TrustAnchorError(
+                f"log.witness_threshold must be an integer in 0..{len(witnesses)}",
+                field="log.witness_threshold",
+            )
+        circuits = (
+            CircuitAnchors.from_json(obj["circuits"])
+            if obj.get("circuits") is not None
+            else None
+        )
+        extra = {
+            k: v
+            for k, v in obj.items()
+            if k not in ("format", "keys", "log", "circuits")
+        }
         return cls(
             keys=tuple(keys),
             log_origin=origin,
             log_verifier_keys=tuple(vkeys),
             extra=extra,
+            log_witnesses=tuple(witnesses),
+            witness_threshold=threshold,
+            circuits=circuits,
         )
+
+
+def _parse_key(entry: Any, path: str) -> TrustedKey:
+    if not isinstance(entry, dict):
+        raise TrustAnchorError("key entry must be an object", field=path)
+    role = entry.get("role")
+    if role not in ROLES:
+        raise TrustAnchorError(f"role must be one of {ROLES}", field=f"{path}.role")
+    try:
+        verify_key = verify_key_from_jwk(entry.get("jwk"), field=f"{path}.jwk")
+    except Exception as exc:  # KeyFormatError carries the detail
+        raise TrustAnchorError(str(exc), field=f"{path}.jwk") from exc
+    if entry.get("kid") != key_id(verify_key):
+        raise TrustAnchorError(
+            "kid is not the RFC 7638 thumbprint of jwk", field=f"{path}.kid"
+        )
+    tenant = entry.get("tenant")
+    if tenant is not None and not isinstance(tenant, str):
+        raise TrustAnchorError(
+            "tenant must be a string or null", field=f"{path}.tenant"
+        )
+    status = entry.get("status", "active")
+    if status not in STATUSES:
+        raise TrustAnchorError(
+            f"status must be one of {STATUSES}", field=f"{path}.status"
+        )
+    bounds = []
+    for name in ("not_before", "not_after"):
+        value = entry.get(name)
+        try:
+            bounds.append(parse_rfc3339_utc(value) if value is not None else None)
+        except ValueError as exc:
+            raise TrustAnchorError(str(exc), field=f"{path}.{name}") from exc
+    return TrustedKey(
+        kid=entry["kid"],
+        role=role,
+        verify_key=verify_key,
+        tenant=tenant,
+        not_before=bounds[0],
+        not_after=bounds[1],
+        status=status,
+    )

@@ -24,6 +24,7 @@ different body raises :class:`ReplayConflict` (DESIGN.md "Replay guard").
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,9 +63,12 @@ from billing.protocol.keys import CONTEXT_METER_ENVELOPE, sign_object, verify_ob
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import compute_charge
 from billing.protocol.trust import TrustAnchors
-from billing.selectors import trust_anchors_get
+from billing.selectors import bundle_documents, trust_anchors_get
 from transparency.protocol.errors import ProtocolError
-from transparency.services import log_append
+from transparency.selectors import log_evidence_list
+from transparency.services import log_enqueue, log_sequence
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -340,10 +344,14 @@ def _attach_replays(outcomes: list[AttestOutcome | None]) -> None:
     }
     ids = list(wanted)
     for start in range(0, len(ids), 500):
-        for receipt_id, document in Bundle.objects.filter(
-            receipt_id__in=ids[start : start + 500]
-        ).values_list("receipt_id", "document"):
-            wanted[receipt_id].bundle = json.loads(document)
+        rows = list(
+            Bundle.objects.filter(receipt_id__in=ids[start : start + 500]).values_list(
+                "receipt_id", "document", "leaf_hash"
+            )
+        )
+        documents = bundle_documents((doc, leaf) for _, doc, leaf in rows)
+        for (receipt_id, _, _), document in zip(rows, documents, strict=True):
+            wanted[receipt_id].bundle = document
 
 
 def _release(items: list[_Pending]) -> None:
@@ -549,22 +557,12 @@ def _commit(
             }
             for e in events:
                 e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
-        result = log_append(
-            leaf_datas=[canonical_json(item.attestation) for item in owned],
-            signer=keyring.log_signer,
-            origin=keyring.log_origin,
+        leaf_hashes = log_enqueue(
+            leaf_datas=[canonical_json(item.attestation) for item in owned]
         )
         bundles = []
-        for offset, (item, event_row) in enumerate(zip(owned, events, strict=True)):
+        for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
             assert item.attestation is not None
-            document = build_bundle(
-                item.attestation,
-                leaf_index=result.start_index + offset,
-                tree_size=result.tree_size,
-                inclusion_proof=result.proofs[offset],
-                checkpoint=result.checkpoint.note,
-                leaf_hash=bytes.fromhex(result.entries[offset].leaf_hash),
-            )
             charge = item.extra["charge"]
             bundles.append(
                 Bundle(
@@ -572,15 +570,15 @@ def _commit(
                     tenant=item.tenant,
                     meter_event=event_row,
                     tariff_version=item.version,
-                    log_entry=result.entries[offset],
+                    leaf_hash=leaf,
                     amount_minor=charge.amount_minor,
                     currency=charge.currency,
                     fingerprint=item.attestation["billing_verify_fingerprint"],
-                    document=_storage_json(document),
+                    document=_storage_json(build_bundle(item.attestation)),
                     issued_at=now,
                 )
             )
-            item.extra["document"] = document
+            item.extra["leaf_hash"] = leaf
         Bundle.objects.bulk_create(bundles)
         updated = ReplayReservation.objects.filter(
             token__in=[item.token for item in owned],
@@ -592,10 +590,26 @@ def _commit(
             raise AttestInProgress(
                 f"{len(owned) - updated} reservation(s) expired during attestation; retry"
             )
-    for item in owned:
-        outcomes[item.index] = AttestOutcome(
-            "attested", bundle=item.extra["document"], key=item.key
+    # Committed: the events are attested whatever happens next. Sequencing is
+    # a group commit shared with concurrent requests; should it fail, the
+    # leaves stay queued (log_tick sequences them) and the bundles are
+    # returned without log evidence, which a later read adds.
+    leaves = [item.extra["leaf_hash"] for item in owned]
+    evidence: dict[str, dict[str, Any]] = {}
+    try:
+        log_sequence(
+            leaf_hashes=leaves, signer=keyring.log_signer, origin=keyring.log_origin
         )
+        evidence = log_evidence_list(leaf_hashes=leaves)
+    except Exception:
+        logger.exception("sequencing %d attested leaves failed; left queued", len(leaves))
+    for item in owned:
+        assert item.attestation is not None
+        document = build_bundle(item.attestation)
+        log = evidence.get(item.extra["leaf_hash"])
+        if log is not None:
+            document["log"] = log
+        outcomes[item.index] = AttestOutcome("attested", bundle=document, key=item.key)
 
 
 def _storage_json(document: dict[str, Any]) -> str:

@@ -5,14 +5,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+import nacl.signing
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.errors import MeterKeyConflict, MeterKeyInvalid
 from billing.models import ApiKey, MeterKey, Tariff, Tenant
 from billing.protocol.errors import KeyFormatError
-from billing.protocol.keys import b64url_decode, key_id
+from billing.protocol.keys import (
+    b64url_decode,
+    b64url_encode,
+    key_id,
+    verify_key_from_jwk,
+)
 
 API_KEY_PREFIX = "mp"
 
@@ -89,24 +99,72 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-def meter_key_register(*, tenant: Tenant, public_key_b64url: str) -> MeterKey:
-    """Register a tenant gateway's Ed25519 meter public key (base64url, 32 bytes).
+@transaction.atomic
+def meter_key_register(
+    *,
+    tenant: Tenant,
+    jwk: Mapping[str, Any] | None = None,
+    public_key_b64url: str | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> MeterKey:
+    """Register a tenant gateway's Ed25519 meter public key.
+
+    Give the key as an OKP JWK ``{"kty": "OKP", "crv": "Ed25519", "x": ...}``
+    (RFC 8037) or as ``public_key_b64url`` (32 bytes, base64url). The kid is its
+    RFC 7638 thumbprint; ``[not_before, not_after)`` (aware datetimes or None)
+    bounds the event times (``occurred_at``) it may sign for (strict profile).
+    The key may only sign events of ``tenant``.
 
     Raises:
-        KeyFormatError: if the key is not 32 bytes of base64url.
+        KeyFormatError: malformed key, or neither/both forms given.
+        MeterKeyInvalid: ``not_after`` not after ``not_before``.
+        MeterKeyConflict: the kid is already registered (any tenant).
     """
-    import nacl.signing
-
-    raw = b64url_decode(public_key_b64url, field="public_key_b64url")
-    if len(raw) != 32:
+    if (jwk is None) == (public_key_b64url is None):
         raise KeyFormatError(
-            "Ed25519 public key must be 32 bytes", field="public_key_b64url"
+            "give exactly one of jwk or public_key_b64url", field="jwk"
         )
+    if jwk is not None:
+        verify_key = verify_key_from_jwk(dict(jwk), field="jwk")
+    else:
+        raw = b64url_decode(public_key_b64url or "", field="public_key_b64url")
+        if len(raw) != 32:
+            raise KeyFormatError(
+                "Ed25519 public key must be 32 bytes", field="public_key_b64url"
+            )
+        verify_key = nacl.signing.VerifyKey(raw)
+    if not_before is not None and not_after is not None and not_after <= not_before:
+        raise MeterKeyInvalid("not_after must be after not_before", field="not_after")
+    kid = key_id(verify_key)
+    if MeterKey.objects.filter(kid=kid).exists():
+        raise MeterKeyConflict(f"meter key {kid} is already registered", field="jwk")
     row = MeterKey(
         tenant=tenant,
-        kid=key_id(nacl.signing.VerifyKey(raw)),
-        public_key_b64url=public_key_b64url,
+        kid=kid,
+        public_key_b64url=b64url_encode(bytes(verify_key)),
+        not_before=not_before,
+        not_after=not_after,
     )
-    row.full_clean()
-    row.save()
+    row.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError as exc:  # a concurrent registration won
+        raise MeterKeyConflict(
+            f"meter key {kid} is already registered", field="jwk"
+        ) from exc
     return row
+
+
+@transaction.atomic
+def meter_key_retire(*, meter_key: MeterKey, at: datetime | None = None) -> MeterKey:
+    """End a meter key's window at ``at`` (default now): events that occurred
+    from then on no longer verify under the strict profile; earlier ones do.
+    Idempotent; never extends a window that already ends earlier.
+    """
+    moment = at or timezone.now()
+    if meter_key.not_after is None or meter_key.not_after > moment:
+        meter_key.not_after = moment
+        meter_key.save(update_fields=["not_after"])
+    return meter_key

@@ -24,6 +24,7 @@ from billing.models import (
     Tenant,
 )
 from billing.protocol.keys import KeyPair, b64url_encode
+from billing.selectors import bundle_get
 from billing.services.attest import meter_events_attest
 from billing.services.demo import demo_seed
 from billing.services.tariffs import (
@@ -58,7 +59,7 @@ def attest_demo_events() -> list[Bundle]:
         backfill=True,
     )
     assert [o.status for o in outcomes] == ["attested"] * 3
-    return list(Bundle.objects.order_by("log_entry_id"))
+    return list(Bundle.objects.order_by("id"))
 
 
 @pytest.fixture
@@ -178,8 +179,10 @@ def test_bundle_page_shows_amount_and_whole_json(
     )
     body = html.unescape(response.content.decode())
     assert "0.04 USD" in body
-    assert json.dumps(json.loads(bundle.document), indent=2, ensure_ascii=False) in body
-    assert f"#{bundle.log_entry_id}" in body
+    document = bundle_get(receipt_id=bundle.receipt_id)
+    assert document["log"]["leaf_index"] == 1
+    assert json.dumps(document, indent=2, ensure_ascii=False) in body
+    assert "#1</a>" in body
     assert 'name="_save"' not in body
 
 

@@ -94,7 +94,7 @@ def test_malformed_json_is_400(signing_keys: Any) -> None:
 def test_unknown_profile_is_400(bundle: dict[str, Any]) -> None:
     """An unsupported profile is refused, never silently downgraded."""
     response = APIClient().post(
-        VERIFY + "?profile=VDI_VERIFY_STRICT_V1", bundle, format="json"
+        VERIFY + "?profile=VDI_VERIFY_LAX_V0", bundle, format="json"
     )
     assert (
         response.status_code == 400

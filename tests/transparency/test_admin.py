@@ -56,15 +56,18 @@ def test_log_entry_links_its_bundle_and_shows_data(
     admin_client: Any,
     attested: list[Bundle],
 ) -> None:
-    """A leaf page shows its leaf_hash, its receipt and the attestation JSON."""
+    """A leaf page shows its leaf_hash, its receipt (linked to the bundle
+    search) and the attestation JSON."""
     bundle = attested[0]
-    entry = bundle.log_entry
+    entry = LogEntry.objects.get(leaf_hash=bundle.leaf_hash)
     page = admin_client.get(
         reverse("admin:transparency_logentry_change", args=[entry.pk])
     )
     body = html.unescape(page.content.decode())
     assert entry.leaf_hash in body
-    assert reverse("admin:billing_bundle_change", args=[bundle.pk]) in body
+    assert (
+        reverse("admin:billing_bundle_changelist") + f"?q={bundle.receipt_id}" in body
+    )
     assert '"attestation"' in body or '"receipt_id"' in body
     found = admin_client.get(
         reverse("admin:transparency_logentry_changelist"), {"q": entry.leaf_hash}

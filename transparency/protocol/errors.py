@@ -83,3 +83,88 @@ class CheckpointError(ProtocolError):
     """A C2SP tlog-checkpoint body is malformed."""
 
     code = "checkpoint_invalid"
+
+
+class CanonicalizationError(ProtocolError):
+    """A value cannot be canonicalised with RFC 8785 (JCS), e.g. a float or NaN.
+
+    Raised by :mod:`transparency.protocol.jcs`; ``billing.protocol.errors``
+    re-exports this very class under the same name.
+    """
+
+    code = "canonicalization_error"
+
+
+class KeyFormatError(ProtocolError):
+    """A key (PEM, hex seed, JWK, base64url) is malformed or not Ed25519.
+
+    Raised by :mod:`transparency.protocol.ed25519`; re-exported by
+    ``billing.protocol.errors``.
+    """
+
+    code = "key_format_invalid"
+
+
+class SignatureError(ProtocolError):
+    """A domain-separated Ed25519 signature does not verify, or is malformed.
+
+    Raised by :func:`transparency.protocol.ed25519.verify_object`; re-exported
+    by ``billing.protocol.errors`` (whose ``UnknownKeyError`` subclasses it).
+    C2SP signed notes use the separate :class:`NoteError` family.
+    """
+
+    code = "signature_invalid"
+
+
+class FetchError(ProtocolError):
+    """An injected fetcher could not get a log resource (network, HTTP status).
+
+    Fetchers given to :mod:`transparency.protocol.witness` and
+    :mod:`transparency.protocol.monitor` raise this; any other exception from a
+    fetcher is a bug and propagates.
+    """
+
+    code = "fetch_failed"
+
+
+class LogResponseError(ProtocolError):
+    """A log API response is not the documented JSON shape (docs/PROTOCOL.md)."""
+
+    code = "log_response_invalid"
+
+
+class WitnessError(ProtocolError):
+    """Root of the reasons a witness refuses to cosign (C2SP tlog-witness)."""
+
+    code = "witness_error"
+
+
+class WitnessBadSignature(WitnessError):
+    """The checkpoint note is malformed or not signed by the log's key."""
+
+    code = "witness_bad_signature"
+
+
+class WitnessOriginMismatch(WitnessError):
+    """The checkpoint's origin line is not the origin the witness follows."""
+
+    code = "witness_origin_mismatch"
+
+
+class WitnessRollback(WitnessError):
+    """The checkpoint is smaller than the last one the witness cosigned."""
+
+    code = "witness_rollback"
+
+
+class WitnessInconsistent(WitnessError):
+    """The checkpoint is not an append-only extension of the last one (a fork):
+    same size with another root, or a consistency proof that fails."""
+
+    code = "witness_inconsistent"
+
+
+class WitnessFetchFailed(WitnessError):
+    """The log could not be reached or answered with a malformed response."""
+
+    code = "witness_fetch_failed"

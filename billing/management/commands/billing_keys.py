@@ -4,19 +4,49 @@ Writes the meter, issuer, log-operator and manifest-authority keys (the seed's
 ``setup:billing-v2-env``), their RFC 7638 kids, a Django SECRET_KEY and the
 tenant-surrogate hashing key. Refuses to overwrite existing keys without
 ``--force``; ``--if-missing`` makes an existing set a no-op (for ``make demo``).
+
+``billing_keys rotate --role meter|issuer|log-operator`` replaces one role's
+signing key by a fresh one and appends the old *public* key to
+``VDI_BILLING_RETIRED_KEYS`` (JSON list of ``{role, kid, jwk, not_before,
+not_after}``) with ``not_after`` = the rotation time, so what it signed before
+rotation still verifies and what it signs afterwards fails the strict
+``kids_valid`` check. Restart the server processes to pick up the new key.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.protocol.keys import KeyPair, signing_key_to_pem
+from billing.protocol.errors import KeyFormatError
+from billing.protocol.keys import (
+    KeyPair,
+    public_jwk,
+    signing_key_from_pem,
+    signing_key_from_seed_hex,
+    signing_key_to_pem,
+)
+from billing.protocol.timefmt import format_rfc3339_utc
+
+#: role -> (private key variable, kid variable or None, encoding)
+ROTATABLE = {
+    "meter": ("VDI_BILLING_METER_PRIVATE_KEY_PEM", "VDI_BILLING_METER_KID", "pem"),
+    "issuer": ("VDI_SIGNING_KEY", None, "hex"),
+    "log_operator": (
+        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
+        "VDI_BILLING_LOG_OPERATOR_KID",
+        "pem",
+    ),
+}
+RETIRED_VAR = "VDI_BILLING_RETIRED_KEYS"
 
 KEY_NAMES = (
     "VDI_SIGNING_KEY",
@@ -47,13 +77,95 @@ def generate_env_values() -> dict[str, str]:
     }
 
 
+def _read_env(lines: list[str]) -> dict[str, str]:
+    """Return ``NAME -> value`` of a .env file's lines (quotes removed)."""
+    values: dict[str, str] = {}
+    for line in lines:
+        if "=" not in line or line.lstrip().startswith("#"):
+            continue
+        name, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def rotate_env_values(
+    current: dict[str, str], role: str, *, now: datetime
+) -> tuple[dict[str, str], dict[str, Any], KeyPair]:
+    """Return ``(new variables, retired entry, new key)`` for rotating ``role``.
+
+    ``current`` holds the present variables (``.env`` values, falling back to
+    settings). The retired entry carries only the old public key, its kid, its
+    ``not_before`` (null) and ``not_after`` = ``now`` (RFC 3339 UTC).
+
+    Raises:
+        CommandError: unknown role, or no/malformed current key for the role.
+    """
+    if role not in ROTATABLE:
+        raise CommandError("--role must be one of meter, issuer, log-operator")
+    key_var, kid_var, encoding = ROTATABLE[role]
+    old_text = current.get(key_var, "")
+    if not old_text:
+        raise CommandError(f"{key_var} is not set: run 'manage.py billing_keys' first")
+    try:
+        old_key: nacl.signing.SigningKey = (
+            signing_key_from_pem(old_text)
+            if encoding == "pem"
+            else signing_key_from_seed_hex(old_text)
+        )
+    except KeyFormatError as exc:
+        raise CommandError(f"{key_var} is malformed: {exc.message}") from exc
+    old = KeyPair.from_signing_key(old_key)
+    new = KeyPair.generate()
+    retired_entry: dict[str, Any] = {
+        "role": role,
+        "kid": old.kid,
+        "jwk": public_jwk(old.verify_key),
+        "not_before": None,
+        "not_after": format_rfc3339_utc(now.replace(microsecond=0)),
+    }
+    try:
+        retired = json.loads(current.get(RETIRED_VAR) or "[]")
+    except ValueError as exc:
+        raise CommandError(f"{RETIRED_VAR} is not JSON: {exc}") from exc
+    if not isinstance(retired, list):
+        raise CommandError(f"{RETIRED_VAR} must be a JSON list")
+    retired = [
+        e for e in retired if not (isinstance(e, dict) and e.get("kid") == old.kid)
+    ]
+    retired.append(retired_entry)
+    values = {
+        key_var: signing_key_to_pem(new.signing_key).replace("\n", "\\n")
+        if encoding == "pem"
+        else bytes(new.signing_key).hex(),
+        RETIRED_VAR: json.dumps(retired, separators=(",", ":"), sort_keys=True),
+    }
+    if kid_var:
+        values[kid_var] = new.kid
+    return values, retired_entry, new
+
+
 class Command(BaseCommand):
     """Generate billing keys into .env."""
 
     help = "Write fresh Ed25519 billing keys into .env (refuses to overwrite without --force)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """Options: --force, --if-missing, --env-file."""
+        """Options: [rotate --role R], --force, --if-missing, --env-file."""
+        parser.add_argument(
+            "action",
+            nargs="?",
+            choices=["generate", "rotate"],
+            default="generate",
+            help="generate a full key set (default) or rotate one role's key",
+        )
+        parser.add_argument(
+            "--role",
+            choices=["meter", "issuer", "log-operator", "log_operator"],
+            help="rotate: the role whose signing key is replaced",
+        )
         parser.add_argument(
             "--force", action="store_true", help="rotate: overwrite existing keys"
         )
@@ -68,6 +180,9 @@ class Command(BaseCommand):
         """Write the keys, keeping unrelated lines of the file."""
         path = Path(options["env_file"])
         lines = path.read_text().splitlines() if path.exists() else []
+        if options["action"] == "rotate":
+            self._rotate(path, lines, options["role"])
+            return
         present = {
             line.split("=", 1)[0].strip()
             for line in lines
@@ -98,4 +213,31 @@ class Command(BaseCommand):
         self.stdout.write(
             f"wrote {path}: meter kid {values['VDI_BILLING_METER_KID']}, "
             f"log operator kid {values['VDI_BILLING_LOG_OPERATOR_KID']}"
+        )
+
+    def _rotate(self, path: Path, lines: list[str], role: str | None) -> None:
+        """Rotate one role's key in ``path`` (see the module docstring)."""
+        if role is None:
+            raise CommandError("rotate needs --role meter|issuer|log-operator")
+        role = role.replace("-", "_")
+        current = {
+            name: str(getattr(settings, name, "") or "")
+            for name in (*KEY_NAMES, RETIRED_VAR)
+        }
+        current.update(_read_env(lines))
+        values, retired, new = rotate_env_values(current, role, now=datetime.now(UTC))
+        kept = [
+            line
+            for line in lines
+            if not ("=" in line and line.split("=", 1)[0].strip() in values)
+        ]
+        for name, value in values.items():
+            quote = "'" if name == RETIRED_VAR else '"'
+            kept.append(f"{name}={quote}{value}{quote}")
+        path.write_text("\n".join(kept) + "\n")
+        os.chmod(path, 0o600)
+        self.stdout.write(
+            f"rotated {role}: new kid {new.kid}; retired kid {retired['kid']} "
+            f"(valid for verification until {retired['not_after']}); restart the "
+            "server to sign with the new key"
         )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.models import Tenant
-from billing.selectors import bundle_list, trust_anchors_get
+from billing.selectors import bundle_documents, bundle_list, trust_anchors_get
+
+T = TypeVar("T")
 
 
 class Command(BaseCommand):
@@ -33,16 +36,34 @@ class Command(BaseCommand):
                 raise CommandError(f"no tenant {options['tenant']!r}")
         (out / "bundles").mkdir(parents=True, exist_ok=True)
         count = 0
-        for receipt_id, document in (
+        rows = (
             bundle_list(tenant=tenant, window=options["window"])
-            .values_list("receipt_id", "document")
+            .values_list("receipt_id", "document", "leaf_hash")
             .iterator(chunk_size=1000)
-        ):
-            (out / "bundles" / f"{receipt_id}.json").write_text(document + "\n")
-            count += 1
+        )
+        for chunk in _chunks(rows, 1000):
+            documents = bundle_documents((doc, leaf) for _, doc, leaf in chunk)
+            for (receipt_id, _, _), document in zip(chunk, documents, strict=True):
+                (out / "bundles" / f"{receipt_id}.json").write_text(
+                    json.dumps(document, separators=(",", ":"), sort_keys=True)
+                    + "\n"
+                )
+                count += 1
         (out / "trust.json").write_text(
             json.dumps(trust_anchors_get().to_json(), indent=2) + "\n"
         )
         self.stdout.write(
             f"exported {count} bundles to {out / 'bundles'} and trust anchors to {out / 'trust.json'}"
         )
+
+
+def _chunks(rows: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Yield lists of up to ``size`` items from ``rows``."""
+    chunk: list[T] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

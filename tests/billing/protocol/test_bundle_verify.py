@@ -197,7 +197,7 @@ def test_bulk_verifier_accepts_many_bundles_sharing_a_checkpoint(keys: Keys) -> 
 def test_unknown_profile_is_refused(keys: Keys) -> None:
     """An unimplemented profile raises ValueError instead of downgrading."""
     with pytest.raises(ValueError):
-        BundleVerifier(keys.trust(), profile="VDI_VERIFY_STRICT_V1")
+        BundleVerifier(keys.trust(), profile="VDI_VERIFY_LAX_V0")
 
 
 # -- determinism (claim 1) -----------------------------------------------------

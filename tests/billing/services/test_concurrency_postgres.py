@@ -11,10 +11,13 @@ import pytest
 from django.db import connection, connections
 
 from billing.models import Bundle, ReplayReservation
+from billing.protocol.verify import verify_bundle
+from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.attest import meter_events_attest
 from tests.billing.conftest import make_event
-from transparency.models import LogEntry, LogState
-from transparency.protocol.merkle import root_hash
+from transparency.models import Checkpoint, LogEntry, LogState
+from transparency.protocol.merkle import root_hash, verify_consistency
+from transparency.selectors import consistency_proof_get
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -49,8 +52,9 @@ def _run_threads(count: int, target: Any) -> list[Any]:
 def test_eight_writers_leave_no_gap_and_the_right_root(
     signing_keys: Any, tenant_setup: Any
 ) -> None:
-    """8 concurrent writers × 5 batches: contiguous indices, no duplicate, and a
-    head root equal to a from-scratch recomputation."""
+    """8 concurrent writers × 5 batches: contiguous indices, no duplicate, a head
+    root equal to a from-scratch recomputation, every checkpoint consistent with
+    the next, and every bundle verifying."""
     tenant = tenant_setup.tenant
 
     def writer(i: int) -> int:
@@ -77,6 +81,24 @@ def test_eight_writers_leave_no_gap_and_the_right_root(
     ]
     state = LogState.objects.get()
     assert state.tree_size == 160 and state.root_hash == root_hash(hashes).hex()
+    # Every signed checkpoint states the recomputed root of its size, and each
+    # is consistent with the next (the log never signs a fork).
+    checkpoints = list(Checkpoint.objects.order_by("tree_size", "id"))
+    for c in checkpoints:
+        assert c.root_hash == root_hash(hashes[: c.tree_size]).hex()
+    for old, new in zip(checkpoints, checkpoints[1:], strict=False):
+        proof, _, _ = consistency_proof_get(first=old.tree_size, second=new.tree_size)
+        verify_consistency(
+            old.tree_size,
+            new.tree_size,
+            proof,
+            bytes.fromhex(old.root_hash),
+            bytes.fromhex(new.root_hash),
+        )
+    # Every bundle's evidence verifies under the published trust anchors.
+    trust = trust_anchors_get()
+    for receipt_id in Bundle.objects.values_list("receipt_id", flat=True):
+        assert verify_bundle(bundle_get(receipt_id=receipt_id), trust).ok
 
 
 def test_duplicate_storm_attests_once(signing_keys: Any, tenant_setup: Any) -> None:

@@ -13,14 +13,16 @@ from billing.errors import AttestInProgress, ReplayConflict
 from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.canonical import canonical_hash
 from billing.protocol.verify import verify_bundle
-from billing.selectors import trust_anchors_get
+from billing.keyring import get_keyring
+from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.attest import (
     meter_event_attest,
     meter_events_attest,
     reservations_reclaim_expired,
 )
 from tests.billing.conftest import TenantSetup, make_event
-from transparency.models import LogEntry, LogNode
+from transparency.models import LogEntry, LogNode, QueuedEntry
+from transparency.services import log_tick
 from transparency.protocol.merkle import root_hash
 
 pytestmark = pytest.mark.django_db
@@ -93,24 +95,60 @@ def test_reclaim_task_deletes_only_expired_reserved_rows(
 def test_storage_failure_releases_reservations_and_writes_nothing(
     tenant_setup: TenantSetup,
 ) -> None:
-    """If the commit transaction fails (here: the log's node slot is already taken,
-    a real IntegrityError), the reservation is released and no leaf, event or
-    bundle remains; the same event then attests cleanly."""
-    LogNode.objects.create(level=0, index=0, hash=b"\x00" * 32)
+    """If the commit transaction fails (here: a meter event row with the same
+    key already exists without a reservation, a real IntegrityError), the
+    reservation is released and no queued leaf, event or bundle remains; the
+    same event then attests cleanly."""
     event = make_event()
+    squatter = MeterEvent.objects.create(
+        tenant=tenant_setup.tenant,
+        event_id=event["event_id"],
+        window=event["window"],
+        metric="api_requests",
+        quantity=1,
+        occurred_at=timezone.now(),
+        attributes={},
+        meter_kid="x",
+        event_hash="0" * 64,
+    )
     with pytest.raises(IntegrityError):
         meter_event_attest(payload=event, tenant=tenant_setup.tenant)
     assert ReplayReservation.objects.count() == 0
     assert (
-        LogEntry.objects.count() == 0
-        and MeterEvent.objects.count() == 0
+        QueuedEntry.objects.count() == 0
+        and LogEntry.objects.count() == 0
+        and MeterEvent.objects.count() == 1
         and Bundle.objects.count() == 0
     )
-    LogNode.objects.all().delete()
+    squatter.delete()
     assert (
         meter_event_attest(payload=event, tenant=tenant_setup.tenant).status
         == "attested"
     )
+
+
+def test_sequencing_failure_keeps_the_attested_event_queued(
+    tenant_setup: TenantSetup,
+) -> None:
+    """The event commits before sequencing: if the sequencer fails (here: the
+    log's node slot is already taken), the bundle comes back without log
+    evidence and its leaf stays queued; the next sequencing round logs it and
+    a read then carries evidence that verifies."""
+    LogNode.objects.create(level=0, index=0, hash=b"\x00" * 32)
+    outcome = meter_event_attest(payload=make_event(), tenant=tenant_setup.tenant)
+    assert outcome.status == "attested" and outcome.bundle is not None
+    assert "log" not in outcome.bundle
+    assert QueuedEntry.objects.count() == 1 and LogEntry.objects.count() == 0
+    assert ReplayReservation.objects.get().status == "committed"
+    LogNode.objects.all().delete()
+    keyring = get_keyring()
+    assert log_tick(
+        signer=keyring.log_signer, origin=keyring.log_origin, interval_seconds=60
+    ) == {"sequenced": 1, "resigned": 0}
+    receipt = outcome.bundle["attestation"]["receipt"]["receipt_id"]
+    bundle = bundle_get(receipt_id=receipt)
+    assert bundle["log"]["leaf_index"] == 0
+    assert verify_bundle(bundle, trust_anchors_get()).ok
 
 
 def test_batch_outcomes_are_per_event(tenant_setup: TenantSetup) -> None:

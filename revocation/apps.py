@@ -1,0 +1,15 @@
+"""App config of revocation."""
+
+from django.apps import AppConfig
+
+
+class RevocationConfig(AppConfig):
+    """Revoked key IDs and attestations, signed snapshots, the feed and its poller."""
+
+    name = "revocation"
+    verbose_name = "Revocation"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register system checks."""
+        from . import checks  # noqa: F401

@@ -1,0 +1,101 @@
+"""System checks of the revocation app (``revocation.E00x`` / ``revocation.W00x``).
+
+- ``revocation.E001``: ``VDI_BILLING_REVOCATION_JSON`` is set but is not a valid
+  signed snapshot (not JSON, wrong shape, unknown issuer, bad signature), or
+  cannot be verified because the server has no trust anchors.
+- ``revocation.E002``: both ``VDI_BILLING_REVOCATION_JSON`` and
+  ``VDI_BILLING_REVOCATION_URL`` are set (ambiguous source).
+- ``revocation.E003``: ``VDI_BILLING_REVOCATION_URL`` is not http(s).
+- ``revocation.E004``: a non-positive cache or maximum age.
+- ``revocation.W001``: the inline snapshot is already stale (strict verification
+  will fail closed until it is replaced).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register("meterproof")
+def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Validate the revocation source settings (see the module docstring)."""
+    from billing.errors import SigningKeysUnconfigured
+    from revocation.protocol.errors import RevocationError
+    from revocation.protocol.snapshot import snapshot_check_fresh, snapshot_open
+    from revocation.services import issuer_keys
+
+    errors: list[Any] = []
+    inline = settings.VDI_BILLING_REVOCATION_JSON
+    url = settings.VDI_BILLING_REVOCATION_URL
+    cache = settings.VDI_BILLING_REVOCATION_CACHE_SEC
+    max_age = settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC
+    if cache <= 0 or max_age <= 0:
+        errors.append(
+            Error(
+                "VDI_BILLING_REVOCATION_CACHE_SEC and VDI_BILLING_REVOCATION_MAX_AGE_SEC "
+                f"must be positive seconds, found {cache} and {max_age}",
+                hint="Defaults: 60 and 3600.",
+                id="revocation.E004",
+            )
+        )
+    if inline and url:
+        errors.append(
+            Error(
+                "both VDI_BILLING_REVOCATION_JSON and VDI_BILLING_REVOCATION_URL are "
+                "set; the revocation source is ambiguous",
+                hint="Set one: the inline snapshot (dev/pilot) or the feed URL.",
+                id="revocation.E002",
+            )
+        )
+    if url and not url.startswith(("http://", "https://")):
+        errors.append(
+            Error(
+                f"VDI_BILLING_REVOCATION_URL must be an http(s) URL, found {url!r}",
+                hint="e.g. https://issuer.example/.well-known/vdi-billing-revocation.json",
+                id="revocation.E003",
+            )
+        )
+    if inline:
+        hint = (
+            "Paste the exact body of /.well-known/vdi-billing-revocation.json from "
+            "the issuer this server trusts (docs/PROTOCOL.md, 'Revocation "
+            "snapshot'), or unset VDI_BILLING_REVOCATION_JSON."
+        )
+        try:
+            snapshot = snapshot_open(inline, issuer_keys())
+        except RevocationError as exc:
+            errors.append(
+                Error(
+                    f"VDI_BILLING_REVOCATION_JSON is not a valid signed revocation "
+                    f"snapshot: {exc.message} [{exc.code}]",
+                    hint=hint,
+                    id="revocation.E001",
+                )
+            )
+        except SigningKeysUnconfigured as exc:
+            errors.append(
+                Error(
+                    "VDI_BILLING_REVOCATION_JSON cannot be verified: the server has "
+                    f"no trust anchors ({exc.message})",
+                    hint="Configure the keys ('python manage.py billing_keys').",
+                    id="revocation.E001",
+                )
+            )
+        else:
+            try:
+                snapshot_check_fresh(
+                    snapshot, now=int(time.time()), max_age_seconds=max_age
+                )
+            except RevocationError as exc:
+                errors.append(
+                    Warning(
+                        f"VDI_BILLING_REVOCATION_JSON: {exc.message}",
+                        hint="Strict verification fails closed until it is replaced.",
+                        id="revocation.W001",
+                    )
+                )
+    return errors

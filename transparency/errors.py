@@ -1,0 +1,70 @@
+"""Service-level errors of the transparency app (Django side).
+
+Rooted at :class:`ProtocolError` (``code``, ``message``, ``field``);
+``config/exception_handler.py`` maps each class to an HTTP status.
+"""
+
+from __future__ import annotations
+
+from transparency.protocol.errors import ProtocolError
+
+
+class TransparencyServiceError(ProtocolError):
+    """Root of the transparency service errors."""
+
+    code = "transparency_error"
+
+
+class TreeSizeOutOfRange(TransparencyServiceError):
+    """An index, size or range lies outside the signed tree (HTTP 400)."""
+
+    code = "tree_size_out_of_range"
+
+
+class RangeTooLarge(TransparencyServiceError):
+    """An entries page larger than the bound was asked for (HTTP 400)."""
+
+    code = "range_too_large"
+
+
+class CheckpointNotFound(TransparencyServiceError):
+    """No checkpoint was signed for the requested tree size (HTTP 404)."""
+
+    code = "checkpoint_not_found"
+
+
+class LeafNotFound(TransparencyServiceError):
+    """No sequenced entry has the requested index or leaf hash (HTTP 404)."""
+
+    code = "leaf_not_found"
+
+
+class TileNotFound(TransparencyServiceError):
+    """The signed tree does not hold the requested tile (HTTP 404)."""
+
+    code = "tile_not_found"
+
+
+class InvalidParameter(TransparencyServiceError):
+    """A query parameter is missing or malformed (HTTP 400)."""
+
+    code = "invalid_parameter"
+
+
+class WitnessUnknownKey(TransparencyServiceError):
+    """A cosignature is by a key not in ``VDI_BILLING_LOG_WITNESS_KEYS`` (400)."""
+
+    code = "witness_unknown_key"
+
+
+class CosignatureInvalid(TransparencyServiceError):
+    """A cosignature line is malformed, does not verify over the checkpoint,
+    or carries a timestamp in the future (HTTP 400)."""
+
+    code = "cosignature_invalid"
+
+
+class CheckpointUnknown(TransparencyServiceError):
+    """A cosignature names a checkpoint the log never signed (HTTP 400)."""
+
+    code = "checkpoint_unknown"

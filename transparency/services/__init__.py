@@ -1,0 +1,29 @@
+"""Writes to the transparency log (queueing, sequencing, checkpoints)."""
+
+from transparency.services.log import (
+    MAX_BATCH,
+    AppendResult,
+    IntegrateResult,
+    NodeCache,
+    checkpoint_timestamp_line,
+    log_append,
+    log_checkpoint_refresh,
+    log_enqueue,
+    log_integrate,
+    log_sequence,
+    log_tick,
+)
+
+__all__ = [
+    "MAX_BATCH",
+    "AppendResult",
+    "IntegrateResult",
+    "NodeCache",
+    "checkpoint_timestamp_line",
+    "log_append",
+    "log_checkpoint_refresh",
+    "log_enqueue",
+    "log_integrate",
+    "log_sequence",
+    "log_tick",
+]
