@@ -46,6 +46,8 @@ from billing.protocol.trust import (
     note_verifier_for,
 )
 from billing.protocol.verify import manifest_vkey_hashes
+from circuits.protocol.errors import ManifestMalformed
+from circuits.protocol.manifest import authority_keys_from_json
 from transparency.protocol.errors import ProtocolError
 from transparency.protocol.note import COSIGNATURE_TYPE, NoteSigner, NoteVerifier
 
@@ -67,6 +69,7 @@ class Keyring:
     witnesses: tuple[str, ...] = ()
     witness_threshold: int = 0
     circuits: CircuitAnchors | None = None
+    extra_manifest_authorities: tuple[TrustedKey, ...] = ()
 
     def trust_anchors(self, extra_keys: tuple[TrustedKey, ...] = ()) -> TrustAnchors:
         """Return the trust anchors to publish: our active and retired keys,
@@ -88,6 +91,7 @@ class Keyring:
         keys.extend(self.retired)
         if self.manifest_authority is not None:
             keys.append(self.manifest_authority)
+        keys.extend(self.extra_manifest_authorities)
         retired_log = tuple(
             note_verifier_for(self.log_origin, key.verify_key)
             for key in self.retired
@@ -276,14 +280,22 @@ def _load(config: tuple[Any, ...]) -> Keyring:
         issuer = KeyPair.from_signing_key(signing_key_from_seed_hex(issuer_hex))
         meter = KeyPair.from_signing_key(signing_key_from_pem(meter_pem))
         log_operator = KeyPair.from_signing_key(signing_key_from_pem(log_pem))
-        authority = None
+        # Published manifest authorities: the public trust anchor(s) in
+        # VDI_MANIFEST_AUTHORITY_PUBLIC_JWK (default: the committed
+        # circuits/apiBillingV2/manifest_authority.json, which verifies the
+        # shipped manifest), plus the public half of a configured signing key.
+        authorities: dict[str, TrustedKey] = {}
+        if authority_jwk:
+            for kid, vk in authority_keys_from_json(json.loads(authority_jwk)).items():
+                authorities[kid] = TrustedKey(kid, "manifest_authority", vk)
         if authority_hex:
             pair = KeyPair.from_signing_key(signing_key_from_seed_hex(authority_hex))
-            authority = TrustedKey(pair.kid, "manifest_authority", pair.verify_key)
-        elif authority_jwk:
-            vk = verify_key_from_jwk(json.loads(authority_jwk))
-            authority = TrustedKey(key_id(vk), "manifest_authority", vk)
-    except (KeyFormatError, ValueError) as exc:
+            authorities.setdefault(
+                pair.kid, TrustedKey(pair.kid, "manifest_authority", pair.verify_key)
+            )
+        authority_list = list(authorities.values())
+        authority = authority_list[0] if authority_list else None
+    except (KeyFormatError, ManifestMalformed, ValueError) as exc:
         raise SigningKeysUnconfigured(f"malformed key: {exc}") from exc
     for name, configured, actual in (
         ("VDI_BILLING_METER_KID", meter_kid, meter.kid),
@@ -307,6 +319,7 @@ def _load(config: tuple[Any, ...]) -> Keyring:
         log_signer=NoteSigner(origin, log_operator.signing_key),
         log_origin=origin,
         manifest_authority=authority,
+        extra_manifest_authorities=tuple(authority_list[1:]),
         retired=retired,
         witnesses=parse_witnesses(witness_keys, witness_threshold),
         witness_threshold=witness_threshold,

@@ -68,7 +68,9 @@ def snarkjs_argv() -> list[str]:
     )
 
 
-def run_snarkjs(args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None) -> str:
+def run_snarkjs(
+    args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None
+) -> str:
     """Run ``snarkjs *args``; return its combined output without ANSI colours.
 
     Raises:
@@ -88,7 +90,9 @@ def run_snarkjs(args: Sequence[str], *, cwd: str | os.PathLike[str] | None = Non
     except FileNotFoundError as exc:
         raise SnarkjsUnavailable(f"cannot run {argv[0]}: {exc}") from exc
     except subprocess.TimeoutExpired as exc:
-        raise CeremonyError(f"snarkjs {args[0]} timed out after {exc.timeout} s") from exc
+        raise CeremonyError(
+            f"snarkjs {args[0]} timed out after {exc.timeout} s"
+        ) from exc
     output = _ANSI.sub("", done.stdout + done.stderr)
     if done.returncode != 0 or "[ERROR]" in output:
         tail = "\n".join(output.strip().splitlines()[-5:])
@@ -151,7 +155,11 @@ def parse_zkey_verify(output: str) -> ZkeyVerification:
     pattern = re.compile(r"contribution #(\d+) (.*):\s*$", re.MULTILINE)
     matches = list(pattern.finditer(output))
     for position, match in enumerate(matches):
-        end = matches[position + 1].start() if position + 1 < len(matches) else len(output)
+        end = (
+            matches[position + 1].start()
+            if position + 1 < len(matches)
+            else len(output)
+        )
         block = output[match.start() : end]
         entry: dict[str, Any] = {
             "index": int(match.group(1)),
@@ -162,7 +170,9 @@ def parse_zkey_verify(output: str) -> ZkeyVerification:
         if beacon:
             entry["beacon"] = beacon.group(1).lower()
             iterations = re.search(r"Beacon iterations Exp: (\d+)", block)
-            entry["beacon_iterations_exp"] = int(iterations.group(1)) if iterations else None
+            entry["beacon_iterations_exp"] = (
+                int(iterations.group(1)) if iterations else None
+            )
         contributions.append(entry)
     contributions.sort(key=lambda item: item["index"])
     return ZkeyVerification(
@@ -186,7 +196,11 @@ def parse_ptau_verify(output: str) -> list[dict[str, Any]]:
     pattern = re.compile(r"Contribution #(\d+): (.*)$", re.MULTILINE)
     matches = list(pattern.finditer(output))
     for position, match in enumerate(matches):
-        end = matches[position + 1].start() if position + 1 < len(matches) else len(output)
+        end = (
+            matches[position + 1].start()
+            if position + 1 < len(matches)
+            else len(output)
+        )
         block = output[match.start() : end]
         entry: dict[str, Any] = {
             "index": int(match.group(1)),
@@ -198,7 +212,9 @@ def parse_ptau_verify(output: str) -> list[dict[str, Any]]:
         if beacon:
             entry["beacon"] = beacon.group(1).lower()
             iterations = re.search(r"Beacon iterations Exp: (\d+)", block)
-            entry["beacon_iterations_exp"] = int(iterations.group(1)) if iterations else None
+            entry["beacon_iterations_exp"] = (
+                int(iterations.group(1)) if iterations else None
+            )
         entries.append(entry)
     entries.sort(key=lambda item: item["index"])
     return entries
@@ -222,7 +238,14 @@ def zkey_contribute(
     """
     entropy = entropy_hex or os.urandom(32).hex()
     output = run_snarkjs(
-        ["zkey", "contribute", str(in_zkey), str(out_zkey), f"--name={name}", f"-e={entropy}"]
+        [
+            "zkey",
+            "contribute",
+            str(in_zkey),
+            str(out_zkey),
+            f"--name={name}",
+            f"-e={entropy}",
+        ]
     )
     found = parse_hash_after(output, "Contribution Hash:")
     if found is None:
@@ -277,7 +300,9 @@ def zkey_verify(
         SnarkjsUnavailable: as :func:`run_snarkjs`.
         CeremonyError: the zkey does not verify (snarkjs exits non-zero).
     """
-    return parse_zkey_verify(run_snarkjs(["zkey", "verify", str(r1cs), str(ptau), str(zkey)]))
+    return parse_zkey_verify(
+        run_snarkjs(["zkey", "verify", str(r1cs), str(ptau), str(zkey)])
+    )
 
 
 def ptau_verify(ptau: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -21,6 +21,12 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.reservations_reclaim_expired_task",
         "schedule": 60.0,
     },
+    # every 10 s: sequence leaves left queued (a crashed attest) and re-sign the
+    # checkpoint once VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC has passed
+    "billing-log-tick": {
+        "task": "billing.tasks.log_tick_task",
+        "schedule": 10.0,
+    },
     # every 5 minutes: monitor the transparency log (consistency + entries -> root)
     "transparency-monitor-run": {
         "task": "transparency.tasks.monitor_run_task",

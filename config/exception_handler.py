@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from billing import errors as billing_errors
 from billing.protocol import errors as billing_protocol_errors
+from circuits import errors as circuits_errors
 from revocation import errors as revocation_errors
 from revocation.protocol import errors as revocation_protocol_errors
 from transparency import errors as transparency_errors
@@ -69,6 +70,8 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     transparency_errors.WitnessUnknownKey: 400,
     transparency_errors.CosignatureInvalid: 400,
     transparency_errors.CheckpointUnknown: 400,
+    circuits_errors.ArtifactManifestMismatch: 503,
+    circuits_errors.SnarkjsUnavailable: 503,
     ProtocolError: 400,
 }
 

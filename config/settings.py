@@ -193,6 +193,11 @@ VDI_ATTEST_SECRET = env.str("VDI_ATTEST_SECRET", default="")
 VDI_BILLING_LOG_ORIGIN = env.str(
     "VDI_BILLING_LOG_ORIGIN", default="meterproof.dev/billing-log"
 )
+# Re-sign the log head at least this often, even when the tree has not grown,
+# so a log that stops signing is visibly stale (seconds).
+VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC = env.int(
+    "VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC", default=300
+)
 # Witnesses whose C2SP tlog-cosignatures (0x04 vkeys "name+hexid+base64") the
 # log accepts and serves; verifiers read the same list as trust anchors.
 VDI_BILLING_LOG_WITNESS_KEYS = env.list("VDI_BILLING_LOG_WITNESS_KEYS", default=[])

@@ -1,7 +1,7 @@
 """URL configuration."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from billing.api import (
     BundleDetailApi,
@@ -32,6 +32,7 @@ handler500 = "config.exception_handler.api_server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("audit/", include("transparency.urls_audit")),
     path(
         "api/vdi/billing/attest", MeterEventAttestApi.as_view(), name="billing-attest"
     ),

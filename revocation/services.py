@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import nacl.signing
@@ -90,7 +91,12 @@ def http_fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
     request = urllib.request.Request(
         url, headers={"Accept": "application/json", "User-Agent": "meterproof"}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+    except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the open response; release the socket
+        raise RevocationFeedUnavailable(f"HTTP {exc.code} from {url}") from exc
+    with response:
         if response.status != 200:
             raise RevocationFeedUnavailable(f"HTTP {response.status} from {url}")
         length = response.headers.get("Content-Length")
@@ -603,8 +609,3 @@ def revocation_feed_poll(
         snapshot=snapshot,
         document=body.decode("utf-8"),
     )
-
-
-def unix_now() -> int:
-    """Return the current time in unix seconds (UTC)."""
-    return int(datetime.now(UTC).timestamp())

@@ -54,12 +54,17 @@ def main() -> int:
     parser.add_argument("dest", type=Path)
     parser.add_argument("--beacon-source", required=True)
     parser.add_argument("--tools", type=Path, default=Path("/work/scratch/ceremony"))
-    parser.add_argument("--hosts", default="one host; each contributor a separate process")
+    parser.add_argument(
+        "--hosts", default="one host; each contributor a separate process"
+    )
     args = parser.parse_args()
     run, dest = args.run, args.dest
 
     compile_log = _log(run, "compile")
-    circom_version = re.search(r"circom compiler (\S+)", _ANSI.sub("", (run / "logs" / "circom_version.log").read_text()))
+    circom_version = re.search(
+        r"circom compiler (\S+)",
+        _ANSI.sub("", (run / "logs" / "circom_version.log").read_text()),
+    )
     phase1 = parse_ptau_verify(_log(run, "p1_verify"))
     zkey = parse_zkey_verify(_log(run, "p2_verify"))
     if not zkey.ok or "Powers of Tau Ok!" not in _log(run, "p1_verify"):
@@ -71,17 +76,27 @@ def main() -> int:
         log_name = (
             "p1_beacon" if "beacon" in entry else f"p1_contribute_{entry['name']}"
         )
-        published = parse_hash_after(_log(run, log_name), "Contribution Response Hash imported")
+        published = parse_hash_after(
+            _log(run, log_name), "Contribution Response Hash imported"
+        )
         if published != entry["contribution_hash"]:
-            print(f"phase 1 {entry['name']}: {published} != {entry['contribution_hash']}", file=sys.stderr)
+            print(
+                f"phase 1 {entry['name']}: {published} != {entry['contribution_hash']}",
+                file=sys.stderr,
+            )
             return 1
         entry["published_in_log"] = f"logs/{log_name}.log"
     zkey_files = sorted(run.glob("apiBillingV2_0*.zkey"))
     for entry in zkey.contributions:
-        log_name = "p2_beacon" if "beacon" in entry else f"p2_contribute_{entry['name']}"
+        log_name = (
+            "p2_beacon" if "beacon" in entry else f"p2_contribute_{entry['name']}"
+        )
         published = parse_hash_after(_log(run, log_name), "Contribution Hash:")
         if published != entry["contribution_hash"]:
-            print(f"phase 2 {entry['name']}: {published} != {entry['contribution_hash']}", file=sys.stderr)
+            print(
+                f"phase 2 {entry['name']}: {published} != {entry['contribution_hash']}",
+                file=sys.stderr,
+            )
             return 1
         index = entry["index"]
         out = (
@@ -92,7 +107,9 @@ def main() -> int:
         entry["output_zkey"] = out.name
         entry["output_zkey_sha256"] = _sha256(out)
     header = read_r1cs_header((run / "build" / "apiBillingV2.r1cs").read_bytes())
-    power = int(re.search(r"POWER=(\d+)", (run / "logs" / "params.env").read_text()).group(1))
+    power = int(
+        re.search(r"POWER=(\d+)", (run / "logs" / "params.env").read_text()).group(1)
+    )
     beacon_entry = next(e for e in zkey.contributions if "beacon" in e)
     transcript = {
         "format": "vdi-ceremony-transcript/1",
@@ -107,10 +124,17 @@ def main() -> int:
             "snarkjs": _version(args.tools, "snarkjs"),
             "node": (run / "logs" / "node_version.log").read_text().strip(),
         },
-        "circuit_counts": {**header.to_json(), "compiler_output": [
-            line.strip() for line in compile_log.splitlines()
-            if re.match(r"\s*(non-linear constraints|linear constraints|public inputs|private inputs|public outputs|wires|labels):", line)
-        ]},
+        "circuit_counts": {
+            **header.to_json(),
+            "compiler_output": [
+                line.strip()
+                for line in compile_log.splitlines()
+                if re.match(
+                    r"\s*(non-linear constraints|linear constraints|public inputs|private inputs|public outputs|wires|labels):",
+                    line,
+                )
+            ],
+        },
         "beacon": {
             "value": beacon_entry["beacon"],
             "iterations_exp": beacon_entry["beacon_iterations_exp"],
@@ -140,9 +164,15 @@ def main() -> int:
     (dest / "apiBillingV2_js").mkdir(exist_ok=True)
     copies = {
         run / "build" / "apiBillingV2.r1cs": dest / "apiBillingV2.r1cs",
-        run / "build" / "apiBillingV2_js" / "apiBillingV2.wasm": dest / "apiBillingV2_js" / "apiBillingV2.wasm",
-        run / "build" / "apiBillingV2_js" / "witness_calculator.js": dest / "apiBillingV2_js" / "witness_calculator.js",
-        run / "build" / "apiBillingV2_js" / "generate_witness.js": dest / "apiBillingV2_js" / "generate_witness.js",
+        run / "build" / "apiBillingV2_js" / "apiBillingV2.wasm": dest
+        / "apiBillingV2_js"
+        / "apiBillingV2.wasm",
+        run / "build" / "apiBillingV2_js" / "witness_calculator.js": dest
+        / "apiBillingV2_js"
+        / "witness_calculator.js",
+        run / "build" / "apiBillingV2_js" / "generate_witness.js": dest
+        / "apiBillingV2_js"
+        / "generate_witness.js",
         run / "apiBillingV2_final.zkey": dest / "apiBillingV2_final.zkey",
         run / "verification_key.json": dest / "verification_key.json",
         run / "pot_final.ptau": dest / "pot9_final.ptau",

@@ -136,6 +136,10 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["-tree_size", "-id"]
+        # The head (newest of the largest size) is read by every proof.
+        indexes = [
+            models.Index(fields=["-tree_size", "-id"], name="checkpoint_head_idx")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(tree_size__gte=0), name="checkpoint_tree_size_non_negative"

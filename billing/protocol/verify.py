@@ -602,7 +602,7 @@ class BundleVerifier:
         report.incircuit_binding_verification = result
         if result.get("ok") is not True:
             raise CheckFailed(
-                "billing_proof_invalid",
+                str(result.get("reason") or "billing_proof_invalid"),
                 f"billing_proof does not verify: {result.get('reason')}",
                 field="attestation.billing_proof",
             )
@@ -798,26 +798,10 @@ def checkpoint_time(checkpoint: Checkpoint) -> datetime | None:
 
 
 def manifest_vkey_hashes(manifest: dict[str, Any]) -> set[str]:
-    """Return every ``vkey_hash`` a manifest document lists (top level or in
-    its ``artifacts``/``circuits`` entries)."""
-    found: set[str] = set()
-
-    def visit(value: Any, depth: int) -> None:
-        if depth > 4:
-            return
-        if isinstance(value, dict):
-            item = value.get("vkey_hash")
-            if isinstance(item, str):
-                found.add(item)
-            for key, sub in value.items():
-                if key != "signature" and key != "signatures":
-                    visit(sub, depth + 1)
-        elif isinstance(value, list):
-            for sub in value:
-                visit(sub, depth + 1)
-
-    visit(manifest, 0)
-    return found
+    """Return the ``vkey_hash`` a ``vdi-artifact-manifest/1`` document
+    authorises (its top-level member; empty when absent)."""
+    value = manifest.get("vkey_hash")
+    return {value} if isinstance(value, str) else set()
 
 
 def verification_key_hash(vkey: dict[str, Any]) -> str:

@@ -234,12 +234,12 @@ def _coordinate(value: Any, error: _ProofErrorClass, field: str) -> int:
 def _parse_g1(value: Any, error: _ProofErrorClass, field: str) -> G1Point:
     if not isinstance(value, list) or len(value) != 3:
         raise error(
-            f"{field} is {repr(value)[:90]}, expected a G1 point [x, y, \"1\"]",
+            f'{field} is {repr(value)[:90]}, expected a G1 point [x, y, "1"]',
             field=field,
         )
     if value[2] != "1":
         raise error(
-            f"{field}[2] is {repr(value[2])[:90]}, expected \"1\" (affine point; "
+            f'{field}[2] is {repr(value[2])[:90]}, expected "1" (affine point; '
             f"the point at infinity is not a valid proof or key element)",
             field=f"{field}[2]",
         )
@@ -258,12 +258,12 @@ def _parse_g2(value: Any, error: _ProofErrorClass, field: str) -> G2Point:
     if not shape_ok:
         raise error(
             f"{field} is {repr(value)[:90]}, expected a G2 point "
-            f"[[x.c0, x.c1], [y.c0, y.c1], [\"1\", \"0\"]]",
+            f'[[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]]',
             field=field,
         )
     if value[2] != ["1", "0"]:
         raise error(
-            f"{field}[2] is {repr(value[2])[:90]}, expected [\"1\", \"0\"] "
+            f'{field}[2] is {repr(value[2])[:90]}, expected ["1", "0"] '
             f"(affine point; the point at infinity is not valid here)",
             field=f"{field}[2]",
         )
@@ -278,9 +278,7 @@ def _parse_g2(value: Any, error: _ProofErrorClass, field: str) -> G2Point:
     return (x, y)
 
 
-def _check_header(
-    obj: Mapping[str, Any], error: _ProofErrorClass, what: str
-) -> None:
+def _check_header(obj: Mapping[str, Any], error: _ProofErrorClass, what: str) -> None:
     for key, expected in (("protocol", "groth16"), ("curve", "bn128")):
         if obj.get(key) != expected:
             raise error(
@@ -582,6 +580,7 @@ def _verify_reference(
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
+
 
 def verify_groth16(
     vkey: Mapping[str, Any] | str | bytes,

@@ -275,7 +275,9 @@ def manifest_signing_payload(manifest: Mapping[str, Any]) -> bytes:
     try:
         return signed_message(CONTEXT_ARTIFACT_MANIFEST, unsigned)
     except CanonicalizationError as exc:
-        raise ManifestMalformed(f"manifest cannot be canonicalised: {exc.message}") from exc
+        raise ManifestMalformed(
+            f"manifest cannot be canonicalised: {exc.message}"
+        ) from exc
 
 
 def sign_manifest(
@@ -293,7 +295,9 @@ def sign_manifest(
     try:
         sig = sign_object(signing_key, CONTEXT_ARTIFACT_MANIFEST, unsigned)
     except CanonicalizationError as exc:
-        raise ManifestMalformed(f"manifest cannot be canonicalised: {exc.message}") from exc
+        raise ManifestMalformed(
+            f"manifest cannot be canonicalised: {exc.message}"
+        ) from exc
     unsigned["signature"] = {
         "kid": key_id(signing_key.verify_key),
         "alg": "EdDSA",
@@ -449,7 +453,9 @@ def validate_artifacts(
         )
 
     checks.append(
-        _derived("circuit_hash", checked["circuit_hash"], lambda: file_sha256(r1cs_path))
+        _derived(
+            "circuit_hash", checked["circuit_hash"], lambda: file_sha256(r1cs_path)
+        )
     )
     checks.append(_derived("vkey_hash", checked["vkey_hash"], vkey))
     checks.append(

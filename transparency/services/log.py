@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
@@ -83,20 +82,23 @@ class NodeCache:
             self.nodes[(level, index)] = value
 
     def _fetch(self, keys: set[tuple[int, int]]) -> None:
-        keys = {k for k in keys if k not in self.nodes}
-        keys_list = sorted(keys)
-        for start in range(0, len(keys_list), 500):
-            chunk = keys_list[start : start + 500]
-            by_level: dict[int, list[int]] = {}
-            for level, index in chunk:
-                by_level.setdefault(level, []).append(index)
-            query = Q()
-            for level, indices in by_level.items():
-                query |= Q(level=level, index__in=indices)
-            for level, index, value in LogNode.objects.filter(query).values_list(
-                "level", "index", "hash"
-            ):
-                self.nodes[(level, index)] = bytes(value)
+        # Raw SQL with a row-value IN list: the ORM's OR-of-Q compiles for ~2 ms
+        # per proof, ten times the query itself (measured in bench/tlog.py).
+        keys_list = sorted(k for k in keys if k not in self.nodes)
+        quote = connection.ops.quote_name
+        table = quote(LogNode._meta.db_table)
+        level, index = quote("level"), quote("index")
+        with connection.cursor() as cursor:
+            for start in range(0, len(keys_list), 400):
+                chunk = keys_list[start : start + 400]
+                values = ", ".join(["(%s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {level}, {index}, hash FROM {table} "  # noqa: S608
+                    f"WHERE ({level}, {index}) IN (VALUES {values})",
+                    [v for key in chunk for v in key],
+                )
+                for lv, ix, value in cursor.fetchall():
+                    self.nodes[(lv, ix)] = bytes(value)
         absent = [k for k in keys if k not in self.nodes]
         if absent:
             raise LookupError(f"log nodes missing from storage: {absent[:5]}")
@@ -162,7 +164,8 @@ def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
 
     Raises:
         IntegrityError: if a leaf with the same hash is already queued or
-            logged (the log holds no duplicates).
+            logged (the log holds no duplicates; checked again, race-free, by
+            the unique ``leaf_hash`` of both tables).
     """
     now = timezone.now()
     rows = [
@@ -171,8 +174,14 @@ def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
         )
         for data in leaf_datas
     ]
+    hashes = [row.leaf_hash for row in rows]
+    logged = LogEntry.objects.filter(leaf_hash__in=hashes).values_list(
+        "leaf_hash", flat=True
+    )
+    for duplicate in logged[:1]:
+        raise IntegrityError(f"leaf {duplicate} is already in the log")
     QueuedEntry.objects.bulk_create(rows)
-    return [row.leaf_hash for row in rows]
+    return hashes
 
 
 def _latest_checkpoint() -> Checkpoint | None:
@@ -269,6 +278,19 @@ def log_integrate(
         )
         if not queued:
             return None
+        # A queued leaf that is already logged (a race past log_enqueue's
+        # check) must not block the log: drop it from the queue, loudly.
+        logged = set(
+            LogEntry.objects.filter(leaf_hash__in=[h for _, h in queued]).values_list(
+                "leaf_hash", flat=True
+            )
+        )
+        if logged:
+            logger.error("dropping %d queued leaves already in the log", len(logged))
+            QueuedEntry.objects.filter(leaf_hash__in=logged).delete()
+            queued = [(i, h) for i, h in queued if h not in logged]
+            if not queued:
+                return None
         start = state.tree_size
         hashes = [bytes.fromhex(h) for _, h in queued]
         cache = NodeCache()

@@ -70,6 +70,7 @@ def monitor_run(
     log: str | None = None,
     origin: str | None = None,
     log_verifier_keys: Sequence[str] | None = None,
+    full: bool = False,
 ) -> MonitorRunResult:
     """Check the log once and record the outcome.
 
@@ -80,6 +81,9 @@ def monitor_run(
         origin: the log's origin; default ``VDI_BILLING_LOG_ORIGIN``.
         log_verifier_keys: the log's 0x01 vkeys; default: this server's
             log-operator key (from the keyring).
+        full: first re-read every entry from index 0 and recompute the root
+            (catches rewritten *old* entries, which an incremental run never
+            re-reads); then run the usual incremental check.
 
     Returns:
         :class:`MonitorRunResult`; problems are recorded, never raised.
@@ -112,8 +116,28 @@ def monitor_run(
         )
     else:
         result = monitor_check(
-            fetch=fetch, origin=origin, log_verifier_keys=log_verifier_keys, state=state
+            fetch=fetch,
+            origin=origin,
+            log_verifier_keys=log_verifier_keys,
+            state=None if full else state,
         )
+        if full and result.ok:
+            result = monitor_check(
+                fetch=fetch,
+                origin=origin,
+                log_verifier_keys=log_verifier_keys,
+                state=state,
+            )
+        elif full:
+            # Report against the stored state; never advance from a failure.
+            result = MonitorResult(
+                ok=False,
+                problems=result.problems,
+                state=state or State(),
+                previous_size=row.tree_size,
+                checkpoint=result.checkpoint,
+                entries_checked=result.entries_checked,
+            )
     return _record(row, result)
 
 

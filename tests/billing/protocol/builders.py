@@ -19,6 +19,7 @@ from billing.protocol.bundle import (
     build_bundle,
     unsigned,
 )
+from billing.protocol.canonical import canonical_hash
 from billing.protocol.events import MeterEnvelope
 from billing.protocol.keys import (
     CONTEXT_ATTESTATION,
@@ -233,3 +234,241 @@ def flip_note_signature(note: str, index: int = 20) -> str:
     raw = bytearray(base64.b64decode(b64))
     raw[index] ^= 0x01
     return f"{body}\n{prefix} {base64.b64encode(bytes(raw)).decode()}\n"
+
+
+# -- strict profile (VDI_VERIFY_STRICT_V1) ------------------------------------
+
+#: ``now`` of the strict tests (unix seconds): 10 minutes after ISSUED_AT.
+STRICT_NOW = int(ISSUED_AT.timestamp()) + 600
+CIRCUIT_HASH = "c1" * 32
+
+
+def signed_test_manifest(vkey: dict[str, Any], authority: KeyPair) -> dict[str, Any]:
+    """Return a ``vdi-artifact-manifest/1`` authorising ``vkey``, signed by
+    ``authority`` (artifact hashes are placeholders: only the signature,
+    ``vkey_hash`` and ``circuit_hash`` matter to ``authority_binding``)."""
+    from circuits.protocol.manifest import sign_manifest, vkey_hash
+
+    files = {
+        "apiBillingV2.r1cs": CIRCUIT_HASH,
+        "apiBillingV2_final.zkey": "22" * 32,
+        "verification_key.json": vkey_hash(vkey),
+        "transcript.json": "44" * 32,
+    }
+    manifest = {
+        "format": "vdi-artifact-manifest/1",
+        "circuit": "apiBillingV2",
+        "binding_version": "bn128-poseidon8-v1",
+        "protocol": "groth16",
+        "curve": "bn128",
+        "artifacts": files,
+        "roles": {
+            "r1cs": "apiBillingV2.r1cs",
+            "zkey": "apiBillingV2_final.zkey",
+            "verification_key": "verification_key.json",
+            "transcript": "transcript.json",
+        },
+        "circuit_hash": CIRCUIT_HASH,
+        "vkey_hash": vkey_hash(vkey),
+        "transcript_hash": "44" * 32,
+        "r1cs": {
+            "constraints": 1,
+            "wires": 10,
+            "public_outputs": 1,
+            "public_inputs": 0,
+            "private_inputs": 8,
+            "labels": 10,
+        },
+    }
+    return sign_manifest(manifest, authority.signing_key)
+
+
+@dataclass
+class StrictKit:
+    """Everything a bundle needs to pass the strict profile: keys, a manifest
+    authority, a (trapdoor) Groth16 key with its signed manifest, optional
+    witnesses, and a revocation snapshot signed by the issuer.
+
+    Each strict test breaks exactly one of these.
+    """
+
+    keys: Keys
+    authority: KeyPair
+    circuit: Any  # groth16_trapdoor.TrapdoorKey
+    witnesses: tuple[Any, ...] = ()  # CosignatureSigner
+    witness_threshold: int = 0
+
+    @classmethod
+    def generate(cls, *, witnesses: int = 0, threshold: int = 0) -> StrictKit:
+        """Return a kit with fresh keys (and ``witnesses`` 0x04 cosigners)."""
+        import nacl.signing
+
+        from transparency.protocol.note import CosignatureSigner
+
+        from .groth16_trapdoor import TrapdoorKey
+
+        cosigners = tuple(
+            CosignatureSigner(f"witness-{i}.test", nacl.signing.SigningKey.generate())
+            for i in range(witnesses)
+        )
+        return cls(
+            Keys.generate(),
+            KeyPair.generate(),
+            TrapdoorKey.generate(),
+            cosigners,
+            threshold,
+        )
+
+    @property
+    def vkey(self) -> dict[str, Any]:
+        """The snarkjs verification key of the trapdoor circuit."""
+        return self.circuit.verification_key()
+
+    def manifest(self, authority: KeyPair | None = None) -> dict[str, Any]:
+        """The artifact manifest for :attr:`vkey`, signed by ``authority``."""
+        return signed_test_manifest(self.vkey, authority or self.authority)
+
+    def trust(
+        self,
+        *,
+        keys: tuple[TrustedKey, ...] | None = None,
+        manifests: list[dict[str, Any]] | None = None,
+        verification_keys: dict[str, dict[str, Any]] | None = None,
+    ) -> TrustAnchors:
+        """Return trust anchors for the kit (overridable parts)."""
+        from billing.protocol.trust import CircuitAnchors
+        from circuits.protocol.manifest import vkey_hash
+
+        base = self.keys.trust()
+        anchors = (
+            keys
+            if keys is not None
+            else (
+                *base.keys,
+                TrustedKey(
+                    self.authority.kid, "manifest_authority", self.authority.verify_key
+                ),
+            )
+        )
+        vkey = self.vkey
+        return TrustAnchors(
+            keys=anchors,
+            log_origin=base.log_origin,
+            log_verifier_keys=base.log_verifier_keys,
+            log_witnesses=tuple(w.verifier_key() for w in self.witnesses),
+            witness_threshold=self.witness_threshold,
+            circuits=CircuitAnchors(
+                manifests=tuple(
+                    manifests if manifests is not None else [self.manifest()]
+                ),
+                verification_keys=verification_keys
+                if verification_keys is not None
+                else {vkey_hash(vkey): vkey},
+            ),
+        )
+
+    def billing_proof(
+        self, public_signal: str, *, vkey_hash_override: str | None = None
+    ) -> dict[str, Any]:
+        """Return a ``billing_proof`` member proving ``public_signal``."""
+        from circuits.protocol.manifest import vkey_hash
+
+        return {
+            "protocol": "groth16",
+            "curve": "bn128",
+            "binding_version": "bn128-poseidon8-v1",
+            "proof": self.circuit.prove(int(public_signal)),
+            "public_signals": [public_signal],
+            "vkey_hash": vkey_hash_override or vkey_hash(self.vkey),
+            "circuit_hash": CIRCUIT_HASH,
+            "manifest": {
+                "sha256": canonical_hash(self.manifest()),
+                "kid": self.authority.kid,
+            },
+        }
+
+    def attestation(
+        self,
+        *,
+        with_proof: bool = True,
+        issuer: KeyPair | None = None,
+        meter: KeyPair | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Return a signed attestation carrying a valid ``billing_proof``."""
+        keys = Keys(
+            issuer or self.keys.issuer,
+            meter or self.keys.meter,
+            self.keys.log_operator,
+            self.keys.origin,
+        )
+        plain = make_attestation(keys, **kwargs)
+        if not with_proof:
+            return plain
+        signal = plain["billing_commitments"]["public_signals"][0]
+        return make_attestation(
+            keys, billing_proof=self.billing_proof(signal), **kwargs
+        )
+
+    def bundle(
+        self,
+        *,
+        attestation: dict[str, Any] | None = None,
+        log_operator: KeyPair | None = None,
+        timestamp: int | None = STRICT_NOW - 300,
+        cosigners: tuple[Any, ...] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Return a logged bundle: checkpoint with a ``Timestamp:`` line signed
+        by ``log_operator`` (default the kit's) and cosigned by ``cosigners``
+        (default every witness of the kit)."""
+        from transparency.protocol.note import sign_cosignature
+
+        att = attestation or self.attestation(**kwargs)
+        store = MemoryNodeStore()
+        store.extend(leaf_hash(b"filler-%d" % i) for i in range(2))
+        index = store.append(leaf_hash(attestation_leaf_data(att)))
+        store.extend(leaf_hash(b"filler-after-%d" % i) for i in range(3))
+        size = store.tree_size
+        extensions = (f"Timestamp: {timestamp}",) if timestamp is not None else ()
+        body = Checkpoint(self.keys.origin, size, store.root(), extensions).to_text()
+        signer = NoteSigner(
+            self.keys.origin, (log_operator or self.keys.log_operator).signing_key
+        )
+        note = sign_note(body, signer)
+        for witness in self.witnesses if cosigners is None else cosigners:
+            note = note + sign_cosignature(body, witness, STRICT_NOW - 200)
+        return build_bundle(
+            att,
+            leaf_index=index,
+            tree_size=size,
+            inclusion_proof=store.inclusion_proof(index),
+            checkpoint=note,
+        )
+
+    def snapshot(
+        self,
+        *,
+        revoked_kids: tuple[str, ...] = (),
+        revoked_attestations: tuple[str, ...] = (),
+        snapshot_time: int = STRICT_NOW - 60,
+        sequence: int = 1,
+        signer: KeyPair | None = None,
+    ) -> dict[str, Any]:
+        """Return a signed revocation snapshot document (issuer by default)."""
+        from revocation.protocol.snapshot import snapshot_sign
+
+        return snapshot_sign(
+            revoked_kids=revoked_kids,
+            revoked_attestations=revoked_attestations,
+            snapshot_time=snapshot_time,
+            sequence=sequence,
+            signing_key=(signer or self.keys.issuer).signing_key,
+        )
+
+    def opened(self, document: dict[str, Any], signer: KeyPair | None = None) -> Any:
+        """Return ``snapshot_open(document)`` with the signer's key trusted."""
+        from revocation.protocol.snapshot import snapshot_open
+
+        key = signer or self.keys.issuer
+        return snapshot_open(document, {key.kid: key.verify_key})

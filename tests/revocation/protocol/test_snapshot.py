@@ -37,7 +37,7 @@ from revocation.protocol.snapshot import (
     snapshot_sign,
 )
 from transparency.protocol.ed25519 import KeyPair, b64url_decode
-from transparency.protocol.errors import ProtocolError
+from transparency.protocol.errors import CanonicalizationError, ProtocolError
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = 1_795_000_000
@@ -211,7 +211,7 @@ _DELETE = object()
     ("key", "value", "field"),
     [
         ("revokedKids", "abc", "revokedKids"),
-        ("revokedKids", [KID_B, KID_A], "revokedKids"),  # not sorted
+        ("revokedKids", [KID_A, KID_B], "revokedKids"),  # not sorted
         ("revokedKids", [KID_A, KID_A], "revokedKids"),  # duplicate
         ("revokedKids", [""], "revokedKids[0]"),
         ("revokedKids", ["has space"], "revokedKids[0]"),
@@ -232,9 +232,13 @@ def test_malformed_shapes_are_refused(
 ) -> None:
     """Each shape violation, even freshly signed, is revocation_feed_malformed
     naming the field."""
-    doc = resign(issuer, _mutate(signed(issuer), key, value))
+    doc = _mutate(signed(issuer), key, value)
+    try:
+        doc = resign(issuer, doc)
+    except CanonicalizationError:  # 2**53 cannot be signed: keep the old sig
+        pass
     with pytest.raises(RevocationFeedMalformedError) as info:
-        snapshot_open(doc, keys)
+        snapshot_open(json.dumps(doc), keys)
     assert info.value.code == "revocation_feed_malformed"
     assert info.value.field == field
 

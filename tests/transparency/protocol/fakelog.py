@@ -96,8 +96,13 @@ class FakeLog:
                 if self.tamper_entry:
                     self.tamper_entry(item)
                 entries.append(item)
-            body = {"start": start, "end": end, "tree_size": self.size,
-                    "entries": entries, "next": None}
+            body = {
+                "start": start,
+                "end": end,
+                "tree_size": self.size,
+                "entries": entries,
+                "next": None,
+            }
         else:
             raise FetchError(f"GET {path}: HTTP 404")
         return json.dumps(body).encode()

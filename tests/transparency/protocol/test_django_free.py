@@ -15,6 +15,9 @@ MODULES = (
     "transparency.protocol.merkle",
     "transparency.protocol.note",
     "transparency.protocol.checkpoint",
+    "transparency.protocol.logapi",
+    "transparency.protocol.witness",
+    "transparency.protocol.monitor",
 )
 
 

@@ -8,6 +8,8 @@ command then exits with status 1.
 
 Default log: ``VDI_BILLING_MONITOR_LOG_URL``, or this server in-process.
 ``--log URL`` with ``--log-key VKEY`` (and ``--origin``) monitors another log.
+``--full`` re-reads every entry from index 0 (a run only reads new entries,
+so a rewritten *old* entry is caught by the next ``--full`` run).
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--log", help="log base URL, or 'self' (in-process)")
         parser.add_argument("--log-key", action="append", default=[])
         parser.add_argument("--origin")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="re-read every entry from index 0 (catches rewritten old entries)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run :func:`monitor_run` and report; exit 1 on any problem."""
@@ -45,7 +52,11 @@ class Command(BaseCommand):
         origin = options["origin"]
         if origin is None and keys:
             origin = keys[0].split("+", 1)[0]
-        kwargs: dict[str, Any] = {"origin": origin, "log_verifier_keys": keys}
+        kwargs: dict[str, Any] = {
+            "origin": origin,
+            "log_verifier_keys": keys,
+            "full": options["full"],
+        }
         if url == "self":
             kwargs.update(fetch=local_fetcher(), log=SELF)
         elif url:

@@ -1,0 +1,81 @@
+"""Django admin: the read-only "Artifact status" page for staff.
+
+Shows each artifact with the manifest's and the actual SHA-256 and the check's
+verdict, the r1cs constraint and wire counts, the ceremony contributors and
+beacon (from transcript.json), the manifest signature's verdict, and whether
+attest is currently allowed to prove. Nothing here changes state.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from circuits.artifacts import ArtifactStatus, artifact_status
+from circuits.models import ArtifactStatusPage
+
+
+def _transcript(status: ArtifactStatus) -> dict[str, Any] | None:
+    """Return the parsed transcript.json named by the manifest, or ``None``."""
+    if status.manifest is None:
+        return None
+    path = status.base_dir / status.manifest["roles"]["transcript"]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@admin.register(ArtifactStatusPage)
+class ArtifactStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Renders the artifact verdict instead of a change list (staff only)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        """Every active staff member may see the page."""
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Every active staff member may see the page."""
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Read-only."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only."""
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Render the freshly recomputed artifact status."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        status = artifact_status(refresh=True)
+        transcript = _transcript(status)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Artifact status",
+            "opts": self.model._meta,
+            "status": status,
+            "manifest": status.manifest or {},
+            "transcript": transcript,
+            "phase1": (transcript or {}).get("phase1", {}),
+            "phase2": (transcript or {}).get("phase2", {}),
+            "beacon": (transcript or {}).get("beacon")
+            or (status.manifest or {}).get("ceremony", {}).get("beacon"),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/circuits/artifact_status.html", context)

@@ -1,0 +1,542 @@
+"""Groth16 prover for the ``apiBillingV2`` circuit, in process (``groth16py``).
+
+Django side (it reads ``settings`` for the artifact and cache directories),
+but it touches no database. The heavy lifting is the ``groth16py`` package
+(arkworks ``ark-groth16`` over BN254, Rust):
+
+- **Proving key**: ``groth16py.import_zkey(zkey, source, link_libraries)``
+  imports the ceremony's ``apiBillingV2_final.zkey`` and compiles the circom
+  source in process (circom compiler crates), so the key carries the
+  circuit's witness calculator. That costs a few seconds, so the result is
+  saved with ``ProvingKey.save`` under the cache directory, keyed by the
+  SHA-256 of the zkey and of the source and by the ``groth16py`` version,
+  and later processes ``ProvingKey.load`` it (tens of ms). One key per
+  process: :func:`get_prover` is a thread-safe lazy singleton.
+- **Witness**: computed by ``groth16py.prove(pk, {"commitments": [...]})``,
+  which runs the ``.wasm`` groth16py compiled from the shipped circom source
+  under ``wasmi`` (pure Rust). The shipped ``apiBillingV2.wasm`` is used by
+  snarkjs only (interop tests, benchmarks); no Node.js is needed here.
+- **Fit**: a zkey that does not fit the circuit is refused with
+  :class:`~circuits.protocol.errors.ZkeyMismatchError`
+  (``groth16_zkey_mismatch``): its header is compared with the shipped
+  r1cs (wires, public signals, domain size), and a self-test proof on fixed
+  inputs must verify under the shipped verification key. A Rust panic
+  (``pyo3_runtime.PanicException``, a ``BaseException``) while importing,
+  loading or proving is caught and converted, never let through.
+- **Self-check**: every proof is verified with the fast backend before it
+  is returned (about 2 ms), so the prover never hands out a proof that
+  does not verify.
+
+The bundle member it returns (``attestation["billing_proof"]``), stable
+field names::
+
+    {"protocol": "groth16", "curve": "bn128",
+     "proof": {"pi_a", "pi_b", "pi_c", "protocol", "curve"},  # snarkjs proof.json
+     "public_signals": ["<decimal>"],      # [Poseidon(8 commitments)]
+     "vkey_hash": "<sha256 hex of JCS(verification_key.json)>",
+     "circuit_hash": "<sha256 hex of the r1cs file>",
+     "binding_version": "bn128-poseidon8-v1",
+     "manifest": {"sha256": "<sha256 hex of ARTIFACT_MANIFEST.json bytes>",
+                  "kid": "<RFC 7638 kid of the manifest authority>"}}
+
+``vkey_hash`` and ``circuit_hash`` are copied from the manifest after the
+prover has checked that the shipped files hash to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import struct
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import groth16py
+
+from circuits.protocol.commitments import (
+    BILLING_COMMITMENT_COUNT,
+    BINDING_VERSION,
+    billing_public_signal,
+)
+from circuits.protocol.errors import (
+    ManifestError,
+    ProofError,
+    ProverInputError,
+    ProverSelfCheckError,
+    ProverUnavailableError,
+    R1csFormatError,
+    ZkeyMismatchError,
+)
+from circuits.protocol.groth16 import (
+    SNARK_SCALAR_FIELD,
+    Groth16Proof,
+    parse_verification_key,
+    proof_from_eth_bytes,
+    verify_groth16,
+)
+from circuits.protocol.manifest import file_sha256, load_manifest, vkey_hash
+from circuits.protocol.r1cs import read_r1cs_header
+
+__all__ = [
+    "MANIFEST_FILENAME",
+    "Groth16Prover",
+    "ZkeyHeader",
+    "billing_proof_create",
+    "get_prover",
+    "read_zkey_header",
+    "reset_prover",
+]
+
+logger = logging.getLogger("meterproof.circuits.prover")
+
+#: Name of the signed manifest inside the artifact directory.
+MANIFEST_FILENAME = "ARTIFACT_MANIFEST.json"
+#: Name of the circuit's input signal (``signal input commitments[8]``).
+_INPUT_SIGNAL = "commitments"
+#: Fixed inputs of the start-up self-test proof.
+_SELF_TEST_INPUTS = tuple(range(1, BILLING_COMMITMENT_COUNT + 1))
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+_ZKEY_GROTH16 = 1
+
+
+@dataclass(frozen=True)
+class ZkeyHeader:
+    """Counts from a snarkjs Groth16 ``.zkey`` header (section 2).
+
+    ``n_vars`` counts every wire (constant ``one`` included); ``n_public``
+    is outputs + public inputs; ``domain_size`` is the FFT domain (a power
+    of two, ``>= constraints + n_public + 1``).
+    """
+
+    q: int
+    r: int
+    n_vars: int
+    n_public: int
+    domain_size: int
+
+
+def read_zkey_header(data: bytes) -> ZkeyHeader:
+    """Return the :class:`ZkeyHeader` of a snarkjs ``.zkey`` file's bytes.
+
+    Layout (little-endian; snarkjs ``src/zkey_utils.js`` ``readHeader``):
+    magic ``"zkey"``, version u32, n_sections u32, then sections ``type u32 |
+    size u64 | body``; section 1 holds the protocol (u32, 1 = Groth16);
+    section 2 holds ``n8q u32 | q | n8r u32 | r | nVars u32 | nPublic u32 |
+    domainSize u32 | points...``.
+
+    Raises:
+        ZkeyMismatchError: (``groth16_zkey_mismatch``) not a zkey, not
+            Groth16, or truncated.
+    """
+
+    def fail(why: str) -> ZkeyMismatchError:
+        return ZkeyMismatchError(f"zkey is malformed: {why}", field="zkey")
+
+    if len(data) < 12 or data[:4] != b"zkey":
+        raise fail("bad magic (expected 'zkey')")
+    (n_sections,) = struct.unpack_from("<I", data, 8)
+    offset = 12
+    sections: dict[int, tuple[int, int]] = {}
+    for _ in range(n_sections):
+        if offset + 12 > len(data):
+            raise fail("truncated section table")
+        kind, size = struct.unpack_from("<IQ", data, offset)
+        offset += 12
+        if offset + size > len(data):
+            raise fail(f"section {kind} overruns the file")
+        sections.setdefault(kind, (offset, size))
+        offset += size
+    if 1 not in sections or 2 not in sections:
+        raise fail("missing header sections 1 and 2")
+    start, size = sections[1]
+    if size < 4 or struct.unpack_from("<I", data, start)[0] != _ZKEY_GROTH16:
+        raise fail("protocol is not Groth16")
+    start, size = sections[2]
+    try:
+        (n8q,) = struct.unpack_from("<I", data, start)
+        q = int.from_bytes(data[start + 4 : start + 4 + n8q], "little")
+        pos = start + 4 + n8q
+        (n8r,) = struct.unpack_from("<I", data, pos)
+        r = int.from_bytes(data[pos + 4 : pos + 4 + n8r], "little")
+        pos += 4 + n8r
+        n_vars, n_public, domain_size = struct.unpack_from("<III", data, pos)
+    except struct.error as exc:
+        raise fail(f"truncated Groth16 header ({exc})") from None
+    return ZkeyHeader(
+        q=q, r=r, n_vars=n_vars, n_public=n_public, domain_size=domain_size
+    )
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _link_libraries(cache_dir: Path) -> list[str]:
+    """Return include dirs for the circom source: groth16py's vendored
+    circomlib 2.0.5 ``circuits/`` (for ``include "poseidon.circom"``) and a
+    directory where ``circomlib/circuits/...`` resolves to it too."""
+    vendored = Path(groth16py.circomlib_path(2))
+    alias_root = cache_dir / "include"
+    alias = alias_root / "circomlib"
+    try:
+        alias_root.mkdir(parents=True, exist_ok=True)
+        if not alias.exists():
+            alias.symlink_to(vendored.parent, target_is_directory=True)
+    except OSError:  # read-only cache: the plain include still works
+        return [str(vendored)]
+    return [str(vendored), str(alias_root)]
+
+
+class Groth16Prover:
+    """Proves ``apiBillingV2`` statements with one in-memory proving key.
+
+    Build it with the artifact directory (the ceremony's
+    ``circuits/apiBillingV2/``: zkey, circom source, r1cs, verification key,
+    ``ARTIFACT_MANIFEST.json``) and a writable cache directory. The
+    constructor does all the slow work once (import or cache load, header
+    checks, a self-test proof); :meth:`prove` is then thread-safe.
+
+    Raises (from the constructor):
+        ProverUnavailableError: an artifact is missing or unreadable, the
+            manifest is malformed or unsigned, or a shipped file does not
+            hash to the manifest's value.
+        ZkeyMismatchError: the zkey does not fit the circuit (header counts,
+            import or proving panics, or the self-test proof fails).
+    """
+
+    def __init__(
+        self, artifact_dir: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str]
+    ) -> None:
+        base = Path(artifact_dir)
+        self.artifact_dir = base
+        self.cache_dir = Path(cache_dir)
+        manifest_path = base / MANIFEST_FILENAME
+        try:
+            manifest = load_manifest(manifest_path)
+            self.manifest_sha256 = file_sha256(manifest_path)
+        except (ManifestError, OSError) as exc:
+            raise ProverUnavailableError(
+                f"cannot use {manifest_path}: {exc}", field="manifest"
+            ) from None
+        signature = manifest.get("signature")
+        if not isinstance(signature, dict):
+            raise ProverUnavailableError(
+                f"{manifest_path} is not signed; a billing proof must name the "
+                f"manifest authority kid",
+                field="manifest",
+            )
+        self.manifest_kid: str = signature["kid"]
+        self.vkey_hash: str = manifest["vkey_hash"]
+        self.circuit_hash: str = manifest["circuit_hash"]
+        roles: dict[str, str] = manifest["roles"]
+        artifacts: dict[str, str] = manifest["artifacts"]
+        self.zkey_path = base / roles["zkey"]
+        self.r1cs_path = base / roles["r1cs"]
+        self.vkey_path = base / roles["verification_key"]
+        self.source_path = base / roles.get("source", "apiBillingV2.circom")
+
+        try:
+            zkey_bytes = self.zkey_path.read_bytes()
+            r1cs_bytes = self.r1cs_path.read_bytes()
+            self.verification_key: dict[str, Any] = json.loads(
+                self.vkey_path.read_text("utf-8")
+            )
+            source_sha256 = _sha256_file(self.source_path)
+        except (OSError, ValueError) as exc:
+            raise ProverUnavailableError(
+                f"cannot read the circuit artifacts in {base}: {exc}",
+                field="artifacts",
+            ) from None
+        self.zkey_sha256 = hashlib.sha256(zkey_bytes).hexdigest()
+        self._check_pinned(roles, artifacts, zkey_bytes, r1cs_bytes, source_sha256)
+        self._check_fit(zkey_bytes, r1cs_bytes)
+        self._vk = parse_verification_key(self.verification_key)
+        self._pk = self._load_proving_key(source_sha256)
+        self._self_test()
+
+    # -- construction steps -------------------------------------------------
+
+    def _check_pinned(
+        self,
+        roles: dict[str, str],
+        artifacts: dict[str, str],
+        zkey_bytes: bytes,
+        r1cs_bytes: bytes,
+        source_sha256: str,
+    ) -> None:
+        """Check the files we use hash to the manifest's values."""
+        actual = {
+            roles["zkey"]: self.zkey_sha256,
+            roles["r1cs"]: hashlib.sha256(r1cs_bytes).hexdigest(),
+        }
+        if "source" in roles:
+            actual[roles["source"]] = source_sha256
+        for name, digest in actual.items():
+            if artifacts.get(name) != digest:
+                raise ProverUnavailableError(
+                    f"{name} has SHA-256 {digest}, but {MANIFEST_FILENAME} pins "
+                    f"{artifacts.get(name)}",
+                    field=name,
+                )
+        if actual[roles["r1cs"]] != self.circuit_hash:
+            raise ProverUnavailableError(
+                f"r1cs SHA-256 is {actual[roles['r1cs']]}, manifest circuit_hash "
+                f"is {self.circuit_hash}",
+                field="circuit_hash",
+            )
+        computed = vkey_hash(self.verification_key)
+        if computed != self.vkey_hash:
+            raise ProverUnavailableError(
+                f"verification key hashes to {computed}, manifest vkey_hash is "
+                f"{self.vkey_hash}",
+                field="vkey_hash",
+            )
+
+    def _check_fit(self, zkey_bytes: bytes, r1cs_bytes: bytes) -> None:
+        """Compare the zkey header with the shipped r1cs header."""
+        zkey = read_zkey_header(zkey_bytes)
+        try:
+            r1cs = read_r1cs_header(r1cs_bytes)
+        except R1csFormatError as exc:
+            raise ProverUnavailableError(f"r1cs: {exc.message}", field="r1cs") from None
+        problems = []
+        if zkey.r != SNARK_SCALAR_FIELD or r1cs.prime != SNARK_SCALAR_FIELD:
+            problems.append("the field is not the BN254 scalar field")
+        if zkey.n_vars != r1cs.wires:
+            problems.append(f"zkey has {zkey.n_vars} wires, r1cs has {r1cs.wires}")
+        if zkey.n_public != r1cs.public_signals:
+            problems.append(
+                f"zkey has {zkey.n_public} public signals, r1cs has "
+                f"{r1cs.public_signals}"
+            )
+        needed = r1cs.constraints + r1cs.public_signals + 1
+        if zkey.domain_size < needed or zkey.domain_size & (zkey.domain_size - 1):
+            problems.append(
+                f"zkey domain size {zkey.domain_size} cannot hold {needed} rows"
+            )
+        if self._vk_n_public() != zkey.n_public:
+            problems.append(
+                f"verification key has nPublic {self._vk_n_public()}, zkey "
+                f"{zkey.n_public}"
+            )
+        if problems:
+            raise ZkeyMismatchError(
+                f"{self.zkey_path.name} does not fit {self.r1cs_path.name}: "
+                + "; ".join(problems),
+                field="zkey",
+            )
+
+    def _vk_n_public(self) -> int:
+        return parse_verification_key(self.verification_key).n_public
+
+    def _cache_path(self, source_sha256: str) -> Path:
+        name = (
+            f"apiBillingV2-{self.zkey_sha256[:24]}-{source_sha256[:16]}"
+            f"-groth16py{groth16py.__version__}.pk"
+        )
+        return self.cache_dir / name
+
+    def _load_proving_key(self, source_sha256: str) -> groth16py.ProvingKey:
+        """Load the proving key from the cache, or import and cache it."""
+        path = self._cache_path(source_sha256)
+        if path.exists():
+            try:
+                return groth16py.ProvingKey.load(str(path))
+            except _PASS_THROUGH:
+                raise
+            except BaseException as exc:  # a corrupt cache may panic
+                logger.warning(
+                    "discarding unreadable proving-key cache %s: %s", path, exc
+                )
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            pk, _vk = groth16py.import_zkey(
+                str(self.zkey_path),
+                str(self.source_path),
+                _link_libraries(self.cache_dir),
+            )
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:  # SetupError, WitnessError, PanicException
+            raise ZkeyMismatchError(
+                f"importing {self.zkey_path.name} with {self.source_path.name} "
+                f"failed ({type(exc).__name__}): {exc}"[:600],
+                field="zkey",
+            ) from None
+        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
+        os.close(fd)
+        try:
+            pk.save(tmp)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            if isinstance(exc, _PASS_THROUGH):
+                raise
+            logger.warning("cannot write proving-key cache %s: %s", path, exc)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return pk
+
+    def _self_test(self) -> None:
+        """Prove fixed inputs; the proof must verify under the shipped key."""
+        try:
+            self.prove(_SELF_TEST_INPUTS)
+        except (ProverSelfCheckError, ProofError) as exc:
+            raise ZkeyMismatchError(
+                f"{self.zkey_path.name} does not fit the compiled "
+                f"{self.source_path.name}: the self-test proof failed "
+                f"({exc.code}: {exc.message})"[:600],
+                field="zkey",
+            ) from None
+
+    # -- proving ------------------------------------------------------------
+
+    def prove_raw(self, commitments: Sequence[int]) -> tuple[Groth16Proof, int]:
+        """Return ``(proof, public_signal)`` for 8 commitments, unchecked.
+
+        The proof is not verified here (see :meth:`prove`).
+
+        Raises:
+            ProverInputError: not exactly 8 BN254 scalar-field ints.
+            ZkeyMismatchError: the backend panicked while proving.
+            Groth16BackendError-like failures surface as ZkeyMismatchError
+            or ProverInputError depending on the backend's error.
+        """
+        values = _check_commitments(commitments)
+        try:
+            blob = groth16py.prove(self._pk, {_INPUT_SIGNAL: list(values)})
+        except _PASS_THROUGH:
+            raise
+        except groth16py.WitnessError as exc:
+            raise ProverInputError(
+                f"witness generation rejected the input: {exc}", field="commitments"
+            ) from None
+        except BaseException as exc:  # PanicException is a BaseException
+            raise ZkeyMismatchError(
+                f"proving failed ({type(exc).__name__}): {exc}"[:600], field="zkey"
+            ) from None
+        return proof_from_eth_bytes(blob), billing_public_signal(values)
+
+    def prove(self, commitments: Sequence[int]) -> dict[str, Any]:
+        """Return the ``billing_proof`` bundle member for 8 commitments.
+
+        The proof is verified with the fast backend under the shipped
+        verification key before it is returned.
+
+        Raises:
+            ProverInputError: (``groth16_prover_input_invalid``) not exactly
+                8 ints in ``[0, SNARK_SCALAR_FIELD)``.
+            ProverSelfCheckError: (``groth16_prover_self_check_failed``) the
+                fresh proof does not verify.
+            ZkeyMismatchError: the backend panicked while proving.
+        """
+        proof, signal = self.prove_raw(commitments)
+        public_signals = [str(signal)]
+        proof_json = proof.to_snarkjs()
+        try:
+            ok = verify_groth16(self.verification_key, proof_json, public_signals)
+        except ProofError as exc:
+            raise ProverSelfCheckError(
+                f"the new proof is rejected by the verifier ({exc.code}: "
+                f"{exc.message})",
+                field="proof",
+            ) from None
+        if not ok:
+            raise ProverSelfCheckError(
+                f"the new proof does not verify under {self.vkey_path.name} "
+                f"(vkey_hash {self.vkey_hash})",
+                field="proof",
+            )
+        return {
+            "protocol": "groth16",
+            "curve": "bn128",
+            "proof": proof_json,
+            "public_signals": public_signals,
+            "vkey_hash": self.vkey_hash,
+            "circuit_hash": self.circuit_hash,
+            "binding_version": BINDING_VERSION,
+            "manifest": {"sha256": self.manifest_sha256, "kid": self.manifest_kid},
+        }
+
+
+def _check_commitments(commitments: Sequence[int]) -> tuple[int, ...]:
+    if isinstance(commitments, (str, bytes)) or not isinstance(commitments, Sequence):
+        raise ProverInputError(
+            f"commitments are a {type(commitments).__name__}, expected a list of "
+            f"{BILLING_COMMITMENT_COUNT} ints",
+            field="commitments",
+        )
+    if len(commitments) != BILLING_COMMITMENT_COUNT:
+        raise ProverInputError(
+            f"got {len(commitments)} commitments, expected {BILLING_COMMITMENT_COUNT}",
+            field="commitments",
+        )
+    for index, value in enumerate(commitments):
+        if type(value) is not int or not 0 <= value < SNARK_SCALAR_FIELD:
+            raise ProverInputError(
+                f"commitments[{index}] is {value!r:.90}, expected an int in "
+                f"[0, SNARK_SCALAR_FIELD)",
+                field=f"commitments[{index}]",
+            )
+    return tuple(commitments)
+
+
+_PROVER: Groth16Prover | None = None
+_PROVER_LOCK = threading.Lock()
+
+
+def get_prover() -> Groth16Prover:
+    """Return the process-wide :class:`Groth16Prover`, building it on first use.
+
+    Reads ``settings.VDI_CIRCUIT_ARTIFACTS_DIR`` (the artifact directory) and
+    ``settings.VDI_GROTH16_PROVER_CACHE_DIR`` (default ``VAR_DIR/groth16``).
+    Thread-safe: concurrent first callers build it once. A failure is not
+    cached: the next call tries again.
+
+    Raises:
+        ProverUnavailableError, ZkeyMismatchError: see :class:`Groth16Prover`.
+    """
+    global _PROVER
+    prover = _PROVER
+    if prover is not None:
+        return prover
+    with _PROVER_LOCK:
+        if _PROVER is None:
+            from django.conf import settings
+
+            cache_dir = getattr(settings, "VDI_GROTH16_PROVER_CACHE_DIR", None) or (
+                Path(settings.VAR_DIR) / "groth16"
+            )
+            _PROVER = Groth16Prover(
+                settings.VDI_CIRCUIT_ARTIFACTS_DIR, cache_dir=cache_dir
+            )
+        return _PROVER
+
+
+def reset_prover() -> None:
+    """Forget the process-wide prover (tests; after artifacts change)."""
+    global _PROVER
+    with _PROVER_LOCK:
+        _PROVER = None
+
+
+def billing_proof_create(commitments: list[int]) -> dict[str, Any]:
+    """Return the ``billing_proof`` bundle member proving ``Poseidon(commitments)``.
+
+    Shapes: ``commitments`` are the 8 BN254 scalar-field ints of
+    ``billing_commitments["elements"]`` (as ints). The result's layout is in
+    the module docstring; ``public_signals == [str(Poseidon(commitments))]``.
+    The proof is checked with the fast verifier before it is returned.
+
+    Raises:
+        ProverInputError: malformed ``commitments``.
+        ProverUnavailableError, ZkeyMismatchError: the prover cannot start.
+        ProverSelfCheckError: the fresh proof does not verify.
+    """
+    return get_prover().prove(commitments)
