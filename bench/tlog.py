@@ -198,10 +198,8 @@ def run(args: argparse.Namespace) -> str:
         batch_times = []
 
     lines = [
-        "| leaves | append leaves/s (batches of {b}) | batch p50 ms | inclusion p50 / p95 ms | "
-        "consistency p50 / p95 ms | proof hashes (max incl. / cons.) | ⌈log2 n⌉ | bundle evidence p50 ms | DB size MB |".format(
-            b=args.batch
-        ),
+        f"| leaves | append leaves/s (batches of {args.batch}) | batch p50 ms | inclusion p50 / p95 ms | "
+        "consistency p50 / p95 ms | proof hashes (max incl. / cons.) | ⌈log2 n⌉ | bundle evidence p50 ms | DB size MB |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:

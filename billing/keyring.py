@@ -226,13 +226,10 @@ def _config() -> tuple[Any, ...]:
         settings.VDI_BILLING_LOG_ORIGIN,
         settings.VDI_MANIFEST_AUTHORITY_SIGNING_KEY,
         settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK,
-        getattr(settings, "VDI_BILLING_RETIRED_KEYS", ""),
-        tuple(getattr(settings, "VDI_BILLING_LOG_WITNESS_KEYS", ()) or ()),
-        int(getattr(settings, "VDI_BILLING_LOG_WITNESS_THRESHOLD", 0) or 0),
-        str(
-            getattr(settings, "VDI_CIRCUITS_DIR", "")
-            or Path(settings.BASE_DIR) / "circuits" / "apiBillingV2"
-        ),
+        settings.VDI_BILLING_RETIRED_KEYS,
+        tuple(settings.VDI_BILLING_LOG_WITNESS_KEYS),
+        int(settings.VDI_BILLING_LOG_WITNESS_THRESHOLD),
+        str(settings.VDI_CIRCUIT_ARTIFACTS_DIR),
     )
 
 

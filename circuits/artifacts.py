@@ -166,7 +166,7 @@ def compute_artifact_status(
         signature_detail = reason
     failed = [check for check in checks if not check.ok]
     if not code and failed:
-        missing = [check for check in failed if check.actual is None]
+        missing = [c for c in failed if c.kind == "file" and c.actual is None]
         code = "artifact_missing" if missing else "artifact_hash_mismatch"
         reason = f"{summarize_checks(list(checks))}; failed: " + ", ".join(
             check.name for check in failed

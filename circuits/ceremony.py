@@ -3,7 +3,7 @@
 Only the ceremony needs node: the server and its tests never call this module
 unless ``manage.py ceremony ...`` is run. snarkjs is found as ``$SNARKJS``
 (a path or a command line, e.g. ``npx snarkjs``), else ``snarkjs`` on
-``PATH``, else ``npx --no-install snarkjs`` (never downloads).
+``PATH``, else ``./node_modules/.bin/snarkjs``; nothing is ever downloaded.
 
 snarkjs prints hashes as 64-byte BLAKE2b digests in four lines of four
 8-hex-digit groups after a label; :func:`parse_hash_after` joins them into
@@ -48,8 +48,8 @@ def snarkjs_argv() -> list[str]:
     """Return the command that runs snarkjs, as an argv prefix.
 
     Raises:
-        SnarkjsUnavailable: neither ``$SNARKJS``, ``snarkjs`` nor
-            ``npx`` (node) is available.
+        SnarkjsUnavailable: neither ``$SNARKJS``, ``snarkjs`` on ``PATH``
+            nor ``./node_modules/.bin/snarkjs`` is available.
     """
     configured = os.environ.get("SNARKJS", "").strip()
     if configured:
@@ -60,8 +60,9 @@ def snarkjs_argv() -> list[str]:
     found = shutil.which("snarkjs")
     if found:
         return [found]
-    if shutil.which("npx") and shutil.which("node"):
-        return ["npx", "--no-install", "snarkjs"]
+    local = Path.cwd() / "node_modules" / ".bin" / "snarkjs"
+    if local.exists():
+        return [str(local)]
     raise SnarkjsUnavailable(
         "snarkjs not found: install node and `npm install snarkjs`, then set "
         "SNARKJS=/path/to/node_modules/.bin/snarkjs (only the ceremony needs it)"
@@ -94,6 +95,11 @@ def run_snarkjs(
             f"snarkjs {args[0]} timed out after {exc.timeout} s"
         ) from exc
     output = _ANSI.sub("", done.stdout + done.stderr)
+    if done.returncode != 0 and "npx canceled due to missing packages" in output:
+        raise SnarkjsUnavailable(
+            "snarkjs is not installed for npx: `npm install snarkjs` or set "
+            "SNARKJS=/path/to/node_modules/.bin/snarkjs"
+        )
     if done.returncode != 0 or "[ERROR]" in output:
         tail = "\n".join(output.strip().splitlines()[-5:])
         raise CeremonyError(
@@ -108,9 +114,9 @@ def snarkjs_version() -> str:
         done = subprocess.run(
             [*snarkjs_argv(), "--help"], capture_output=True, text=True, timeout=60
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired, SnarkjsUnavailable):
         return "unknown"
-    match = re.search(r"snarkjs@[0-9][^\s]*", done.stdout + done.stderr)
+    match = re.search(r"^snarkjs@[0-9]\S*", done.stdout + done.stderr, re.MULTILINE)
     return match.group(0) if match else "unknown"
 
 

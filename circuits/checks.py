@@ -73,7 +73,7 @@ def check_circuit_artifacts(
         check_id, hint = _BY_CODE[status.code]
         messages.append(Error(status.reason, hint=hint, id=check_id))
     for check in status.failed_checks:
-        if check.actual is None:
+        if check.kind == "file" and check.actual is None:
             messages.append(
                 Error(
                     f"artifact {check.name} is missing from {status.base_dir}: "
@@ -87,7 +87,7 @@ def check_circuit_artifacts(
             messages.append(
                 Error(
                     f"artifact {check.name} is {check.actual}, the manifest says "
-                    f"{check.expected}",
+                    f"{check.expected}{': ' + check.detail if check.detail else ''}",
                     hint=_HINT_RESTORE,
                     obj=check.name,
                     id="circuits.E005",

@@ -403,10 +403,11 @@ class Groth16Prover:
         The proof is not verified here (see :meth:`prove`).
 
         Raises:
-            ProverInputError: not exactly 8 BN254 scalar-field ints.
-            ZkeyMismatchError: the backend panicked while proving.
-            Groth16BackendError-like failures surface as ZkeyMismatchError
-            or ProverInputError depending on the backend's error.
+            ProverInputError: not exactly 8 BN254 scalar-field ints, or
+                groth16py's witness generation rejected them
+                (``WitnessError``).
+            ZkeyMismatchError: any other groth16py failure while proving,
+                including a Rust panic (the key does not fit the circuit).
         """
         values = _check_commitments(commitments)
         try:

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from billing import errors as billing_errors
 from billing.protocol import errors as billing_protocol_errors
 from circuits import errors as circuits_errors
+from circuits.protocol import errors as circuits_protocol_errors
 from revocation import errors as revocation_errors
 from revocation.protocol import errors as revocation_protocol_errors
 from transparency import errors as transparency_errors
@@ -72,6 +73,12 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     transparency_errors.CheckpointUnknown: 400,
     circuits_errors.ArtifactManifestMismatch: 503,
     circuits_errors.SnarkjsUnavailable: 503,
+    # The Groth16 prover (circuits.prover) failing is the server's problem.
+    circuits_protocol_errors.ProverUnavailableError: 503,
+    circuits_protocol_errors.ZkeyMismatchError: 503,
+    circuits_protocol_errors.ProverSelfCheckError: 503,
+    circuits_protocol_errors.Groth16BackendError: 503,
+    circuits_protocol_errors.ProverInputError: 500,
     ProtocolError: 400,
 }
 

@@ -172,6 +172,11 @@ VDI_CIRCUIT_ARTIFACTS_DIR = Path(
         default=str(BASE_DIR / "circuits" / "apiBillingV2"),
     )
 )
+# groth16py proving-key cache (circuits.prover): the imported zkey + compiled
+# circuit, saved once and loaded by later processes; keyed by artifact hashes.
+VDI_GROTH16_PROVER_CACHE_DIR = Path(
+    env.str("VDI_GROTH16_PROVER_CACHE_DIR", default=str(VAR_DIR / "groth16"))
+)
 _MANIFEST_AUTHORITY_FILE = BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
 VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
     "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",

@@ -1,4 +1,5 @@
-"""Screenshot the billing admin as staff see it (a manual check, not a test).
+"""Screenshot the billing admin and the auditor UI as staff see them (a manual
+check, not a test).
 
 Starts ``manage.py runserver 127.0.0.1:8765 --noreload`` on a throw-away SQLite
 database with fresh keys, loads demo data (the first 300 lines of the sample
@@ -175,6 +176,18 @@ def take_screenshots() -> None:
         shoot(page, "10-checkpoint-detail")
         page.goto(f"{BASE}/admin/transparency/logentry/")
         shoot(page, "11-log-entry-list", full_page=False)
+
+        # The auditor UI (/audit/): staff may use it with the admin session.
+        page.goto(f"{BASE}/audit/")
+        shoot(page, "12-audit-head")
+        page.goto(f"{BASE}/audit/checkpoints/")
+        shoot(page, "13-audit-checkpoints", full_page=False)
+        page.goto(f"{BASE}/audit/entries/")
+        shoot(page, "14-audit-entries", full_page=False)
+        page.click("table tbody td a")
+        shoot(page, "15-audit-entry-detail")
+        page.goto(f"{BASE}/audit/consistency/")
+        shoot(page, "16-audit-consistency")
         browser.close()
 
 

@@ -9,3 +9,7 @@ class TransparencyConfig(AppConfig):
     name = "transparency"
     verbose_name = "Transparency log"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the app's system checks."""
+        from transparency import checks  # noqa: F401

@@ -188,11 +188,20 @@ def signature_lines_check(note: str, trust: AuditTrust) -> list[SignatureLine]:
         try:
             opened = open_note(f"{text}\n{line}\n", keys)
         except UnknownVerifierError:
-            out.append(SignatureLine(name, kid, "unknown", "unknown_key",
-                                     message="no trusted key has this name and key ID"))
+            out.append(
+                SignatureLine(
+                    name,
+                    kid,
+                    "unknown",
+                    "unknown_key",
+                    message="no trusted key has this name and key ID",
+                )
+            )
             continue
         except ProtocolError as exc:
-            out.append(SignatureLine(name, kid, "unknown", "invalid", message=exc.message))
+            out.append(
+                SignatureLine(name, kid, "unknown", "invalid", message=exc.message)
+            )
             continue
         sig = opened.sigs[0]
         witness = sig.key_type == COSIGNATURE_TYPE
@@ -256,14 +265,20 @@ def checkpoint_audit(checkpoint: Checkpoint, trust: AuditTrust) -> CheckpointAud
         if "c" not in parsed:
             raise RuntimeError("the signed note did not open")
         c = parsed["c"]
-        if c.tree_size != checkpoint.tree_size or c.root_hash.hex() != checkpoint.root_hash:
+        if (
+            c.tree_size != checkpoint.tree_size
+            or c.root_hash.hex() != checkpoint.root_hash
+        ):
             raise RuntimeError(
                 f"the note signs size {c.tree_size}, root {c.root_hash.hex()}; the "
                 f"row says size {checkpoint.tree_size}, root {checkpoint.root_hash}"
             )
         return "the note's size and root equal the stored row"
 
-    checks = [_check("checkpoint_signature", signature), _check("checkpoint_matches_row", matches_row)]
+    checks = [
+        _check("checkpoint_signature", signature),
+        _check("checkpoint_matches_row", matches_row),
+    ]
     try:
         root_b64 = base64.b64encode(bytes.fromhex(checkpoint.root_hash)).decode()
     except ValueError:
@@ -330,9 +345,9 @@ def checkpoint_history() -> QuerySet[Checkpoint]:
     (``cosignature_count``)."""
     from django.db.models import Count
 
-    return Checkpoint.objects.annotate(cosignature_count=Count("cosignatures")).order_by(
-        "-signed_at", "-tree_size", "-id"
-    )
+    return Checkpoint.objects.annotate(
+        cosignature_count=Count("cosignatures")
+    ).order_by("-signed_at", "-tree_size", "-id")
 
 
 def checkpoint_sizes() -> list[int]:
@@ -390,9 +405,16 @@ def entry_search(*, query: str = "") -> EntrySearch:
     entries = _signed_entries()
     none = entries.none()
     if not query:
-        return EntrySearch("all", entries, "" if entries.exists() else "The log is empty.")
+        return EntrySearch(
+            "all", entries, "" if entries.exists() else "The log is empty."
+        )
     if len(query) > 200:
-        return EntrySearch("invalid", none, "The search text is too long (at most 200 characters).", True)
+        return EntrySearch(
+            "invalid",
+            none,
+            "The search text is too long (at most 200 characters).",
+            True,
+        )
     if _HEX64.fullmatch(query):
         found = entries.filter(leaf_hash=query.lower())
         message = ""
@@ -400,28 +422,57 @@ def entry_search(*, query: str = "") -> EntrySearch:
             if QueuedEntry.objects.filter(leaf_hash=query.lower()).exists():
                 message = "That leaf is accepted but still queued: it is not yet sequenced or signed."
             elif LogEntry.objects.filter(leaf_hash=query.lower()).exists():
-                message = "That leaf is sequenced but not yet covered by a signed checkpoint."
+                message = (
+                    "That leaf is sequenced but not yet covered by a signed checkpoint."
+                )
             else:
                 message = f"No log entry has leaf hash {query.lower()}."
         return EntrySearch("leaf_hash", found, message)
     if query.startswith("rcpt_"):
         if not _RECEIPT.fullmatch(query):
-            return EntrySearch("receipt_id", none, "A receipt id is 'rcpt_' followed by lowercase hex digits.", True)
-        leaf = Bundle.objects.filter(receipt_id=query).values_list("leaf_hash", flat=True).first()
+            return EntrySearch(
+                "receipt_id",
+                none,
+                "A receipt id is 'rcpt_' followed by lowercase hex digits.",
+                True,
+            )
+        leaf = (
+            Bundle.objects.filter(receipt_id=query)
+            .values_list("leaf_hash", flat=True)
+            .first()
+        )
         if leaf is None:
             return EntrySearch("receipt_id", none, f"No bundle has receipt id {query}.")
         found = entries.filter(leaf_hash=leaf)
-        return EntrySearch("receipt_id", found, "" if found.exists() else f"The bundle {query} is not yet in a signed checkpoint.")
+        return EntrySearch(
+            "receipt_id",
+            found,
+            ""
+            if found.exists()
+            else f"The bundle {query} is not yet in a signed checkpoint.",
+        )
     if _DECIMAL.fullmatch(query):
         found = entries.filter(leaf_index=int(query))
-        return EntrySearch("leaf_index", found, "" if found.exists() else f"No signed entry has leaf index {query}.")
+        return EntrySearch(
+            "leaf_index",
+            found,
+            "" if found.exists() else f"No signed entry has leaf index {query}.",
+        )
     if _SLUG.fullmatch(query):
         tenant = Tenant.objects.filter(slug=query).first()
         if tenant is None:
             return EntrySearch("tenant", none, f"No tenant has the slug {query!r}.")
-        leaves = Bundle.objects.filter(tenant=tenant, leaf_hash__isnull=False).values("leaf_hash")
+        leaves = Bundle.objects.filter(tenant=tenant, leaf_hash__isnull=False).values(
+            "leaf_hash"
+        )
         found = entries.filter(leaf_hash__in=leaves)
-        return EntrySearch("tenant", found, "" if found.exists() else f"Tenant {query} has no entries in the signed log yet.")
+        return EntrySearch(
+            "tenant",
+            found,
+            ""
+            if found.exists()
+            else f"Tenant {query} has no entries in the signed log yet.",
+        )
     return EntrySearch(
         "invalid",
         none,
@@ -556,19 +607,26 @@ def entry_audit_get(*, leaf_index: int) -> EntryAudit:
 
         def signature() -> str:
             signed["c"] = _open_signed_checkpoint(checkpoint_note(latest), trust)
-            return f"checkpoint of size {signed['c'].tree_size} signed by {trust.origin}"
+            return (
+                f"checkpoint of size {signed['c'].tree_size} signed by {trust.origin}"
+            )
 
         def inclusion() -> str:
             if "c" not in signed:
                 raise RuntimeError("no signed root to check against")
             c = signed["c"]
-            verify_inclusion(bytes.fromhex(recomputed), leaf_index, c.tree_size, proof, c.root_hash)
+            verify_inclusion(
+                bytes.fromhex(recomputed), leaf_index, c.tree_size, proof, c.root_hash
+            )
             return (
                 f"{len(proof)} hashes lead from the leaf to the signed root of "
                 f"tree size {c.tree_size} (RFC 9162 §2.1.3.2)"
             )
 
-        checks += [_check("checkpoint_signature", signature), _check("inclusion_proof", inclusion)]
+        checks += [
+            _check("checkpoint_signature", signature),
+            _check("inclusion_proof", inclusion),
+        ]
 
     result = EntryAudit(
         entry=entry,
@@ -578,9 +636,11 @@ def entry_audit_get(*, leaf_index: int) -> EntryAudit:
         checkpoint=audit,
         checks=checks,
     )
-    row = Bundle.objects.filter(leaf_hash=entry.leaf_hash).values_list(
-        "receipt_id", "tenant__slug"
-    ).first()
+    row = (
+        Bundle.objects.filter(leaf_hash=entry.leaf_hash)
+        .values_list("receipt_id", "tenant__slug")
+        .first()
+    )
     if row is not None:
         from billing.selectors import bundle_get
 

@@ -77,7 +77,9 @@ class HeadView(AuditorRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         """Render the head page."""
-        return render(request, "audit/head.html", {"nav": "head", "head": head_audit_get()})
+        return render(
+            request, "audit/head.html", {"nav": "head", "head": head_audit_get()}
+        )
 
 
 class CheckpointListView(AuditorRequiredMixin, View):
@@ -92,7 +94,11 @@ class CheckpointListView(AuditorRequiredMixin, View):
         return render(
             request,
             "audit/checkpoints.html",
-            {"nav": "checkpoints", "page": page, "latest_id": latest.id if latest else None},
+            {
+                "nav": "checkpoints",
+                "page": page,
+                "latest_id": latest.id if latest else None,
+            },
         )
 
 
@@ -112,7 +118,13 @@ class EntryListView(AuditorRequiredMixin, View):
         return render(
             request,
             "audit/entries.html",
-            {"nav": "entries", "query": query.strip(), "result": result, "page": page, "rows": rows},
+            {
+                "nav": "entries",
+                "query": query.strip(),
+                "result": result,
+                "page": page,
+                "rows": rows,
+            },
             status=400 if result.error else 200,
         )
 
@@ -155,11 +167,14 @@ class ConsistencyView(AuditorRequiredMixin, View):
         except ProtocolError as exc:
             context["error"] = exc.message
             return render(request, "audit/consistency.html", context, status=400)
-        if first is None and second is None and len(sizes) >= 2:
+        if first is None and second is None and sizes:
             # A useful default: the oldest non-empty size against the latest.
             nonzero = [s for s in sizes if s > 0]
             first = nonzero[-1] if nonzero else None
-        context["first"], context["second"] = first, second if second is not None else (sizes[0] if sizes else None)
+        context["first"], context["second"] = (
+            first,
+            second if second is not None else (sizes[0] if sizes else None),
+        )
         if first is not None:
             try:
                 context["audit"] = consistency_audit_get(first=first, second=second)

@@ -35,6 +35,7 @@ iff ``not_before <= t < not_after`` (open bounds when null).
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -816,13 +817,22 @@ def verification_key_hash(vkey: dict[str, Any]) -> str:
 
 
 def _optional_module(name: str) -> ModuleType | None:
-    """Import a sibling protocol module that may not be installed yet."""
+    """Import a sibling protocol module that may not be installed yet.
+
+    Keeps the interpreter's recursion limit: ``py_ecc`` (imported by the
+    Groth16 backends) raises it to 100000 at import, after which parsing a
+    deeply nested JSON document (``[[[[...``) overflows the C stack and
+    crashes the process instead of raising ``RecursionError``.
+    """
+    limit = sys.getrecursionlimit()
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and name.startswith(exc.name):
             return None
         raise
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _require_key(trust: TrustAnchors, role: str, kid: str) -> TrustedKey:

@@ -24,8 +24,10 @@ Shapes (see ``billing/protocol/bundle.py`` and ``circuits/prover.py``)::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from circuits.protocol.commitments import (
@@ -63,6 +65,21 @@ BILLING_PROOF_KEYS = frozenset(
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,77})\Z")
+
+
+@lru_cache(maxsize=64)
+def _vkey_hash_of_dump(dump: str) -> str:
+    """Return the vkey_hash of the key whose sorted ``json.dumps`` is ``dump``
+    (a cache key: equal dumps mean equal JSON values, hence equal JCS)."""
+    return compute_vkey_hash(json.loads(dump))
+
+
+def _trusted_vkey_hash(vkey: Mapping[str, Any]) -> str:
+    try:
+        dump = json.dumps(vkey, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return compute_vkey_hash(vkey)  # raises its own error for non-JSON
+    return _vkey_hash_of_dump(dump)
 
 
 def _malformed(message: str, field: str) -> MalformedBillingProofError:
@@ -246,7 +263,7 @@ def _verify(
             f"verification keys",
             field="billing_proof.vkey_hash",
         )
-    actual = compute_vkey_hash(vkey)
+    actual = _trusted_vkey_hash(vkey)
     if actual != wanted:
         raise VerificationKeyHashError(
             f"the verification key trusted under {wanted} hashes to {actual}",

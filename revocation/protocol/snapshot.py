@@ -222,6 +222,42 @@ def _no_constant(text: str) -> NoReturn:
     _malformed(f"{text} is not JSON")
 
 
+#: Deepest nesting accepted in a feed body (the snapshot itself has depth 2).
+_MAX_DEPTH = 8
+_STRUCTURE = re.compile(r'[\[\]{}"]')
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deeply nested JSON before the C decoder recurses into it (a
+    megabyte of ``[`` can exhaust its stack). Linear in ``len(text)``; skips
+    string contents; an unterminated string is left to the JSON parser."""
+    depth = 0
+    position = 0
+    while (match := _STRUCTURE.search(text, position)) is not None:
+        token = match.group()
+        position = match.end()
+        if token == '"':
+            while True:
+                end = text.find('"', position)
+                if end < 0:
+                    return
+                backslashes = 0
+                while (
+                    end - 1 - backslashes >= position
+                    and text[end - 1 - backslashes] == "\\"
+                ):
+                    backslashes += 1
+                position = end + 1
+                if backslashes % 2 == 0:
+                    break
+        elif token in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                _malformed(f"revocation feed nests deeper than {_MAX_DEPTH} levels")
+        else:
+            depth -= 1
+
+
 def _load(document: Any, max_bytes: int) -> dict[str, Any]:
     """Return the document as a dict, enforcing the size limit (bytes)."""
     if isinstance(document, (bytes, bytearray, str)):
@@ -236,6 +272,7 @@ def _load(document: Any, max_bytes: int) -> dict[str, Any]:
             raise RevocationFeedMalformedError(
                 f"revocation feed is not UTF-8: {exc}"
             ) from exc
+        _check_depth(text)
         try:
             parsed = json.loads(
                 text,
@@ -243,7 +280,7 @@ def _load(document: Any, max_bytes: int) -> dict[str, Any]:
                 parse_float=_no_float,
                 parse_constant=_no_constant,
             )
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise RevocationFeedMalformedError(
                 f"revocation feed is not JSON: {exc}"
             ) from exc

@@ -1,43 +1,58 @@
-"""Fixtures for the Groth16 tests: one prover per session on the shipped
-ceremony artifacts (``circuits/apiBillingV2/``), its key cached in a
-session temp dir (the first import compiles the circuit: a few seconds)."""
+"""Fixtures: a signed copy of the shipped artifacts under a test authority."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
 import pytest
 
-from circuits.prover import Groth16Prover
+from circuits.protocol.manifest import authority_jwk, load_manifest, sign_manifest
 
-ARTIFACT_DIR = Path(__file__).resolve().parents[2] / "circuits" / "apiBillingV2"
-VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors" / "groth16"
-
-
-@pytest.fixture(scope="session")
-def groth16_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A session-wide proving-key cache directory."""
-    return tmp_path_factory.mktemp("groth16-cache")
+SHIPPED = Path(__file__).resolve().parents[2] / "circuits" / "apiBillingV2"
+MANIFEST = "ARTIFACT_MANIFEST.json"
 
 
-@pytest.fixture(scope="session")
-def groth16_prover(groth16_cache_dir: Path) -> Groth16Prover:
-    """The prover on the shipped ceremony artifacts."""
-    return Groth16Prover(ARTIFACT_DIR, cache_dir=groth16_cache_dir)
+@dataclass(frozen=True)
+class ArtifactCopy:
+    """A copy of circuits/apiBillingV2 re-signed by a fresh authority key."""
+
+    base: Path
+    authority: nacl.signing.SigningKey
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The copy's manifest as parsed JSON."""
+        return json.loads((self.base / MANIFEST).read_text())
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Replace the copy's manifest file."""
+        (self.base / MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+    def flip_byte(self, name: str) -> None:
+        """XOR one byte in the middle of an artifact."""
+        path = self.base / name
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
 
 
-@pytest.fixture(scope="session")
-def shipped_vkey() -> dict[str, Any]:
-    """The shipped ``verification_key.json``."""
-    return json.loads((ARTIFACT_DIR / "verification_key.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def snarkjs_vector() -> dict[str, Any]:
-    """The committed snarkjs proof (``tests/vectors/groth16``)."""
-    return {
-        name: json.loads((VECTOR_DIR / f"{name}.json").read_text())
-        for name in ("input", "proof", "public", "verification_key")
-    }
+@pytest.fixture
+def artifact_copy(tmp_path: Path, settings: Any) -> ArtifactCopy:
+    """Copy the shipped artifacts to tmp_path, sign with a test authority,
+    point the settings at them and turn in-circuit binding on."""
+    base = tmp_path / "apiBillingV2"
+    shutil.copytree(SHIPPED, base)
+    authority = nacl.signing.SigningKey.generate()
+    signed = sign_manifest(load_manifest(base / MANIFEST), authority)
+    (base / MANIFEST).write_text(json.dumps(signed, indent=2))
+    settings.VDI_CIRCUIT_ARTIFACTS_DIR = base
+    settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = json.dumps(
+        authority_jwk(authority.verify_key)
+    )
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    return ArtifactCopy(base=base, authority=authority)

@@ -173,3 +173,11 @@ def test_snapshot_time_never_goes_backwards(keys: Any) -> None:
     revocation_snapshot_publish(now=NOW)
     revocation_snapshot_publish(now=NOW - timedelta(hours=1))
     assert latest_open(keys).snapshot_time == int(NOW.timestamp())
+
+
+def test_refresh_task_publishes_when_nothing_was_published(keys: Any) -> None:
+    """The beat task re-signs (here: publishes sequence 0), then waits."""
+    from revocation.tasks import revocation_snapshot_refresh_task
+
+    assert revocation_snapshot_refresh_task() == 0
+    assert revocation_snapshot_refresh_task() is None

@@ -272,3 +272,16 @@ def test_tlog_witness_command_init_and_round(
     with pytest.raises(CommandError, match="witness_inconsistent"):
         call_command(*args)
     assert '"tree_size": 2' in state_file.read_text()
+
+
+def test_witness_keys_system_check(settings: Any) -> None:
+    """A malformed or 0x01 witness key is transparency.E101; a 0x04 one passes."""
+    from transparency.checks import check_witness_keys
+
+    _, cosigner_vkey = generate_key("w.example/ok", COSIGNATURE_TYPE)
+    _, note_vkey = generate_key("w.example/wrong-type")
+    settings.VDI_BILLING_LOG_WITNESS_KEYS = [cosigner_vkey]
+    assert check_witness_keys() == []
+    for bad in ("nonsense", note_vkey):
+        settings.VDI_BILLING_LOG_WITNESS_KEYS = [cosigner_vkey, bad]
+        assert [m.id for m in check_witness_keys()] == ["transparency.E101"]

@@ -11,7 +11,8 @@ One contributor per host (README "Ceremony"):
 - ``verify``: ``snarkjs zkey verify`` of the shipped zkey against the shipped
   r1cs and ptau, and compare its contribution hashes with transcript.json.
 
-Needs node and snarkjs (``$SNARKJS`` or ``npx --no-install snarkjs``); the
+Needs node and snarkjs (``$SNARKJS``, ``snarkjs`` on PATH, or
+``./node_modules/.bin/snarkjs``); the
 server never does.
 """
 

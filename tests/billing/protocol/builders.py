@@ -145,6 +145,7 @@ def make_attestation(
     tariff: dict[str, Any] | None = None,
     receipt_id: str = "rcpt_1",
     billing_proof: dict[str, Any] | None = None,
+    issued_at: datetime = ISSUED_AT,
 ) -> dict[str, Any]:
     """Return an attestation signed by ``keys.issuer`` over a signed envelope.
 
@@ -159,7 +160,7 @@ def make_attestation(
         tariff=parsed,
         charge=compute_charge(parsed, envelope.event.quantity),
         receipt_id=receipt_id,
-        issued_at=ISSUED_AT,
+        issued_at=issued_at,
         issuer=keys.issuer,
         billing_proof=billing_proof,
     )

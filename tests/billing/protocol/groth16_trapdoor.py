@@ -20,10 +20,22 @@ from __future__ import annotations
 import copy
 import functools
 import secrets
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-from py_ecc.optimized_bn128 import G1, G2, curve_order, multiply, normalize
+_LIMIT = sys.getrecursionlimit()
+from py_ecc.optimized_bn128 import (  # noqa: E402
+    G1,
+    G2,
+    curve_order,
+    multiply,
+    normalize,
+)
+
+# py_ecc raises the recursion limit to 100000 on import; restore it so that a
+# test parsing deeply nested JSON gets RecursionError, not a C stack overflow.
+sys.setrecursionlimit(_LIMIT)
 
 
 def _g1(scalar: int) -> list[str]:

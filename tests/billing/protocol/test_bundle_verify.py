@@ -415,7 +415,7 @@ TAMPERING: list[tuple[str, Mutation, set[str], str | None]] = [
         "billing_proof_added",
         lambda b, k: _att(b).update(billing_proof={"proof": {}}),
         SIGNED | {"billing_proof"},
-        "groth16_verifier_unavailable",
+        "binding_malformed",
     ),
     # log evidence is outside the signed attestation: only log checks fail
     (
@@ -637,21 +637,32 @@ def test_honest_signatures_over_tariff_not_in_force_fail_tariff_in_force_only(
     assert checks_by_name(report)["tariff_in_force"].code == "tariff_not_in_force"
 
 
-def test_signed_billing_proof_fails_closed_without_groth16_backend(
+def test_signed_malformed_billing_proof_fails_closed(
     keys: Keys,
 ) -> None:
-    """A correctly signed billing_proof still fails: no verifier, no pass."""
+    """A correctly signed but malformed billing_proof fails billing_proof with
+    the binding's code (circuits.protocol.binding)."""
     bundle = make_bundle(keys, billing_proof={"proof": {"pi_a": ["1"]}})
     report = verify_bundle(bundle, keys.trust())
     assert report.ok is False
     assert report.failed == ["billing_proof"]
-    assert (
-        checks_by_name(report)["billing_proof"].code == "groth16_verifier_unavailable"
-    )
-    assert report.incircuit_binding_verification == {
-        "ok": False,
-        "reason": "groth16_verifier_unavailable",
-    }
+    assert checks_by_name(report)["billing_proof"].code == "binding_malformed"
+    assert report.incircuit_binding_verification is not None
+    assert report.incircuit_binding_verification["ok"] is False
+    assert report.incircuit_binding_verification["reason"] == "binding_malformed"
+
+
+def test_valid_billing_proof_needs_a_trusted_verification_key() -> None:
+    """A valid proof verifies only with its key in the trust anchors' circuits;
+    without it billing_proof fails with binding_vkey_unknown."""
+    from .builders import StrictKit
+
+    kit = StrictKit.generate()
+    bundle = kit.bundle()
+    assert verify_bundle(bundle, kit.trust()).ok
+    report = verify_bundle(bundle, kit.trust(verification_keys={}))
+    assert report.failed == ["billing_proof"]
+    assert checks_by_name(report)["billing_proof"].code == "binding_vkey_unknown"
 
 
 def test_meter_key_bound_to_other_tenant_fails_tenant_binding(

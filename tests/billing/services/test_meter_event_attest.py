@@ -10,10 +10,10 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from billing.errors import AttestInProgress, ReplayConflict
+from billing.keyring import get_keyring
 from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.canonical import canonical_hash
 from billing.protocol.verify import verify_bundle
-from billing.keyring import get_keyring
 from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.attest import (
     meter_event_attest,
@@ -22,8 +22,8 @@ from billing.services.attest import (
 )
 from tests.billing.conftest import TenantSetup, make_event
 from transparency.models import LogEntry, LogNode, QueuedEntry
-from transparency.services import log_tick
 from transparency.protocol.merkle import root_hash
+from transparency.services import log_tick
 
 pytestmark = pytest.mark.django_db
 

@@ -150,7 +150,9 @@ def test_any_change_after_signing_is_caught(
         target = target[part]
     target[path[-1]] = value
     with pytest.raises(ManifestSignatureInvalid) as info:
-        verify_manifest_signature(tampered, {key_id(authority.verify_key): authority.verify_key})
+        verify_manifest_signature(
+            tampered, {key_id(authority.verify_key): authority.verify_key}
+        )
     assert info.value.code == "manifest_signature_invalid"
 
 
@@ -173,7 +175,9 @@ def test_kid_pointing_at_other_key_fails(
     forged = sign_manifest(shipped_manifest, authority)
     forged["signature"]["kid"] = key_id(trusted.verify_key)
     with pytest.raises(ManifestSignatureInvalid):
-        verify_manifest_signature(forged, {key_id(trusted.verify_key): trusted.verify_key})
+        verify_manifest_signature(
+            forged, {key_id(trusted.verify_key): trusted.verify_key}
+        )
 
 
 @pytest.mark.parametrize(
@@ -191,9 +195,7 @@ def test_kid_pointing_at_other_key_fails(
         lambda m: m["signature"].update(alg="RS256"),
     ],
 )
-def test_malformed_manifests(
-    shipped_manifest: dict[str, Any], mutate: Any
-) -> None:
+def test_malformed_manifests(shipped_manifest: dict[str, Any], mutate: Any) -> None:
     """Malformed manifests raise ManifestMalformed (manifest_malformed)."""
     manifest = copy.deepcopy(shipped_manifest)
     mutate(manifest)
@@ -239,7 +241,10 @@ def test_validate_reports_each_mismatch_without_raising(
     failed = sorted(name for name, c in checks.items() if not c.ok)
     assert failed == ["apiBillingV2_final.zkey", "pot9_final.ptau"]
     assert checks["pot9_final.ptau"].actual is None
-    assert checks["apiBillingV2_final.zkey"].actual != checks["apiBillingV2_final.zkey"].expected
+    assert (
+        checks["apiBillingV2_final.zkey"].actual
+        != checks["apiBillingV2_final.zkey"].expected
+    )
 
 
 def test_r1cs_header_errors() -> None:

@@ -254,13 +254,28 @@ def test_malformed_shapes_are_refused(
         b'{"sequence": 1.5}',
         b'{"sequence": NaN}',
         b'{"sequence": 1, "sequence": 2}',
+        b"[" * (1024 * 1024),
+        b'{"a": ' * 100_000,
     ],
+    ids=lambda text: repr(text[:12]),
 )
 def test_malformed_bytes_are_refused(keys: Any, text: bytes) -> None:
     """Not JSON, not UTF-8, not an object, floats, NaN, duplicate members."""
     with pytest.raises(RevocationFeedMalformedError) as info:
         snapshot_open(text, keys)
     assert info.value.code == "revocation_feed_malformed"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(
+    issuer: KeyPair, keys: Any
+) -> None:
+    """The depth guard skips string contents, escaped quotes included."""
+    text = json.dumps(signed(issuer)).replace(
+        '"sequence"', '"x": "\\\\\\"[[[[[[[[[[{{{{{{{{{{", "sequence"', 1
+    )
+    with pytest.raises(RevocationFeedMalformedError) as info:
+        snapshot_open(text, keys)
+    assert info.value.field == "x"  # got past the depth guard to the shape check
 
 
 def test_float_in_a_parsed_dict_is_malformed(issuer: KeyPair, keys: Any) -> None:

@@ -1,0 +1,361 @@
+"""The in-process Groth16 prover (``circuits.prover``).
+
+Proofs come from the shipped ceremony artifacts; a zkey that does not fit
+the circuit is refused with ``groth16_zkey_mismatch`` (never a Rust panic);
+the bundle member's fields are what the manifest says; and, when node and
+snarkjs are available (``SNARKJS=/path/to/snarkjs``), ``snarkjs groth16
+verify`` accepts our proofs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+import pytest
+
+from circuits.protocol.commitments import billing_public_signal
+from circuits.protocol.errors import (
+    ProverInputError,
+    ProverUnavailableError,
+    ZkeyMismatchError,
+)
+from circuits.protocol.groth16 import SNARK_SCALAR_FIELD, verify_groth16
+from circuits.protocol.manifest import build_manifest, sign_manifest, vkey_hash
+from circuits.prover import (
+    MANIFEST_FILENAME,
+    Groth16Prover,
+    billing_proof_create,
+    get_prover,
+    read_zkey_header,
+    reset_prover,
+)
+from tests.circuits import groth16_support as support
+from tests.circuits.groth16_support import ARTIFACT_DIR
+
+COMMITMENTS = [(i + 1) * 0x1234_5678_9ABC_DEF0 for i in range(8)]
+ROLES = {
+    "source": "apiBillingV2.circom",
+    "r1cs": "apiBillingV2.r1cs",
+    "zkey": "apiBillingV2_final.zkey",
+    "verification_key": "verification_key.json",
+    "transcript": "transcript.json",
+}
+
+
+@pytest.fixture(scope="module")
+def groth16_prover() -> Groth16Prover:
+    """The process-wide prover on the shipped artifacts."""
+    return support.shared_prover()
+
+
+@pytest.fixture(scope="module")
+def groth16_cache_dir() -> Path:
+    """Its proving-key cache directory."""
+    return support.cache_dir()
+
+
+@pytest.fixture(scope="module")
+def shipped_vkey() -> dict[str, Any]:
+    """The shipped verification key."""
+    return support.shipped_vkey()
+
+
+@pytest.fixture(scope="module")
+def snarkjs_vector() -> dict[str, Any]:
+    """The committed snarkjs proof, input and key."""
+    return support.snarkjs_vector()
+
+
+def _artifact_copy(tmp_path: Path, *, source: str | None = None) -> Path:
+    """Copy the shipped artifacts (optionally with another circom source) and
+    sign a fresh manifest for them with a throwaway authority key."""
+    target = tmp_path / "artifacts"
+    target.mkdir()
+    for name in ROLES.values():
+        shutil.copy(ARTIFACT_DIR / name, target / name)
+    if source is not None:
+        (target / ROLES["source"]).write_text(source)
+    manifest = build_manifest(
+        target,
+        circuit="apiBillingV2",
+        binding_version="bn128-poseidon8-v1",
+        roles=ROLES,
+        toolchain={},
+        created_at="2026-11-21T00:00:00Z",
+    )
+    signed = sign_manifest(manifest, nacl.signing.SigningKey.generate())
+    (target / MANIFEST_FILENAME).write_text(json.dumps(signed))
+    return target
+
+
+# --------------------------------------------------------------------------
+# The bundle member
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def prover_settings(settings: Any, groth16_cache_dir: Path) -> Any:
+    """Point the process-wide prover at the shipped artifacts and the
+    session cache; forget it afterwards."""
+    settings.VDI_CIRCUIT_ARTIFACTS_DIR = ARTIFACT_DIR
+    settings.VDI_GROTH16_PROVER_CACHE_DIR = groth16_cache_dir
+    reset_prover()
+    yield settings
+    reset_prover()
+
+
+def test_billing_proof_create_returns_the_documented_member(
+    prover_settings: Any, shipped_vkey: dict[str, Any]
+) -> None:
+    """The member names the shipped key, circuit and signed manifest, claims
+    [Poseidon(commitments)] and verifies."""
+    member = billing_proof_create(COMMITMENTS)
+    manifest_bytes = (ARTIFACT_DIR / MANIFEST_FILENAME).read_bytes()
+    manifest = json.loads(manifest_bytes)
+    assert set(member) == {
+        "protocol",
+        "curve",
+        "proof",
+        "public_signals",
+        "vkey_hash",
+        "circuit_hash",
+        "binding_version",
+        "manifest",
+    }
+    assert member["protocol"] == "groth16"
+    assert member["curve"] == "bn128"
+    assert member["binding_version"] == "bn128-poseidon8-v1"
+    assert member["public_signals"] == [str(billing_public_signal(COMMITMENTS))]
+    assert member["vkey_hash"] == vkey_hash(shipped_vkey) == manifest["vkey_hash"]
+    assert (
+        member["circuit_hash"]
+        == hashlib.sha256((ARTIFACT_DIR / "apiBillingV2.r1cs").read_bytes()).hexdigest()
+    )
+    assert member["manifest"] == {
+        "sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+        "kid": manifest["signature"]["kid"],
+    }
+    assert set(member["proof"]) == {"pi_a", "pi_b", "pi_c", "protocol", "curve"}
+    assert verify_groth16(shipped_vkey, member["proof"], member["public_signals"])
+
+
+def test_get_prover_is_one_instance_across_threads(prover_settings: Any) -> None:
+    """Concurrent first callers share one prover (one proving key per process)."""
+    seen: list[Groth16Prover] = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(get_prover())) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 4
+    assert all(p is seen[0] for p in seen)
+
+
+def test_proving_key_is_loaded_from_the_cache(
+    groth16_prover: Groth16Prover, groth16_cache_dir: Path
+) -> None:
+    """A second prover reuses the saved key file instead of re-importing."""
+    cached = sorted(groth16_cache_dir.glob("*.pk"))
+    assert len(cached) == 1
+    assert groth16_prover.zkey_sha256[:24] in cached[0].name
+    before = cached[0].stat().st_mtime_ns
+    again = Groth16Prover(ARTIFACT_DIR, cache_dir=groth16_cache_dir)
+    assert cached[0].stat().st_mtime_ns == before
+    member = again.prove(COMMITMENTS)
+    assert verify_groth16(
+        again.verification_key, member["proof"], member["public_signals"]
+    )
+
+
+def test_zkey_header_matches_the_r1cs(groth16_prover: Groth16Prover) -> None:
+    """The shipped zkey is for 411 wires, 1 public signal, a 512-row domain."""
+    header = read_zkey_header(groth16_prover.zkey_path.read_bytes())
+    assert (header.n_vars, header.n_public, header.domain_size) == (411, 1, 512)
+    assert header.r == SNARK_SCALAR_FIELD
+
+
+@pytest.mark.parametrize(
+    "commitments",
+    [
+        COMMITMENTS[:7],
+        COMMITMENTS + [1],
+        [SNARK_SCALAR_FIELD] + COMMITMENTS[1:],
+        [-1] + COMMITMENTS[1:],
+        [True] + COMMITMENTS[1:],
+        [str(c) for c in COMMITMENTS],
+        "12345678",
+    ],
+)
+def test_bad_commitments_are_refused(
+    groth16_prover: Groth16Prover, commitments: Any
+) -> None:
+    """Only 8 ints in [0, r) are proved."""
+    with pytest.raises(ProverInputError) as info:
+        groth16_prover.prove(commitments)
+    assert info.value.code == "groth16_prover_input_invalid"
+
+
+# --------------------------------------------------------------------------
+# Artifacts that do not fit
+# --------------------------------------------------------------------------
+
+# Same inputs, fewer wires: groth16py panics (index out of bounds) proving.
+_POSEIDON4 = """pragma circom 2.0.0;
+include "poseidon.circom";
+template ApiBillingV2() {
+    signal input commitments[8];
+    signal output binding;
+    component hasher = Poseidon(4);
+    for (var i = 0; i < 4; i++) { hasher.inputs[i] <== commitments[i]; }
+    binding <== hasher.out;
+}
+component main = ApiBillingV2();
+"""
+
+_EXTRA_CONSTRAINT = """pragma circom 2.0.0;
+include "poseidon.circom";
+template ApiBillingV2() {
+    signal input commitments[8];
+    signal output binding;
+    signal square;
+    square <== commitments[0] * commitments[1];
+    component hasher = Poseidon(8);
+    for (var i = 0; i < 8; i++) { hasher.inputs[i] <== commitments[i]; }
+    binding <== hasher.out;
+}
+component main = ApiBillingV2();
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "symptom"),
+    [
+        pytest.param(_POSEIDON4, "PanicException", id="smaller-circuit-panics"),
+        pytest.param(
+            _EXTRA_CONSTRAINT, "does not verify", id="other-circuit-bad-proof"
+        ),
+    ],
+)
+def test_zkey_for_another_circuit_is_refused(
+    tmp_path: Path, source: str, symptom: str
+) -> None:
+    """The ceremony zkey with a different circuit is refused with a clear
+    error; groth16py's Rust panic (a BaseException) does not escape."""
+    artifacts = _artifact_copy(tmp_path, source=source)
+    with pytest.raises(ZkeyMismatchError) as info:
+        Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
+    assert info.value.code == "groth16_zkey_mismatch"
+    assert "self-test" in info.value.message
+    assert symptom in info.value.message
+
+
+def test_truncated_zkey_is_refused(tmp_path: Path) -> None:
+    """A zkey cut short is refused before anything is imported."""
+    artifacts = _artifact_copy(tmp_path)
+    zkey = artifacts / ROLES["zkey"]
+    zkey.write_bytes(zkey.read_bytes()[:2000])
+    manifest = build_manifest(
+        artifacts,
+        circuit="apiBillingV2",
+        binding_version="bn128-poseidon8-v1",
+        roles=ROLES,
+        toolchain={},
+        created_at="2026-11-21T00:00:00Z",
+    )
+    (artifacts / MANIFEST_FILENAME).write_text(
+        json.dumps(sign_manifest(manifest, nacl.signing.SigningKey.generate()))
+    )
+    with pytest.raises(ZkeyMismatchError) as info:
+        Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
+    assert info.value.code == "groth16_zkey_mismatch"
+
+
+def test_artifact_not_pinned_by_the_manifest_is_refused(tmp_path: Path) -> None:
+    """A zkey that is not the one the manifest pins is not used."""
+    artifacts = _artifact_copy(tmp_path)
+    zkey = artifacts / ROLES["zkey"]
+    zkey.write_bytes(zkey.read_bytes() + b"\0")
+    with pytest.raises(ProverUnavailableError) as info:
+        Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
+    assert info.value.code == "groth16_prover_unavailable"
+    assert "pins" in info.value.message
+
+
+def test_missing_manifest_makes_the_prover_unavailable(tmp_path: Path) -> None:
+    """Without ARTIFACT_MANIFEST.json there is no vkey_hash to name."""
+    artifacts = _artifact_copy(tmp_path)
+    (artifacts / MANIFEST_FILENAME).unlink()
+    with pytest.raises(ProverUnavailableError):
+        Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
+
+
+def test_corrupt_cache_file_is_rebuilt(
+    groth16_prover: Groth16Prover, groth16_cache_dir: Path, tmp_path: Path
+) -> None:
+    """An unreadable cached key is discarded and re-imported, not a crash."""
+    cache = tmp_path / "cache"
+    shutil.copytree(groth16_cache_dir, cache, symlinks=True)
+    (cached,) = cache.glob("*.pk")
+    cached.write_bytes(b"not a proving key")
+    prover = Groth16Prover(ARTIFACT_DIR, cache_dir=cache)
+    member = prover.prove(COMMITMENTS)
+    assert verify_groth16(
+        prover.verification_key, member["proof"], member["public_signals"]
+    )
+    assert cached.stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------
+# Interop: snarkjs verifies our proofs (needs node; skipped otherwise)
+# --------------------------------------------------------------------------
+
+
+def _snarkjs() -> str | None:
+    candidate = os.environ.get("SNARKJS") or shutil.which("snarkjs")
+    if not candidate or not shutil.which("node"):
+        return None
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+@pytest.mark.snarkjs
+@pytest.mark.skipif(
+    _snarkjs() is None, reason="node/snarkjs not available (set SNARKJS)"
+)
+def test_snarkjs_verifies_our_proof(
+    groth16_prover: Groth16Prover, tmp_path: Path
+) -> None:
+    """``snarkjs groth16 verify`` accepts a proof from our prover and rejects
+    it for a neighbouring public signal."""
+    snarkjs = _snarkjs()
+    assert snarkjs is not None
+    member = groth16_prover.prove(COMMITMENTS)
+    (tmp_path / "vkey.json").write_text(json.dumps(groth16_prover.verification_key))
+    (tmp_path / "proof.json").write_text(json.dumps(member["proof"]))
+
+    def run(public: list[str]) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "public.json").write_text(json.dumps(public))
+        return subprocess.run(
+            [snarkjs, "groth16", "verify", "vkey.json", "public.json", "proof.json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    good = run(member["public_signals"])
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "OK!" in good.stdout
+    bad = run([str(int(member["public_signals"][0]) + 1)])
+    assert bad.returncode != 0
+    assert "Invalid proof" in bad.stdout + bad.stderr
