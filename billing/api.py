@@ -127,13 +127,17 @@ class BundleVerifyApi(APIView):
     def post(self, request: Request) -> Response:
         """Return ``{ok, profile, checks, billing_check, ...}`` (200 even when
         the bundle is invalid; 400 only for a body that is not JSON or an
-        unsupported profile).
+        unsupported profile; 413 ``payload_too_large`` above
+        ``MP_MAX_BODY_BYTES``).
 
         The profile is the ``profile`` query parameter, else the ``profile``
         member of a ``{"bundle", "profile"}`` body, else
         ``VDI_BILLING_VERIFY_PROFILE``. Under ``VDI_VERIFY_STRICT_V1`` the
         report's ``revocation`` adds the snapshot's ``source``.
         """
+        # Bounded like attest: a bundle is a few KB, and a huge deeply nested
+        # body must not reach the JSON parser (C stack, see verify.py).
+        _check_body_size(request, settings.MP_MAX_BODY_BYTES)
         body = request.data
         bundle: Any = body
         requested = request.query_params.get("profile")

@@ -33,7 +33,7 @@ from django.utils import timezone
 from billing.models import Bundle, Tenant
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import CheckResult, VerificationReport
-from transparency.errors import InvalidParameter, LeafNotFound
+from transparency.errors import InvalidParameter
 from transparency.models import Checkpoint, LogEntry, QueuedEntry
 from transparency.protocol.checkpoint import open_checkpoint
 from transparency.protocol.errors import ProtocolError, UnknownVerifierError
@@ -760,7 +760,6 @@ __all__ = [
     "EntryAudit",
     "EntrySearch",
     "HeadAudit",
-    "LeafNotFound",
     "SignatureLine",
     "audit_trust_get",
     "bundle_report_get",

@@ -492,3 +492,29 @@ def test_read_only_models_refuse_add_change_and_delete(
     assert model.objects.count() == count
     changelist = admin_client.get(reverse(f"{prefix}_changelist")).content.decode()
     assert "delete_selected" not in changelist
+
+
+def test_meter_key_retire_and_revoke_actions(
+    admin_client: Any, catalogue: dict[str, Any]
+) -> None:
+    """Staff retire a tenant meter key (window ends now, published as retired)
+    and revoke it (listed in the revocation snapshot) through the services."""
+    from billing.selectors import trust_anchors_get
+    from revocation.models import RevokedKey
+
+    meter_key = catalogue["meter_key"]
+    url = reverse("admin:billing_meterkey_changelist")
+    data = {"action": "retire", "_selected_action": [meter_key.pk]}
+    assert admin_client.post(url, data, follow=True).status_code == 200
+    meter_key.refresh_from_db()
+    assert meter_key.not_after is not None
+    entry = next(
+        k for k in trust_anchors_get().to_json()["keys"] if k["kid"] == meter_key.kid
+    )
+    assert entry["status"] == "retired"
+    data = {"action": "revoke", "_selected_action": [meter_key.pk]}
+    response = admin_client.post(url, data, follow=True)
+    assert response.status_code == 200
+    assert RevokedKey.objects.filter(kid=meter_key.kid).count() == 1
+    again = admin_client.post(url, data, follow=True)
+    assert any("already_revoked" in text for _, text in messages_of(again))

@@ -272,3 +272,13 @@ def test_cli_strict_needs_revocation_and_reports_bad_snapshot(
     failed = {c["name"]: c["code"] for c in report["checks"] if c["status"] == "fail"}
     assert failed["not_revoked"] == "revocation_snapshot_missing"
     assert failed["revocation_snapshot"].startswith("revocation_")
+
+
+def test_verify_body_size_is_bounded(signing_keys: Any, settings: Any) -> None:
+    """A body above MP_MAX_BODY_BYTES is refused before parsing (413)."""
+    settings.MP_MAX_BODY_BYTES = 1024
+    response = APIClient().generic(
+        "POST", VERIFY, "[" * 2048, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
