@@ -33,6 +33,7 @@ signal is circomlib Poseidon over the eight (binding ``bn128-poseidon8-v1``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -129,6 +130,7 @@ def build_attestation(
     issuer: KeyPair,
     backfilled: bool = False,
     billing_proof: dict[str, Any] | None = None,
+    prove: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return a signed attestation (the ``attestation`` member of a bundle).
 
@@ -141,6 +143,9 @@ def build_attestation(
         issuer: the issuer key pair; its kid goes in ``receipt.kid``.
         backfilled: True for staff backfills that bypass the late-event window.
         billing_proof: optional Groth16 binding (snarkjs JSON layout).
+        prove: optional prover called with the computed ``billing_commitments``;
+            returns the ``billing_proof`` member (overrides ``billing_proof``).
+            Errors it raises propagate (nothing is signed).
     """
     meter_hash = envelope.event.event_hash
     charge_json = charge.to_json()
@@ -164,6 +169,8 @@ def build_attestation(
             meter_hash, tariff.tariff_hash, charge_hash, fingerprint
         ),
     }
+    if prove is not None:
+        billing_proof = prove(body["billing_commitments"])
     if billing_proof is not None:
         body["billing_proof"] = billing_proof
     body["sig"] = sign_object(issuer.signing_key, CONTEXT_ATTESTATION, body)

@@ -64,6 +64,8 @@ from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import compute_charge
 from billing.protocol.trust import TrustAnchors
 from billing.selectors import bundle_documents, trust_anchors_get
+from circuits.artifacts import require_artifacts
+from circuits.prover import billing_proof_create, get_prover
 from transparency.protocol.errors import ProtocolError
 from transparency.selectors import log_evidence_list
 from transparency.services import log_enqueue, log_sequence
@@ -132,6 +134,14 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
     key = trust.key("meter", envelope.kid)
     if key is None:
         raise UnknownKeyError(f"meter kid {envelope.kid} is not trusted", field="kid")
+    if key.status == "revoked" or not key.is_valid_at(
+        envelope.event.occurred_at_dt
+    ):
+        raise UnknownKeyError(
+            f"meter kid {envelope.kid} is revoked or not valid at occurred_at "
+            f"{envelope.event.occurred_at}",
+            field="kid",
+        )
     if key.tenant is not None and key.tenant != envelope.event.tenant:
         raise TenantMismatch(
             f"meter key {envelope.kid} may only sign events of tenant {key.tenant!r}",
@@ -391,6 +401,7 @@ def meter_events_attest(
     tenant: Tenant | None = None,
     backfill: bool = False,
     now: datetime | None = None,
+    prove: bool | None = None,
 ) -> list[AttestOutcome]:
     """Attest a batch of meter events; return one outcome per payload, in order.
 
@@ -402,14 +413,26 @@ def meter_events_attest(
         backfill: staff backfill: skip the late-event window and mark
             ``receipt.backfilled``.
         now: the clock (injected in tests).
+        prove: attach a Groth16 ``billing_proof`` to every attestation;
+            ``None`` follows ``VDI_BILLING_INCIRCUIT_BINDING``.
 
     Raises:
         AttestDisabled, SigningKeysUnconfigured: before anything is reserved.
+        ArtifactManifestMismatch, ProofError: proving is on and the artifacts
+            or the prover are not usable (HTTP 503), before anything is
+            reserved.
         Any database error of the commit transaction, after releasing this
         call's reservations (nothing of the batch is stored).
     """
     if not settings.VDI_ATTEST_ENABLED:
         raise AttestDisabled("attestation is disabled (VDI_ATTEST_ENABLED=false)")
+    if prove is None:
+        prove = settings.VDI_BILLING_INCIRCUIT_BINDING
+    if prove:
+        # Refuse (503 artifact_manifest_mismatch / prover errors) before
+        # anything is reserved; never substitute other artifacts.
+        require_artifacts()
+        get_prover()
     keyring = get_keyring()
     trust = trust_anchors_get(keyring)
     now = now or timezone.now()
@@ -467,7 +490,7 @@ def meter_events_attest(
     _attach_replays(outcomes)
     if owned:
         try:
-            _commit(owned, keyring, now, backfill, outcomes)
+            _commit(owned, keyring, now, backfill, outcomes, prove=prove)
         except BaseException:
             _release(owned)
             raise
@@ -502,8 +525,11 @@ def _commit(
     now: datetime,
     backfill: bool,
     outcomes: list[AttestOutcome | None],
+    *,
+    prove: bool = False,
 ) -> None:
-    """Build, sign, log and store the owned items in one transaction."""
+    """Build, sign (and prove, outside any transaction), queue and store the
+    owned items in one transaction, then sequence them."""
     tariffs: dict[int, TariffDoc] = {}
     for item in owned:
         assert item.version is not None and item.version.document is not None
@@ -521,6 +547,7 @@ def _commit(
             issued_at=now,
             issuer=keyring.issuer,
             backfilled=backfill,
+            prove=_prove_commitments if prove else None,
         )
         item.extra["charge"] = charge
     with transaction.atomic():
@@ -610,6 +637,11 @@ def _commit(
         if log is not None:
             document["log"] = log
         outcomes[item.index] = AttestOutcome("attested", bundle=document, key=item.key)
+
+
+def _prove_commitments(commitments: dict[str, Any]) -> dict[str, Any]:
+    """Return the Groth16 ``billing_proof`` over the eight commitment elements."""
+    return billing_proof_create([int(e) for e in commitments["elements"]])
 
 
 def _storage_json(document: dict[str, Any]) -> str:

@@ -48,17 +48,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 
 import groth16py
-from py_ecc.fields import optimized_bn128_FQ as FQ
-from py_ecc.fields import optimized_bn128_FQ2 as FQ2
-from py_ecc.fields import optimized_bn128_FQ12 as FQ12
-from py_ecc.optimized_bn128 import optimized_curve as curve
-from py_ecc.optimized_bn128 import optimized_pairing as pairing
 
 from circuits.protocol.errors import (
     Groth16BackendError,
@@ -72,6 +68,20 @@ from circuits.protocol.errors import (
     UnknownBackendError,
 )
 from circuits.protocol.poseidon import SNARK_SCALAR_FIELD
+
+# py_ecc raises the interpreter's recursion limit to 100000 when first
+# imported; with that limit, deeply nested JSON (e.g. a hostile verify body)
+# overflows the C stack and kills the process instead of raising
+# RecursionError. The reference backend needs no more than the default.
+_RECURSION_LIMIT = sys.getrecursionlimit()
+from py_ecc.fields import optimized_bn128_FQ as FQ  # noqa: E402
+from py_ecc.fields import optimized_bn128_FQ2 as FQ2  # noqa: E402
+from py_ecc.fields import optimized_bn128_FQ12 as FQ12  # noqa: E402
+from py_ecc.optimized_bn128 import optimized_curve as curve  # noqa: E402
+from py_ecc.optimized_bn128 import optimized_pairing as pairing  # noqa: E402
+
+sys.setrecursionlimit(_RECURSION_LIMIT)
+
 
 __all__ = [
     "BACKENDS",
