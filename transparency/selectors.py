@@ -64,9 +64,11 @@ def checkpoint_get(*, tree_size: int) -> Checkpoint:
     return checkpoint
 
 
-def _signed_size(tree_size: int | None, field: str) -> Checkpoint:
+def _signed_size(
+    tree_size: int | None, field: str, latest: Checkpoint | None = None
+) -> Checkpoint:
     """Return the checkpoint for ``tree_size`` (default: the latest)."""
-    latest = checkpoint_latest()
+    latest = latest or checkpoint_latest()
     if latest is None:
         raise TreeSizeOutOfRange("the log is empty", field=field)
     if tree_size is None:
@@ -169,7 +171,8 @@ def consistency_proof_get(
             tree) or above ``second``; ``second`` beyond the head.
         CheckpointNotFound: a size that was never signed.
     """
-    new = _signed_size(second, "second")
+    latest = checkpoint_latest()
+    new = _signed_size(second, "second", latest)
     if first < 1:
         raise TreeSizeOutOfRange(
             "first must be at least 1: there is no consistency proof from the "
@@ -180,7 +183,7 @@ def consistency_proof_get(
         raise TreeSizeOutOfRange(
             f"first {first} is above second {new.tree_size}", field="first"
         )
-    old = _signed_size(first, "first")
+    old = _signed_size(first, "first", latest)
     size1, size2 = old.tree_size, new.tree_size
     proof = NodeCache().run(lambda get: consistency_proof(size1, size2, get))
     return proof, old, new
