@@ -35,7 +35,6 @@ from billing.protocol.verify import (
     PROFILE_STRICT,
     PROFILES,
     BundleVerifier,
-    CheckFailed,
     resolve_profile,
 )
 from billing.selectors import (
@@ -43,6 +42,7 @@ from billing.selectors import (
     meter_key_get,
     meter_key_list,
     trust_anchors_get,
+    verification_options_get,
 )
 from billing.services.attest import meter_event_attest, meter_events_attest
 from billing.services.tenants import meter_key_register, meter_key_retire
@@ -150,21 +150,7 @@ class BundleVerifyApi(APIView):
                 f"profile {profile!r} is not supported; use one of {list(PROFILES)}",
                 field="profile",
             )
-        options: dict[str, Any] = {}
-        meta: dict[str, Any] = {}
-        if profile == PROFILE_STRICT:
-            from revocation.selectors import revocation_snapshot_for_verification
-
-            snapshot, meta = revocation_snapshot_for_verification()
-            options = {
-                "revocation": snapshot,
-                "max_snapshot_age_seconds": meta["max_age_seconds"],
-            }
-            problem = meta.get("last_error")
-            if snapshot is None and problem:
-                options["revocation_problem"] = CheckFailed(
-                    str(problem["code"]), str(problem["message"]), field="revocation"
-                )
+        options, meta = verification_options_get(profile=profile)
         verifier = BundleVerifier(trust_anchors_get(), profile=profile, **options)
         report = verifier.verify(bundle).to_json()
         if profile == PROFILE_STRICT and report.get("revocation") is not None:

@@ -118,3 +118,33 @@ def meter_key_get(*, tenant: Tenant, kid: str) -> MeterKey:
     if row is None:
         raise MeterKeyNotFound(f"no meter key {kid} for this tenant", field="kid")
     return row
+
+
+def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return ``(BundleVerifier keyword options, revocation meta)`` for
+    ``profile`` as this server verifies: under ``VDI_VERIFY_STRICT_V1`` the
+    revocation snapshot in force (``revocation``), the freshness bound
+    (``max_snapshot_age_seconds``, seconds) and, when the snapshot could not be
+    obtained, the error as ``revocation_problem`` (so the check fails with its
+    code); nothing for other profiles. The meta dict is
+    ``revocation.selectors.revocation_snapshot_for_verification``'s (``source``,
+    ``fetched_at``, ``last_error``, ``max_age_seconds``), empty if not strict.
+
+    Used by ``POST /api/vdi/billing/verify`` and the auditor UI: one setup.
+    """
+    from billing.protocol.verify import PROFILE_STRICT, CheckFailed
+    from revocation.selectors import revocation_snapshot_for_verification
+
+    if profile != PROFILE_STRICT:
+        return {}, {}
+    snapshot, meta = revocation_snapshot_for_verification()
+    options: dict[str, Any] = {
+        "revocation": snapshot,
+        "max_snapshot_age_seconds": meta["max_age_seconds"],
+    }
+    problem = meta.get("last_error")
+    if snapshot is None and problem:
+        options["revocation_problem"] = CheckFailed(
+            str(problem["code"]), str(problem["message"]), field="revocation"
+        )
+    return options, meta

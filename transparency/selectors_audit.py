@@ -538,30 +538,13 @@ def bundle_report_get(*, bundle_json: Any, trust: AuditTrust) -> VerificationRep
         RuntimeError: no trust anchors.
         ValueError: an unsupported profile name.
     """
-    from billing.protocol.verify import (
-        PROFILE_STRICT,
-        CheckFailed,
-        resolve_profile,
-        verify_bundle,
-    )
+    from billing.protocol.verify import resolve_profile, verify_bundle
+    from billing.selectors import verification_options_get
 
     if trust.anchors is None:
         raise RuntimeError(f"no trust anchors: {trust.problem}")
     profile = resolve_profile(str(settings.VDI_BILLING_VERIFY_PROFILE))
-    options: dict[str, Any] = {}
-    if profile == PROFILE_STRICT:
-        from revocation.selectors import revocation_snapshot_for_verification
-
-        snapshot, meta = revocation_snapshot_for_verification()
-        options = {
-            "revocation": snapshot,
-            "max_snapshot_age_seconds": meta["max_age_seconds"],
-        }
-        problem = meta.get("last_error")
-        if snapshot is None and problem:
-            options["revocation_problem"] = CheckFailed(
-                str(problem["code"]), str(problem["message"]), field="revocation"
-            )
+    options, _ = verification_options_get(profile=profile)
     return verify_bundle(bundle_json, trust.anchors, profile=profile, **options)
 
 
