@@ -5,6 +5,12 @@ proofs, by number of worker processes (issue 4's performance section).
 Usage (repository root, project venv, a PostgreSQL role with CREATEDB)::
 
     .venv/bin/python bench/attest_proof.py [--pg-url URL] [--n 60] [--workers 1 2]
+        [--mode sync|async]
+
+In ``async`` mode the attest processes sign and log without proving and one
+extra process (the Celery worker's service, ``billing_proofs_attach``, with
+the prover's thread pool) attaches the proofs concurrently; the table adds
+its throughput and the issued->attached delay.
 
 A fresh PostgreSQL database, fresh keys and the demo tenant/tariff; each
 worker process runs ``meter_event_attest`` (the API's service: replay guard,
@@ -31,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _setup_env(url: str, keys: dict[str, str]) -> None:
+def _setup_env(url: str, keys: dict[str, str], mode: str = "sync") -> None:
     os.environ.update(keys)
     os.environ.update(
         {
@@ -40,6 +46,10 @@ def _setup_env(url: str, keys: dict[str, str]) -> None:
             "MP_READ_DOT_ENV": "0",
             "DJANGO_DEBUG": "false",
             "VDI_BILLING_INCIRCUIT_BINDING": "true",
+            "VDI_BILLING_PROOF_MODE": mode,
+            # async: queued tasks go to the in-memory broker, which nobody
+            # consumes; the prover process below plays the Celery worker.
+            "CELERY_TASK_ALWAYS_EAGER": "false",
         }
     )
     import django
@@ -62,14 +72,17 @@ def _event(i: int) -> dict[str, Any]:
     }
 
 
-def worker(url: str, keys: dict[str, str], n: int, start: Any, out: Any) -> None:
+def worker(
+    url: str, keys: dict[str, str], n: int, start: Any, out: Any, mode: str = "sync"
+) -> None:
     """Warm up, wait for the start signal, attest ``n`` events, report latencies."""
-    _setup_env(url, keys)
+    _setup_env(url, keys, mode)
     from billing.models import Tenant
     from billing.services.attest import meter_event_attest
     from circuits.prover import get_prover
 
-    get_prover()
+    if mode == "sync":
+        get_prover()
     tenant = Tenant.objects.get(slug="demo")
     meter_event_attest(payload=_event(-1), tenant=tenant)  # warm-up
     start.wait()
@@ -78,9 +91,41 @@ def worker(url: str, keys: dict[str, str], n: int, start: Any, out: Any) -> None
         t0 = time.perf_counter()
         outcome = meter_event_attest(payload=_event(i), tenant=tenant)
         lat.append(time.perf_counter() - t0)
-        assert "billing_proof" in outcome.bundle["attestation"]
-        assert "log" in outcome.bundle
+        assert outcome.bundle is not None and "log" in outcome.bundle
+        if mode == "sync":
+            assert "billing_proof" in outcome.bundle["attestation"]
+        else:
+            assert outcome.proof_status == "pending"
     out.put(lat)
+
+
+def prover_worker(url: str, keys: dict[str, str], expected: int, start: Any, out: Any) -> None:
+    """Async mode's Celery worker stand-in: attach proofs to pending bundles
+    (``billing_proofs_attach``, the task's service) until ``expected`` bundles
+    are attached; report the wall time and issued->attached latencies."""
+    _setup_env(url, keys, "async")
+    from billing.models import Bundle
+    from billing.services.proofs import billing_proofs_attach
+    from circuits.prover import get_prover
+
+    get_prover()
+    start.wait()
+    t0 = time.perf_counter()
+    while True:
+        done = billing_proofs_attach(limit=16)["attached"]
+        attached = Bundle.objects.filter(proof_status="attached").count()
+        if attached >= expected:
+            break
+        if not done:
+            time.sleep(0.005)
+    wall = time.perf_counter() - t0
+    lags = [
+        (row.proof_attached_at - row.issued_at).total_seconds()
+        for row in Bundle.objects.filter(proof_status="attached").only(
+            "issued_at", "proof_attached_at"
+        )
+    ]
+    out.put((wall, lags))
 
 
 def main() -> None:
@@ -92,6 +137,13 @@ def main() -> None:
     )
     p.add_argument("--n", type=int, default=60, help="attests per worker")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument(
+        "--mode",
+        choices=["sync", "async"],
+        default="sync",
+        help="sync: proof inside the signed attestation; async: attest without "
+        "proof, one prover process attaches detached proofs concurrently",
+    )
     args = p.parse_args()
 
     import psycopg
@@ -114,35 +166,68 @@ def main() -> None:
         rows = []
         ctx = mp.get_context("spawn")
         for count in args.workers:
+            from billing.models import Bundle
+
+            Bundle.objects.filter(proof_status="pending").update(proof_status="none")
+            connections.close_all()
             start = ctx.Event()
             out = ctx.Queue()
+            proofs_out = ctx.Queue()
             procs = [
-                ctx.Process(target=worker, args=(url, keys, args.n, start, out))
+                ctx.Process(
+                    target=worker, args=(url, keys, args.n, start, out, args.mode)
+                )
                 for _ in range(count)
             ]
+            already = Bundle.objects.filter(proof_status="attached").count()
+            connections.close_all()
+            if args.mode == "async":
+                # warm-up attests (one per worker) are attached too
+                expected = already + count * (args.n + 1)
+                procs.append(
+                    ctx.Process(
+                        target=prover_worker,
+                        args=(url, keys, expected, start, proofs_out),
+                    )
+                )
             for proc in procs:
                 proc.start()
             time.sleep(8)  # let every worker load its proving key and warm up
             t0 = time.perf_counter()
             start.set()
             lat: list[float] = []
-            for _ in procs:
+            for _ in range(count):
                 lat += out.get(timeout=600)
             wall = time.perf_counter() - t0
+            proof_cols = ""
+            if args.mode == "async":
+                proof_wall, lags = proofs_out.get(timeout=600)
+                lags.sort()
+                proof_cols = (
+                    f" {len(lat) / proof_wall:.1f} | {lags[len(lags) // 2] * 1e3:.0f} |"
+                    f" {lags[int(len(lags) * 0.95)] * 1e3:.0f} |"
+                )
             for proc in procs:
                 proc.join()
             lat.sort()
             rows.append(
-                f"| {count} | {len(lat)} | {lat[len(lat) // 2] * 1e3:.0f} | "
+                f"| {args.mode} | {count} | {len(lat)} | {lat[len(lat) // 2] * 1e3:.0f} | "
                 f"{lat[int(len(lat) * 0.95)] * 1e3:.0f} | {statistics.fmean(lat) * 1e3:.0f} | "
-                f"{len(lat) / wall:.1f} |"
+                f"{len(lat) / wall:.1f} |{proof_cols}"
             )
             print(rows[-1], file=sys.stderr, flush=True)
     finally:
         with psycopg.connect(args.pg_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print("| worker processes | attests | p50 ms | p95 ms | mean ms | attests/s |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    if args.mode == "async":
+        print(
+            "| mode | attest processes | attests | p50 ms | p95 ms | mean ms | attests/s "
+            "| proofs/s (all attached) | issued->attached p50 ms | p95 ms |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    else:
+        print("| mode | worker processes | attests | p50 ms | p95 ms | mean ms | attests/s |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 

@@ -40,6 +40,7 @@ from billing.models import (
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import format_amount, price_breakdown
 from billing.selectors import bundle_documents
+from billing.services.proofs import billing_proofs_retry
 from billing.services.tariffs import (
     tariff_create,
     tariff_document,
@@ -921,9 +922,11 @@ class BundleAdmin(ReadOnlyAdmin):
         "event_id",
         "amount",
         "leaf",
+        "proof_status",
         "issued",
     )
-    list_filter = ("meter_event__window", "currency", "tariff_version")
+    list_filter = ("proof_status", "meter_event__window", "currency", "tariff_version")
+    actions = ("retry_proofs",)
     search_fields = (
         "=receipt_id",
         "=tenant__slug",
@@ -948,9 +951,43 @@ class BundleAdmin(ReadOnlyAdmin):
         "leaf_hash",
         "fingerprint",
         "issued_at",
+        "proof_status",
+        "proof_attempts",
+        "proof_error",
+        "proof_attached_at",
         "document_pretty",
     )
     readonly_fields = fields
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        """Retrying proofs needs the view permission on bundles plus staff
+        status (it changes no signed data, only re-queues proving)."""
+        return bool(request.user.is_staff) and request.user.has_perm(
+            "billing.view_bundle"
+        )
+
+    @admin.action(
+        description="Retry failed Groth16 proofs (async proving)",
+        permissions=["retry"],
+    )
+    def retry_proofs(self, request: HttpRequest, queryset: QuerySet[Bundle]) -> None:
+        """Reset the selected ``failed`` bundles to ``pending`` and queue them
+        (``billing_proofs_retry``); other bundles are left unchanged."""
+        ids = list(
+            queryset.filter(proof_status=Bundle.ProofStatus.FAILED).values_list(
+                "receipt_id", flat=True
+            )
+        )
+        reset = billing_proofs_retry(receipt_ids=ids) if ids else 0
+        skipped = queryset.count() - reset
+        if reset:
+            self.message_user(request, f"Queued {reset} bundle(s) for proving again.")
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} bundle(s) were not in the failed state, left unchanged.",
+                messages.INFO,
+            )
 
     @admin.display(description="issued (UTC)", ordering="issued_at")
     def issued(self, obj: Bundle) -> str:
@@ -1013,4 +1050,4 @@ class BundleAdmin(ReadOnlyAdmin):
     @admin.display(description="bundle JSON")
     def document_pretty(self, obj: Bundle) -> str:
         """The bundle JSON with its current log evidence, indented for reading."""
-        return pretty_json(bundle_documents([(obj.document, obj.leaf_hash)])[0])
+        return pretty_json(bundle_documents([(obj.document, obj.leaf_hash, obj.billing_proof)])[0])

@@ -13,7 +13,12 @@
   tenant's gateway meter keys (JWK in, kid out; 409 ``meter_key_conflict``).
 * ``POST /api/vdi/billing/meter-keys/<kid>/retire`` and ``.../revoke`` (tenant
   API key): end the key's window now / revoke the kid (revocation snapshot).
-* ``GET /api/vdi/billing/bundles/<receipt_id>`` (tenant API key): a stored bundle.
+* ``GET /api/vdi/billing/bundles/<receipt_id>`` (tenant API key): a stored bundle
+  (with a detached ``billing_proof`` once the async prover attached it).
+* ``GET /api/vdi/billing/bundles/<receipt_id>/proof`` (tenant API key): the
+  bundle's proof status (``none``/``embedded``/``pending``/``attached``/
+  ``failed``); attest answers carry it too (``Billing-Proof-Status`` header,
+  ``proof_status`` in batch results).
 * ``GET /.well-known/vdi-billing-trust.json``: the trust anchors.
 """
 
@@ -39,6 +44,7 @@ from billing.protocol.verify import (
 )
 from billing.selectors import (
     bundle_get,
+    bundle_proof_status_get,
     meter_key_get,
     meter_key_list,
     trust_anchors_get,
@@ -85,6 +91,7 @@ class MeterEventAttestApi(APIView):
         replayed = outcome.status == "replayed"
         response = Response(outcome.bundle, status=200 if replayed else 201)
         response["Idempotent-Replayed"] = "true" if replayed else "false"
+        response["Billing-Proof-Status"] = outcome.proof_status or "none"
         return response
 
 
@@ -109,6 +116,7 @@ class MeterEventBatchAttestApi(APIView):
         results = [
             {
                 "status": o.status,
+                "proof_status": o.proof_status,
                 "bundle": o.bundle,
                 "error": o.error.as_dict() if o.error is not None else None,
             }
@@ -252,6 +260,19 @@ class BundleDetailApi(APIView):
     def get(self, request: Request, receipt_id: str) -> Response:
         """Return the stored bundle or 404 ``bundle_not_found``."""
         return Response(bundle_get(receipt_id=receipt_id, tenant=request.user))
+
+
+class BundleProofStatusApi(APIView):
+    """Where one of the tenant's bundles stands with its Groth16 proof."""
+
+    authentication_classes = [TenantApiKeyAuthentication]
+
+    def get(self, request: Request, receipt_id: str) -> Response:
+        """Return ``{"receipt_id", "proof_status", "attempts", "attached_at",
+        "error", "billing_proof"}`` or 404 ``bundle_not_found``."""
+        return Response(
+            bundle_proof_status_get(receipt_id=receipt_id, tenant=request.user)
+        )
 
 
 class TrustAnchorsApi(APIView):

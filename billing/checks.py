@@ -29,3 +29,47 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             return [Error(exc.message, hint=hint, id="billing.E001")]
         return [Warning(exc.message, hint=hint, id="billing.W001")]
     return []
+
+
+#: Values of ``VDI_BILLING_PROOF_MODE``.
+PROOF_MODES = ("sync", "async")
+
+
+@register("meterproof")
+def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``billing.E002``: ``VDI_BILLING_PROOF_MODE`` is not ``sync`` or ``async``,
+    or ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` / ``VDI_BILLING_PROOF_BATCH`` is < 1.
+    ``billing.W002``: async proving in production with the in-memory Celery
+    broker, where no worker would ever see the queued proofs (the beat sweep
+    still attaches them, but only in a beat process)."""
+    problems: list[Any] = []
+    mode = settings.VDI_BILLING_PROOF_MODE
+    if mode not in PROOF_MODES:
+        problems.append(
+            Error(
+                f"VDI_BILLING_PROOF_MODE is {mode!r}",
+                hint="Set it to 'sync' (prove before signing) or 'async' "
+                "(a Celery worker attaches the proof).",
+                id="billing.E002",
+            )
+        )
+    for name in ("VDI_BILLING_PROOF_MAX_ATTEMPTS", "VDI_BILLING_PROOF_BATCH"):
+        if getattr(settings, name) < 1:
+            problems.append(
+                Error(f"{name} must be at least 1", id="billing.E002")
+            )
+    if (
+        mode == "async"
+        and settings.VDI_BILLING_INCIRCUIT_BINDING
+        and settings.PRODUCTION
+        and settings.CELERY_BROKER_URL == "memory://"
+    ):
+        problems.append(
+            Warning(
+                "async proving with CELERY_BROKER_URL=memory://: proofs are "
+                "attached only by the beat sweep (billing_proofs_attach_task)",
+                hint="Point CELERY_BROKER_URL at Redis and run a Celery worker.",
+                id="billing.W002",
+            )
+        )
+    return problems

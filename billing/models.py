@@ -284,11 +284,53 @@ class Bundle(models.Model):
     )
     issued_at = models.DateTimeField()
 
+    class ProofStatus(models.TextChoices):
+        """Where the bundle's Groth16 ``billing_proof`` stands.
+
+        ``none``: proving was off at attest time. ``embedded``: proved before
+        signing, inside the signed attestation (sync). ``pending``: signed and
+        logged at once, proof queued for a worker (async). ``attached``: the
+        worker stored the detached proof (``billing_proof``). ``failed``: the
+        worker gave up after ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` (staff can
+        retry from the admin).
+        """
+
+        NONE = "none", "none"
+        EMBEDDED = "embedded", "embedded (sync)"
+        PENDING = "pending", "pending (async)"
+        ATTACHED = "attached", "attached (async)"
+        FAILED = "failed", "failed"
+
+    proof_status = models.CharField(
+        max_length=10, choices=ProofStatus.choices, default=ProofStatus.NONE
+    )
+    billing_proof = models.TextField(
+        null=True,
+        blank=True,
+        help_text="Detached Groth16 billing_proof (JSON) attached by the async "
+        "prover; served at the bundle's top level, outside the signature.",
+    )
+    proof_attempts = models.PositiveSmallIntegerField(default=0)
+    proof_error = models.CharField(max_length=500, blank=True, default="")
+    proof_attached_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
-        indexes = [models.Index(fields=["tenant", "issued_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "issued_at"]),
+            models.Index(
+                fields=["issued_at"],
+                condition=Q(proof_status="pending"),
+                name="bundle_proof_pending_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_minor__gte=0), name="bundle_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(proof_status="attached", billing_proof__isnull=False)
+                | (~Q(proof_status="attached") & Q(billing_proof__isnull=True)),
+                name="bundle_detached_proof_iff_attached",
             ),
         ]
 

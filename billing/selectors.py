@@ -12,6 +12,7 @@ from billing.errors import BundleNotFound
 from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, Tenant
 from billing.protocol.keys import b64url_decode
+from billing.protocol.timefmt import format_rfc3339_utc
 from billing.protocol.trust import TrustAnchors, TrustedKey
 from transparency.selectors import log_evidence_list
 
@@ -50,21 +51,32 @@ def trust_anchors_get(keyring: Keyring | None = None) -> TrustAnchors:
     return keyring.trust_anchors(tenant_meter_keys())
 
 
-def bundle_documents(rows: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
-    """Return full bundles from stored ``(document, leaf_hash)`` pairs.
+#: Bundle columns :func:`bundle_documents` reads, in order.
+BUNDLE_DOCUMENT_COLUMNS = ("document", "leaf_hash", "billing_proof")
+
+
+def bundle_documents(
+    rows: Iterable[tuple[str, str | None, str | None]],
+) -> list[dict[str, Any]]:
+    """Return full bundles from stored ``(document, leaf_hash, billing_proof)``
+    rows (``BUNDLE_DOCUMENT_COLUMNS``).
 
     The stored document is the signed attestation; its ``log`` member is
     recomputed here against the latest checkpoint (three queries for the
     whole list), so a bundle read later carries fresher evidence (and any
     witness cosignatures) while the signed attestation never changes. A leaf
-    still queued for sequencing gets no ``log`` member.
+    still queued for sequencing gets no ``log`` member. A detached Groth16
+    proof attached by the async prover (``Bundle.billing_proof``) becomes the
+    bundle's top-level ``billing_proof`` member.
     """
-    pairs = list(rows)
-    evidence = log_evidence_list(leaf_hashes=[leaf for _, leaf in pairs if leaf])
+    triples = list(rows)
+    evidence = log_evidence_list(leaf_hashes=[leaf for _, leaf, _ in triples if leaf])
     documents = []
-    for text, leaf in pairs:
+    for text, leaf, proof in triples:
         document = json.loads(text)
         document.pop("log", None)
+        if proof is not None:
+            document["billing_proof"] = json.loads(proof)
         if leaf is not None and leaf in evidence:
             document["log"] = evidence[leaf]
         documents.append(document)
@@ -72,8 +84,8 @@ def bundle_documents(rows: Iterable[tuple[str, str | None]]) -> list[dict[str, A
 
 
 def bundle_get(*, receipt_id: str, tenant: Tenant | None = None) -> dict[str, Any]:
-    """Return a stored bundle (parsed JSON, with current log evidence);
-    ``tenant`` scopes the lookup.
+    """Return a stored bundle (parsed JSON, with current log evidence and any
+    detached proof); ``tenant`` scopes the lookup.
 
     Raises:
         BundleNotFound: no such receipt (for this tenant).
@@ -81,10 +93,53 @@ def bundle_get(*, receipt_id: str, tenant: Tenant | None = None) -> dict[str, An
     rows = Bundle.objects.filter(receipt_id=receipt_id)
     if tenant is not None:
         rows = rows.filter(tenant=tenant)
-    row = rows.values_list("document", "leaf_hash").first()
+    row = rows.values_list(*BUNDLE_DOCUMENT_COLUMNS).first()
     if row is None:
         raise BundleNotFound(f"no bundle {receipt_id}", field="receipt_id")
     return bundle_documents([row])[0]
+
+
+def bundle_proof_status_get(
+    *, receipt_id: str, tenant: Tenant | None = None
+) -> dict[str, Any]:
+    """Return where a bundle's Groth16 proof stands (``GET .../bundles/<receipt_id>/proof``).
+
+    Shape: ``{"receipt_id", "proof_status": "none"|"embedded"|"pending"|
+    "attached"|"failed", "attempts": int, "attached_at": RFC 3339 or null,
+    "error": str or null, "billing_proof": the member or null}``;
+    ``billing_proof`` is the signed one for ``embedded`` and the detached one
+    for ``attached``.
+
+    Raises:
+        BundleNotFound: no such receipt (for this tenant).
+    """
+    rows = Bundle.objects.filter(receipt_id=receipt_id)
+    if tenant is not None:
+        rows = rows.filter(tenant=tenant)
+    row = rows.values_list(
+        "proof_status",
+        "proof_attempts",
+        "proof_attached_at",
+        "proof_error",
+        "billing_proof",
+        "document",
+    ).first()
+    if row is None:
+        raise BundleNotFound(f"no bundle {receipt_id}", field="receipt_id")
+    status, attempts, attached_at, error, detached, document = row
+    proof: Any = None
+    if detached is not None:
+        proof = json.loads(detached)
+    elif status == Bundle.ProofStatus.EMBEDDED:
+        proof = json.loads(document)["attestation"].get("billing_proof")
+    return {
+        "receipt_id": receipt_id,
+        "proof_status": status,
+        "attempts": attempts,
+        "attached_at": format_rfc3339_utc(attached_at) if attached_at else None,
+        "error": error or None,
+        "billing_proof": proof,
+    }
 
 
 def bundle_list(

@@ -26,3 +26,20 @@ def log_tick_task() -> dict[str, int]:
         origin=keyring.log_origin,
         interval_seconds=settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC,
     )
+
+
+@shared_task(name="billing.tasks.billing_proofs_attach_task")
+def billing_proofs_attach_task(
+    receipt_ids: list[str] | None = None, older_than_seconds: int = 0
+) -> dict[str, int]:
+    """Attach detached Groth16 proofs to pending bundles (async proving).
+
+    With ``receipt_ids`` (queued by attest): those bundles. Without (the beat
+    sweep): pending bundles issued at least ``older_than_seconds`` ago.
+    Returns ``billing_proofs_attach``'s counts.
+    """
+    from billing.services.proofs import billing_proofs_attach
+
+    return billing_proofs_attach(
+        receipt_ids=receipt_ids, older_than_seconds=older_than_seconds
+    )

@@ -12,10 +12,20 @@ but it touches no database. The heavy lifting is the ``groth16py`` package
   SHA-256 of the zkey and of the source and by the ``groth16py`` version,
   and later processes ``ProvingKey.load`` it (tens of ms). One key per
   process: :func:`get_prover` is a thread-safe lazy singleton.
-- **Witness**: computed by ``groth16py.prove(pk, {"commitments": [...]})``,
-  which runs the ``.wasm`` groth16py compiled from the shipped circom source
-  under ``wasmi`` (pure Rust). The shipped ``apiBillingV2.wasm`` is used by
-  snarkjs only (interop tests, benchmarks); no Node.js is needed here.
+- **Witness**: the manifest-pinned ``apiBillingV2_js/apiBillingV2.wasm``
+  (circom's own witness calculator, the one snarkjs runs) runs under
+  ``wasmtime`` (:class:`circuits.protocol.witness.WitnessCalculator`, about
+  1.5 ms, GIL released); the witness is written as an iden3 ``.wtns`` to a
+  private temp file (``/dev/shm`` when it exists) and proved with
+  ``groth16py.prove_wtns`` (arkworks, GIL released), so threads prove in
+  parallel on one key. The older path, ``groth16py.prove(pk, {...})``
+  (witness from the ``.wasm`` groth16py compiled from the circom source,
+  run under ``wasmi``, GIL held, ~30 ms slower) stays available as an
+  independent cross-check: ``prove(..., witness="wasmi")``; the start-up
+  self-test proves with both. No Node.js is needed.
+- **Threads**: :meth:`Groth16Prover.submit` and :meth:`Groth16Prover.prove_many`
+  run :meth:`Groth16Prover.prove` on one process-wide thread pool of
+  ``settings.VDI_GROTH16_PROVER_THREADS`` threads (default: the CPU count).
 - **Fit**: a zkey that does not fit the circuit is refused with
   :class:`~circuits.protocol.errors.ZkeyMismatchError`
   (``groth16_zkey_mismatch``): its header is compared with the shipped
@@ -53,6 +63,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,15 +93,19 @@ from circuits.protocol.groth16 import (
 )
 from circuits.protocol.manifest import file_sha256, load_manifest, vkey_hash
 from circuits.protocol.r1cs import read_r1cs_header
+from circuits.protocol.witness import WitnessCalculator, wtns_bytes
 
 __all__ = [
     "MANIFEST_FILENAME",
     "Groth16Prover",
     "ZkeyHeader",
+    "WITNESS_BACKENDS",
     "billing_proof_create",
     "get_prover",
+    "get_prover_executor",
     "read_zkey_header",
     "reset_prover",
+    "reset_prover_executor",
 ]
 
 logger = logging.getLogger("meterproof.circuits.prover")
@@ -103,6 +118,23 @@ _INPUT_SIGNAL = "commitments"
 _SELF_TEST_INPUTS = tuple(range(1, BILLING_COMMITMENT_COUNT + 1))
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _ZKEY_GROTH16 = 1
+#: The shipped witness calculator, when the manifest names no ``wasm`` role.
+_DEFAULT_WASM = "apiBillingV2_js/apiBillingV2.wasm"
+#: Witness paths :meth:`Groth16Prover.prove_raw` takes: ``"wasmtime"`` (the
+#: shipped circom wasm under wasmtime, then ``prove_wtns``; the default) and
+#: ``"wasmi"`` (``groth16py.prove``'s own compiled wasm; cross-check).
+WITNESS_BACKENDS = ("wasmtime", "wasmi")
+
+
+def _wtns_dir() -> str | None:
+    """``/dev/shm`` (RAM) when usable, else None (the temp directory)."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
+
+
+_WTNS_DIR = _wtns_dir()
 
 
 @dataclass(frozen=True)
@@ -198,9 +230,12 @@ class Groth16Prover:
 
     Build it with the artifact directory (the ceremony's
     ``circuits/apiBillingV2/``: zkey, circom source, r1cs, verification key,
-    ``ARTIFACT_MANIFEST.json``) and a writable cache directory. The
-    constructor does all the slow work once (import or cache load, header
-    checks, a self-test proof); :meth:`prove` is then thread-safe.
+    ``ARTIFACT_MANIFEST.json``, the circom witness calculator
+    ``apiBillingV2_js/apiBillingV2.wasm``) and a writable cache directory.
+    The constructor does all the slow work once (import or cache load,
+    witness-calculator compilation, header checks, self-test proofs);
+    :meth:`prove` is then thread-safe and proofs on several threads run in
+    parallel.
 
     Raises (from the constructor):
         ProverUnavailableError: an artifact is missing or unreadable, the
@@ -240,10 +275,12 @@ class Groth16Prover:
         self.r1cs_path = base / roles["r1cs"]
         self.vkey_path = base / roles["verification_key"]
         self.source_path = base / roles.get("source", "apiBillingV2.circom")
+        self.wasm_path = base / roles.get("wasm", _DEFAULT_WASM)
 
         try:
             zkey_bytes = self.zkey_path.read_bytes()
             r1cs_bytes = self.r1cs_path.read_bytes()
+            wasm_bytes = self.wasm_path.read_bytes()
             self.verification_key: dict[str, Any] = json.loads(
                 self.vkey_path.read_text("utf-8")
             )
@@ -255,6 +292,9 @@ class Groth16Prover:
             ) from None
         self.zkey_sha256 = hashlib.sha256(zkey_bytes).hexdigest()
         self._check_pinned(roles, artifacts, zkey_bytes, r1cs_bytes, source_sha256)
+        if "wasm" in roles:
+            self._check_pinned_file(roles["wasm"], artifacts, wasm_bytes)
+        self._witness = WitnessCalculator(wasm_bytes)
         self._check_fit(zkey_bytes, r1cs_bytes)
         self._vk = parse_verification_key(self.verification_key)
         self._pk = self._load_proving_key(source_sha256)
@@ -298,8 +338,19 @@ class Groth16Prover:
                 field="vkey_hash",
             )
 
+    @staticmethod
+    def _check_pinned_file(name: str, artifacts: dict[str, str], data: bytes) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        if artifacts.get(name) != digest:
+            raise ProverUnavailableError(
+                f"{name} has SHA-256 {digest}, but {MANIFEST_FILENAME} pins "
+                f"{artifacts.get(name)}",
+                field=name,
+            )
+
     def _check_fit(self, zkey_bytes: bytes, r1cs_bytes: bytes) -> None:
-        """Compare the zkey header with the shipped r1cs header."""
+        """Compare the zkey header with the shipped r1cs header and the
+        witness calculator's field and witness size."""
         zkey = read_zkey_header(zkey_bytes)
         try:
             r1cs = read_r1cs_header(r1cs_bytes)
@@ -319,6 +370,16 @@ class Groth16Prover:
         if zkey.domain_size < needed or zkey.domain_size & (zkey.domain_size - 1):
             problems.append(
                 f"zkey domain size {zkey.domain_size} cannot hold {needed} rows"
+            )
+        if self._witness.prime != r1cs.prime:
+            problems.append(
+                f"{self.wasm_path.name} computes over another field "
+                f"({self._witness.prime})"
+            )
+        if self._witness.witness_size != r1cs.wires:
+            problems.append(
+                f"{self.wasm_path.name} computes {self._witness.witness_size} "
+                f"wires, r1cs has {r1cs.wires}"
             )
         if self._vk_n_public() != zkey.n_public:
             problems.append(
@@ -384,8 +445,12 @@ class Groth16Prover:
         return pk
 
     def _self_test(self) -> None:
-        """Prove fixed inputs; the proof must verify under the shipped key."""
+        """Prove fixed inputs with both witness paths; both proofs must
+        verify under the shipped key (the ``wasmi`` one checks that the zkey
+        fits the compiled circom source, the ``wasmtime`` one that it fits
+        the shipped wasm)."""
         try:
+            self.prove(_SELF_TEST_INPUTS, witness="wasmi")
             self.prove(_SELF_TEST_INPUTS)
         except (ProverSelfCheckError, ProofError) as exc:
             raise ZkeyMismatchError(
@@ -397,21 +462,96 @@ class Groth16Prover:
 
     # -- proving ------------------------------------------------------------
 
-    def prove_raw(self, commitments: Sequence[int]) -> tuple[Groth16Proof, int]:
+    def prove_raw(
+        self, commitments: Sequence[int], *, witness: str = "wasmtime"
+    ) -> tuple[Groth16Proof, int]:
         """Return ``(proof, public_signal)`` for 8 commitments, unchecked.
 
-        The proof is not verified here (see :meth:`prove`).
+        ``witness`` picks the witness path (:data:`WITNESS_BACKENDS`):
+        ``"wasmtime"`` (default) runs the shipped circom wasm under wasmtime
+        and proves the ``.wtns`` with ``groth16py.prove_wtns``; ``"wasmi"``
+        is ``groth16py.prove`` (its own compiled wasm under wasmi), kept as
+        an independent cross-check. The proof is not verified here (see
+        :meth:`prove`). Thread-safe.
 
         Raises:
-            ProverInputError: not exactly 8 BN254 scalar-field ints, or
-                groth16py's witness generation rejected them
-                (``WitnessError``).
+            ProverInputError: not exactly 8 BN254 scalar-field ints, or the
+                witness calculation rejected them (circom's message, or
+                groth16py's ``WitnessError``).
+            ProverSelfCheckError: the witness's public output is not
+                ``Poseidon(commitments)``.
+            ProverUnavailableError: the ``.wtns`` temp file cannot be
+                written.
             ZkeyMismatchError: any other groth16py failure while proving,
                 including a Rust panic (the key does not fit the circuit).
+            ValueError: an unknown ``witness`` path.
+        """
+        values = _check_commitments(commitments)
+        signal = billing_public_signal(values)
+        if witness == "wasmtime":
+            blob = self._prove_wasmtime(values, signal)
+        elif witness == "wasmi":
+            blob = self._prove_wasmi(values)
+        else:
+            raise ValueError(f"witness must be one of {WITNESS_BACKENDS}")
+        return proof_from_eth_bytes(blob), signal
+
+    def witness(self, commitments: Sequence[int]) -> list[int]:
+        """Return the full witness (411 ints, r1cs wire order) for 8
+        commitments, computed by the shipped wasm under wasmtime.
+
+        Raises:
+            ProverInputError: as :meth:`prove_raw`.
         """
         values = _check_commitments(commitments)
         try:
-            blob = groth16py.prove(self._pk, {_INPUT_SIGNAL: list(values)})
+            return self._witness.calculate({_INPUT_SIGNAL: list(values)})
+        except ProverInputError as exc:
+            raise ProverInputError(exc.message, field="commitments") from None
+
+    def _prove_wasmtime(self, values: tuple[int, ...], signal: int) -> bytes:
+        """Witness under wasmtime, ``.wtns`` temp file, ``prove_wtns``."""
+        full = self.witness(values)
+        if full[1] != signal:
+            raise ProverSelfCheckError(
+                f"{self.wasm_path.name} computed output {full[1]}, not "
+                f"Poseidon(commitments) = {signal}",
+                field="witness",
+            )
+        data = wtns_bytes(full, self._witness.prime, n8=self._witness.n8)
+        try:
+            fd, path = tempfile.mkstemp(prefix="mp-", suffix=".wtns", dir=_WTNS_DIR)
+        except OSError as exc:
+            raise ProverUnavailableError(
+                f"cannot create a witness file: {exc}", field="wtns"
+            ) from None
+        try:
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            except OSError as exc:
+                raise ProverUnavailableError(
+                    f"cannot write the witness file {path}: {exc}", field="wtns"
+                ) from None
+            try:
+                return groth16py.prove_wtns(self._pk, path)
+            except _PASS_THROUGH:
+                raise
+            except BaseException as exc:  # PanicException is a BaseException
+                raise ZkeyMismatchError(
+                    f"proving failed ({type(exc).__name__}): {exc}"[:600],
+                    field="zkey",
+                ) from None
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def _prove_wasmi(self, values: tuple[int, ...]) -> bytes:
+        """``groth16py.prove``: wasmi witness from the compiled source."""
+        try:
+            return groth16py.prove(self._pk, {_INPUT_SIGNAL: list(values)})
         except _PASS_THROUGH:
             raise
         except groth16py.WitnessError as exc:
@@ -422,13 +562,15 @@ class Groth16Prover:
             raise ZkeyMismatchError(
                 f"proving failed ({type(exc).__name__}): {exc}"[:600], field="zkey"
             ) from None
-        return proof_from_eth_bytes(blob), billing_public_signal(values)
 
-    def prove(self, commitments: Sequence[int]) -> dict[str, Any]:
+    def prove(
+        self, commitments: Sequence[int], *, witness: str = "wasmtime"
+    ) -> dict[str, Any]:
         """Return the ``billing_proof`` bundle member for 8 commitments.
 
         The proof is verified with the fast backend under the shipped
-        verification key before it is returned.
+        verification key before it is returned. ``witness`` as in
+        :meth:`prove_raw`. Thread-safe; runs on the calling thread.
 
         Raises:
             ProverInputError: (``groth16_prover_input_invalid``) not exactly
@@ -437,7 +579,7 @@ class Groth16Prover:
                 fresh proof does not verify.
             ZkeyMismatchError: the backend panicked while proving.
         """
-        proof, signal = self.prove_raw(commitments)
+        proof, signal = self.prove_raw(commitments, witness=witness)
         public_signals = [str(signal)]
         proof_json = proof.to_snarkjs()
         try:
@@ -464,6 +606,62 @@ class Groth16Prover:
             "binding_version": BINDING_VERSION,
             "manifest": {"sha256": self.manifest_sha256, "kid": self.manifest_kid},
         }
+
+    def submit(self, commitments: Sequence[int]) -> Future[dict[str, Any]]:
+        """Queue :meth:`prove` on the process-wide prover thread pool.
+
+        The commitments are checked (and copied) before anything is queued,
+        so a malformed list raises here. The future's result is the verified
+        ``billing_proof`` member; its exception is whatever :meth:`prove`
+        raised. Called from a pool thread (a proof job that submits more),
+        the proof runs inline and the future is already done, so the pool
+        cannot deadlock on itself.
+
+        Raises:
+            ProverInputError: not exactly 8 ints in ``[0, SNARK_SCALAR_FIELD)``.
+        """
+        values = _check_commitments(commitments)
+        if getattr(_POOL_THREAD, "active", False):
+            future: Future[dict[str, Any]] = Future()
+            try:
+                future.set_result(self.prove(values))
+            except _PASS_THROUGH:
+                raise
+            except BaseException as exc:
+                future.set_exception(exc)
+            return future
+        return get_prover_executor().submit(self.prove, values)
+
+    def prove_many(self, batch: Sequence[Sequence[int]]) -> list[dict[str, Any]]:
+        """Prove every commitment list of ``batch`` on the thread pool; return
+        the verified members in the same order.
+
+        Every list is checked before any proof starts. If a proof fails, the
+        proofs not yet started are cancelled and the first failure (in
+        ``batch`` order) is raised.
+
+        Raises:
+            ProverInputError: a malformed commitment list (``field`` names
+                its index, e.g. ``batch[3].commitments[0]``), or one the
+                witness calculation rejects.
+            ProverSelfCheckError, ZkeyMismatchError: as :meth:`prove`.
+        """
+        checked: list[tuple[int, ...]] = []
+        for index, commitments in enumerate(batch):
+            try:
+                checked.append(_check_commitments(commitments))
+            except ProverInputError as exc:
+                raise ProverInputError(
+                    f"batch[{index}]: {exc.message}",
+                    field=f"batch[{index}].{exc.field or 'commitments'}",
+                ) from None
+        futures = [self.submit(values) for values in checked]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _check_commitments(commitments: Sequence[int]) -> tuple[int, ...]:
@@ -525,6 +723,66 @@ def reset_prover() -> None:
     global _PROVER
     with _PROVER_LOCK:
         _PROVER = None
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_PID = 0
+_EXECUTOR_LOCK = threading.Lock()
+_POOL_THREAD = threading.local()
+
+
+def _prover_threads() -> int:
+    """``settings.VDI_GROTH16_PROVER_THREADS`` when Django is configured,
+    else the CPU count; at least 1."""
+    threads: Any = None
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            threads = getattr(settings, "VDI_GROTH16_PROVER_THREADS", None)
+    except ImportError:  # pragma: no cover - Django is a dependency
+        pass
+    if threads is None:
+        threads = os.cpu_count() or 1
+    return max(1, int(threads))
+
+
+def _mark_pool_thread() -> None:
+    _POOL_THREAD.active = True
+
+
+def get_prover_executor() -> ThreadPoolExecutor:
+    """Return the process-wide proving thread pool, creating it on first use.
+
+    Sized by ``settings.VDI_GROTH16_PROVER_THREADS`` (default: the CPU
+    count); threads are named ``groth16-prover``. A forked child (gunicorn,
+    Celery prefork) gets a fresh pool: the parent's threads do not survive
+    a fork. Thread-safe.
+    """
+    global _EXECUTOR, _EXECUTOR_PID
+    executor, pid = _EXECUTOR, os.getpid()
+    if executor is not None and _EXECUTOR_PID == pid:
+        return executor
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None or _EXECUTOR_PID != pid:
+            _EXECUTOR = ThreadPoolExecutor(
+                max_workers=_prover_threads(),
+                thread_name_prefix="groth16-prover",
+                initializer=_mark_pool_thread,
+            )
+            _EXECUTOR_PID = pid
+        return _EXECUTOR
+
+
+def reset_prover_executor() -> None:
+    """Shut the process-wide proving pool down (waiting for queued proofs);
+    the next :func:`get_prover_executor` builds a new one, re-reading the
+    setting. For tests and reconfiguration."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        executor, _EXECUTOR = _EXECUTOR, None
+    if executor is not None and _EXECUTOR_PID == os.getpid():
+        executor.shutdown(wait=True)
 
 
 def billing_proof_create(commitments: list[int]) -> dict[str, Any]:

@@ -27,6 +27,13 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.log_tick_task",
         "schedule": 10.0,
     },
+    # every 30 s: attach async Groth16 proofs to bundles still pending after
+    # 60 s (a lost broker message or a crashed worker); no-op when none pending
+    "billing-proofs-sweep": {
+        "task": "billing.tasks.billing_proofs_attach_task",
+        "schedule": 30.0,
+        "kwargs": {"older_than_seconds": 60},
+    },
     # every 5 minutes: monitor the transparency log (consistency + entries -> root)
     "transparency-monitor-run": {
         "task": "transparency.tasks.monitor_run_task",

@@ -177,6 +177,11 @@ VDI_CIRCUIT_ARTIFACTS_DIR = Path(
 VDI_GROTH16_PROVER_CACHE_DIR = Path(
     env.str("VDI_GROTH16_PROVER_CACHE_DIR", default=str(VAR_DIR / "groth16"))
 )
+# Threads of the process-wide proving pool (Groth16Prover.submit/prove_many);
+# witness and proof release the GIL, so threads scale up to the core count.
+VDI_GROTH16_PROVER_THREADS = env.int(
+    "VDI_GROTH16_PROVER_THREADS", default=os.cpu_count() or 1
+)
 _MANIFEST_AUTHORITY_FILE = BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
 VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
     "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",
@@ -231,6 +236,14 @@ VDI_BILLING_VERIFY_PROFILE = env.str(
 )
 VDI_DEFAULT_TARIFF_ID = env.str("VDI_DEFAULT_TARIFF_ID", default="api-requests")
 VDI_BILLING_INCIRCUIT_BINDING = env.bool("VDI_BILLING_INCIRCUIT_BINDING", default=False)
+# With the binding on: "sync" proves before signing (billing_proof inside the
+# signed attestation); "async" signs and logs at once and a Celery worker
+# attaches a detached billing_proof later (Bundle.proof_status shows where).
+VDI_BILLING_PROOF_MODE = env.str("VDI_BILLING_PROOF_MODE", default="sync")
+# Async proving: attempts per bundle before it is marked failed, and bundles
+# per worker run (billing_proofs_attach).
+VDI_BILLING_PROOF_MAX_ATTEMPTS = env.int("VDI_BILLING_PROOF_MAX_ATTEMPTS", default=5)
+VDI_BILLING_PROOF_BATCH = env.int("VDI_BILLING_PROOF_BATCH", default=64)
 
 # --- revocation (issue 5; see README "Configuration") -----------------------
 # Source of the snapshot used by strict verification: inline signed snapshot

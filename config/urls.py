@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from billing.api import (
     BundleDetailApi,
+    BundleProofStatusApi,
     BundleVerifyApi,
     MeterEventAttestApi,
     MeterEventBatchAttestApi,
@@ -61,6 +62,11 @@ urlpatterns = [
         "api/vdi/billing/bundles/<str:receipt_id>",
         BundleDetailApi.as_view(),
         name="billing-bundle",
+    ),
+    path(
+        "api/vdi/billing/bundles/<str:receipt_id>/proof",
+        BundleProofStatusApi.as_view(),
+        name="billing-bundle-proof",
     ),
     path(
         "api/vdi/billing/transparency/head",

@@ -19,8 +19,17 @@ Shape (all digests SHA-256 lowercase hex over RFC 8785 JCS bytes)::
                                 "public_signals": [1 decimal string]},
         "billing_proof": {...},                   # optional (Groth16, later)
         "sig": "<issuer Ed25519, context meterproof/attestation/v1>"},
+     "billing_proof": {...},                      # optional: detached proof
      "log": {"leaf_index", "tree_size", "leaf_hash", "inclusion_proof": [hex],
              "checkpoint": "<C2SP signed note>"}}
+
+``billing_proof`` sits inside the signed attestation when the server proves
+before signing (sync proving) or at the bundle's top level, outside the
+signature, when a worker attaches it after the attestation was signed and
+logged (async proving). A detached proof needs no signature: a Groth16 proof
+verifies only against its public signal, which the verifier recomputes from the
+signed ``billing_commitments``, under a verification key the signed artifact
+manifest authorises. A bundle carries at most one of the two.
 
 The issuer signs the attestation without ``sig``. The transparency-log leaf is
 the JCS bytes of the whole signed attestation, so the leaf hash
@@ -120,6 +129,32 @@ def unsigned(attestation: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attestation.items() if k != "sig"}
 
 
+def attestation_digests(
+    envelope: MeterEnvelope, tariff: Tariff, charge: Charge
+) -> dict[str, Any]:
+    """Return the derived members of an attestation for (event, tariff, charge):
+    ``{"meter_hash", "charge", "charge_hash", "billing_verify_fingerprint",
+    "billing_commitments"}`` (digests lowercase hex, ``charge`` its JSON).
+
+    The commitments (hence the Groth16 statement) are known before anything is
+    signed, so a caller can start proving early and pass the result to
+    :func:`build_attestation` with these ``digests``.
+    """
+    meter_hash = envelope.event.event_hash
+    charge_json = charge.to_json()
+    charge_hash = canonical_hash(charge_json)
+    fingerprint = billing_fingerprint(meter_hash, tariff.tariff_hash, charge_json)
+    return {
+        "meter_hash": meter_hash,
+        "charge": charge_json,
+        "charge_hash": charge_hash,
+        "billing_verify_fingerprint": fingerprint,
+        "billing_commitments": billing_commitments(
+            meter_hash, tariff.tariff_hash, charge_hash, fingerprint
+        ),
+    }
+
+
 def build_attestation(
     *,
     envelope: MeterEnvelope,
@@ -131,6 +166,7 @@ def build_attestation(
     backfilled: bool = False,
     billing_proof: dict[str, Any] | None = None,
     prove: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    digests: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return a signed attestation (the ``attestation`` member of a bundle).
 
@@ -146,28 +182,26 @@ def build_attestation(
         prove: optional prover called with the computed ``billing_commitments``;
             returns the ``billing_proof`` member (overrides ``billing_proof``).
             Errors it raises propagate (nothing is signed).
+        digests: ``attestation_digests(envelope, tariff, charge)`` if the
+            caller already computed it (computed here otherwise).
     """
-    meter_hash = envelope.event.event_hash
-    charge_json = charge.to_json()
-    charge_hash = canonical_hash(charge_json)
-    fingerprint = billing_fingerprint(meter_hash, tariff.tariff_hash, charge_json)
+    if digests is None:
+        digests = attestation_digests(envelope, tariff, charge)
     body: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "meter_envelope": envelope.to_json(),
         "tariff": tariff.to_json(),
-        "charge": charge_json,
+        "charge": digests["charge"],
         "receipt": {
             "receipt_id": receipt_id,
             "issued_at": format_rfc3339_utc(issued_at),
             "kid": issuer.kid,
             "backfilled": backfilled,
         },
-        "meter_hash": meter_hash,
-        "charge_hash": charge_hash,
-        "billing_verify_fingerprint": fingerprint,
-        "billing_commitments": billing_commitments(
-            meter_hash, tariff.tariff_hash, charge_hash, fingerprint
-        ),
+        "meter_hash": digests["meter_hash"],
+        "charge_hash": digests["charge_hash"],
+        "billing_verify_fingerprint": digests["billing_verify_fingerprint"],
+        "billing_commitments": digests["billing_commitments"],
     }
     if prove is not None:
         billing_proof = prove(body["billing_commitments"])
@@ -244,6 +278,19 @@ class Bundle:
     issuer_kid: str
     backfilled: bool
     log: LogEvidence | None
+    detached_proof: dict[str, Any] | None = None
+
+    @property
+    def billing_proof(self) -> tuple[dict[str, Any] | None, str]:
+        """Return ``(billing_proof member or None, where)``; ``where`` is
+        ``"attestation.billing_proof"`` (signed, sync proving),
+        ``"billing_proof"`` (detached, attached after signing) or ``""``."""
+        embedded = self.attestation.get("billing_proof")
+        if embedded is not None:
+            return embedded, "attestation.billing_proof"
+        if self.detached_proof is not None:
+            return self.detached_proof, "billing_proof"
+        return None, ""
 
     @classmethod
     def from_json(cls, obj: Any) -> Bundle:
@@ -259,7 +306,7 @@ class Bundle:
                 f"format must be {BUNDLE_FORMAT!r}, found {obj.get('format')!r}",
                 field="format",
             )
-        extra = sorted(obj.keys() - {"format", "attestation", "log"})
+        extra = sorted(obj.keys() - {"format", "attestation", "log", "billing_proof"})
         if extra:
             raise BundleFormatError(f"unknown field {extra[0]!r}", field=extra[0])
         att = obj.get("attestation")
@@ -339,6 +386,18 @@ class Bundle:
             )
         if not isinstance(att["sig"], str):
             raise BundleFormatError("sig must be a string", field="attestation.sig")
+        detached = obj.get("billing_proof")
+        if detached is not None:
+            if not isinstance(detached, dict):
+                raise BundleFormatError(
+                    "billing_proof must be an object", field="billing_proof"
+                )
+            if "billing_proof" in att:
+                raise BundleFormatError(
+                    "billing_proof appears both inside the signed attestation and "
+                    "detached; a bundle carries at most one",
+                    field="billing_proof",
+                )
         log = cls._parse_log(obj.get("log"))
         return cls(
             attestation=att,
@@ -350,6 +409,7 @@ class Bundle:
             issuer_kid=receipt["kid"],
             backfilled=receipt["backfilled"],
             log=log,
+            detached_proof=detached,
         )
 
     @staticmethod

@@ -407,12 +407,14 @@ class BundleVerifier:
                 )
 
         def billing_proof() -> None:
-            if "billing_proof" not in att:
+            proof, where = bundle.billing_proof
+            if proof is None:
                 raise SkipCheck(
-                    "no billing_proof (optional in the standard profile)",
+                    "no billing_proof (optional in the standard profile; an "
+                    "async proof may not be attached yet)",
                     code="billing_proof_missing",
                 )
-            self._verify_billing_proof(att, report)
+            self._verify_billing_proof(att, proof, where, report)
 
         def checkpoint_signature() -> None:
             if bundle.log is None:
@@ -556,7 +558,8 @@ class BundleVerifier:
                 )
 
         def authority_binding() -> None:
-            self._check_authority_binding(att)
+            proof, where = bundle.billing_proof
+            self._check_authority_binding(proof, where or "attestation.billing_proof")
 
         return [
             ("kids_valid", kids_valid),
@@ -578,10 +581,19 @@ class BundleVerifier:
         return self.revocation
 
     def _verify_billing_proof(
-        self, att: dict[str, Any], report: VerificationReport
+        self,
+        att: dict[str, Any],
+        proof: Any,
+        where: str,
+        report: VerificationReport,
     ) -> None:
-        """Verify ``billing_proof`` with ``circuits.protocol.binding`` (Groth16
-        against the trust anchors' verification keys); fail closed without it."""
+        """Verify the ``billing_proof`` member found at ``where`` (inside the
+        signed attestation, or detached at the bundle's top level) with
+        ``circuits.protocol.binding``: Groth16 against the trust anchors'
+        verification keys, public signal recomputed from the signed
+        ``billing_commitments``. Fails closed without a Groth16 backend; the
+        report's ``incircuit_binding_verification`` gains ``attachment``
+        (``embedded`` or ``detached``)."""
         binding = _optional_module("circuits.protocol.binding")
         if binding is None:
             report.incircuit_binding_verification = {
@@ -595,36 +607,37 @@ class BundleVerifier:
             )
         circuits = self.trust.circuits
         result: dict[str, Any] = binding.verify_billing_proof(
-            att["billing_proof"],
+            proof,
             commitments=att["billing_commitments"],
             verification_keys=circuits.verification_keys if circuits else {},
             backend=self.groth16_backend,
         )
+        result["attachment"] = "detached" if where == "billing_proof" else "embedded"
         report.incircuit_binding_verification = result
         if result.get("ok") is not True:
             raise CheckFailed(
                 str(result.get("reason") or "billing_proof_invalid"),
                 f"billing_proof does not verify: {result.get('reason')}",
-                field="attestation.billing_proof",
+                field=where,
             )
 
-    def _check_authority_binding(self, att: dict[str, Any]) -> None:
+    def _check_authority_binding(self, proof: Any, where: str) -> None:
         """Require the proof's ``vkey_hash`` to be listed in a manifest signed by
         a trusted manifest authority, and the trusted verification key to hash
-        to it (DESIGN.md "Circuit artifacts")."""
-        proof = att.get("billing_proof")
+        to it (DESIGN.md "Circuit artifacts"). ``where`` is the proof's path
+        in the bundle, used in error fields."""
         if not isinstance(proof, dict):
             raise CheckFailed(
                 "billing_proof_missing",
                 "no billing_proof, so no verification key to authorise",
-                field="attestation.billing_proof",
+                field=where,
             )
         vkey_hash = proof.get("vkey_hash")
         if not isinstance(vkey_hash, str):
             raise CheckFailed(
                 "vkey_hash_missing",
                 "billing_proof.vkey_hash must be a string",
-                field="attestation.billing_proof.vkey_hash",
+                field=f"{where}.vkey_hash",
             )
         circuits = self.trust.circuits
         if circuits is None or not circuits.manifests:
@@ -667,7 +680,7 @@ class BundleVerifier:
                 "vkey_not_authorised",
                 f"vkey_hash {vkey_hash} is in no artifact manifest signed by a "
                 f"trusted manifest authority{detail}",
-                field="attestation.billing_proof.vkey_hash",
+                field=f"{where}.vkey_hash",
             )
         vkey = circuits.verification_keys.get(vkey_hash)
         if vkey is None:
@@ -694,7 +707,7 @@ class BundleVerifier:
                 "circuit_hash_mismatch",
                 f"billing_proof.circuit_hash {circuit_hash} != manifest "
                 f"circuit_hash {manifest_circuit}",
-                field="attestation.billing_proof.circuit_hash",
+                field=f"{where}.circuit_hash",
             )
 
     def _note_verifiers(self) -> dict[tuple[str, bytes], NoteVerifier]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +55,11 @@ from billing.models import (
     TariffVersion,
     Tenant,
 )
-from billing.protocol.bundle import build_attestation, build_bundle
+from billing.protocol.bundle import (
+    attestation_digests,
+    build_attestation,
+    build_bundle,
+)
 from billing.protocol.canonical import canonical_hash, canonical_json
 from billing.protocol.errors import UnknownKeyError
 from billing.protocol.events import MeterEnvelope
@@ -63,9 +68,14 @@ from billing.protocol.keys import CONTEXT_METER_ENVELOPE, sign_object, verify_ob
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import compute_charge
 from billing.protocol.trust import TrustAnchors
-from billing.selectors import bundle_documents, trust_anchors_get
+from billing.selectors import (
+    BUNDLE_DOCUMENT_COLUMNS,
+    bundle_documents,
+    trust_anchors_get,
+)
+from billing.services.proofs import billing_proofs_dispatch
 from circuits.artifacts import require_artifacts
-from circuits.prover import billing_proof_create, get_prover
+from circuits.prover import get_prover
 from transparency.protocol.errors import ProtocolError
 from transparency.selectors import log_evidence_list
 from transparency.services import log_enqueue, log_sequence
@@ -79,12 +89,15 @@ class AttestOutcome:
 
     ``status``: ``attested`` (new bundle), ``replayed`` (same body seen before;
     the stored bundle) or ``rejected`` (``error`` says why; nothing stored).
+    ``proof_status``: the bundle's ``Bundle.ProofStatus`` value (``none``,
+    ``embedded``, ``pending``, ``attached``, ``failed``); ``None`` if rejected.
     """
 
     status: str
     bundle: dict[str, Any] | None = None
     error: ProtocolError | None = None
     key: tuple[str, str, str] | None = None
+    proof_status: str | None = None
 
 
 @dataclass
@@ -356,12 +369,15 @@ def _attach_replays(outcomes: list[AttestOutcome | None]) -> None:
     for start in range(0, len(ids), 500):
         rows = list(
             Bundle.objects.filter(receipt_id__in=ids[start : start + 500]).values_list(
-                "receipt_id", "document", "leaf_hash"
+                "receipt_id", "proof_status", *BUNDLE_DOCUMENT_COLUMNS
             )
         )
-        documents = bundle_documents((doc, leaf) for _, doc, leaf in rows)
-        for (receipt_id, _, _), document in zip(rows, documents, strict=True):
+        documents = bundle_documents(row[2:] for row in rows)
+        for (receipt_id, proof_status, *_), document in zip(
+            rows, documents, strict=True
+        ):
             wanted[receipt_id].bundle = document
+            wanted[receipt_id].proof_status = proof_status
 
 
 def _release(items: list[_Pending]) -> None:
@@ -402,6 +418,7 @@ def meter_events_attest(
     backfill: bool = False,
     now: datetime | None = None,
     prove: bool | None = None,
+    proof_mode: str | None = None,
 ) -> list[AttestOutcome]:
     """Attest a batch of meter events; return one outcome per payload, in order.
 
@@ -415,6 +432,12 @@ def meter_events_attest(
         now: the clock (injected in tests).
         prove: attach a Groth16 ``billing_proof`` to every attestation;
             ``None`` follows ``VDI_BILLING_INCIRCUIT_BINDING``.
+        proof_mode: ``"sync"`` (prove before signing, the proof inside the
+            signed attestation; the batch's proofs run in parallel on the
+            prover's thread pool) or ``"async"`` (sign and log at once,
+            ``proof_status=pending``, proofs queued for a Celery worker; see
+            ``billing.services.proofs``); ``None`` follows
+            ``VDI_BILLING_PROOF_MODE``.
 
     Raises:
         AttestDisabled, SigningKeysUnconfigured: before anything is reserved.
@@ -428,11 +451,14 @@ def meter_events_attest(
         raise AttestDisabled("attestation is disabled (VDI_ATTEST_ENABLED=false)")
     if prove is None:
         prove = settings.VDI_BILLING_INCIRCUIT_BINDING
+    mode = proof_mode or settings.VDI_BILLING_PROOF_MODE
     if prove:
         # Refuse (503 artifact_manifest_mismatch / prover errors) before
-        # anything is reserved; never substitute other artifacts.
+        # anything is reserved; never substitute other artifacts. Async
+        # attests do not prove here, so they do not load the proving key.
         require_artifacts()
-        get_prover()
+        if mode != "async":
+            get_prover()
     keyring = get_keyring()
     trust = trust_anchors_get(keyring)
     now = now or timezone.now()
@@ -490,7 +516,14 @@ def meter_events_attest(
     _attach_replays(outcomes)
     if owned:
         try:
-            _commit(owned, keyring, now, backfill, outcomes, prove=prove)
+            _commit(
+                owned,
+                keyring,
+                now,
+                backfill,
+                outcomes,
+                proof_status=_proof_status(prove, mode),
+            )
         except BaseException:
             _release(owned)
             raise
@@ -499,7 +532,10 @@ def meter_events_attest(
         if original is not None and original.status != "rejected":
             if event_hash == hashes[first]:
                 outcomes[index] = AttestOutcome(
-                    "replayed", bundle=original.bundle, key=original.key
+                    "replayed",
+                    bundle=original.bundle,
+                    key=original.key,
+                    proof_status=original.proof_status,
                 )
             else:
                 outcomes[index] = AttestOutcome(
@@ -526,11 +562,13 @@ def _commit(
     backfill: bool,
     outcomes: list[AttestOutcome | None],
     *,
-    prove: bool = False,
+    proof_status: str = Bundle.ProofStatus.NONE,
 ) -> None:
-    """Build, sign (and prove, outside any transaction), queue and store the
-    owned items in one transaction, then sequence them."""
+    """Build, sign (and, for sync proving, prove outside any transaction),
+    queue and store the owned items in one transaction, then sequence them.
+    Async proving queues the new bundles for a worker once they are stored."""
     tariffs: dict[int, TariffDoc] = {}
+    prepared = []
     for item in owned:
         assert item.version is not None and item.version.document is not None
         tariff = tariffs.get(item.version.pk)
@@ -539,17 +577,40 @@ def _commit(
                 item.version.document
             )
         charge = compute_charge(tariff, item.envelope.event.quantity)
-        item.attestation = build_attestation(
-            envelope=item.envelope,
-            tariff=tariff,
-            charge=charge,
-            receipt_id=receipt_id_for(item.key[0], item.key[2], item.key[1]),
-            issued_at=now,
-            issuer=keyring.issuer,
-            backfilled=backfill,
-            prove=_prove_commitments if prove else None,
+        prepared.append(
+            (item, tariff, charge, attestation_digests(item.envelope, tariff, charge))
         )
-        item.extra["charge"] = charge
+    proofs: list[Future[dict[str, Any]] | None] = [None] * len(prepared)
+    if proof_status == Bundle.ProofStatus.EMBEDDED:
+        # Every statement is known before anything is signed: prove the whole
+        # batch at once on the prover's thread pool (groth16py releases the GIL).
+        prover = get_prover()
+        proofs = [
+            prover.submit(
+                [int(e) for e in digests["billing_commitments"]["elements"]]
+            )
+            for _, _, _, digests in prepared
+        ]
+    try:
+        for (item, tariff, charge, digests), proof in zip(
+            prepared, proofs, strict=True
+        ):
+            item.attestation = build_attestation(
+                envelope=item.envelope,
+                tariff=tariff,
+                charge=charge,
+                receipt_id=receipt_id_for(item.key[0], item.key[2], item.key[1]),
+                issued_at=now,
+                issuer=keyring.issuer,
+                backfilled=backfill,
+                billing_proof=proof.result() if proof is not None else None,
+                digests=digests,
+            )
+            item.extra["charge"] = charge
+    finally:
+        for proof in proofs:
+            if proof is not None:
+                proof.cancel()
     with transaction.atomic():
         events = []
         for item in owned:
@@ -603,6 +664,7 @@ def _commit(
                     fingerprint=item.attestation["billing_verify_fingerprint"],
                     document=_storage_json(build_bundle(item.attestation)),
                     issued_at=now,
+                    proof_status=proof_status,
                 )
             )
             item.extra["leaf_hash"] = leaf
@@ -636,12 +698,22 @@ def _commit(
         log = evidence.get(item.extra["leaf_hash"])
         if log is not None:
             document["log"] = log
-        outcomes[item.index] = AttestOutcome("attested", bundle=document, key=item.key)
+        outcomes[item.index] = AttestOutcome(
+            "attested", bundle=document, key=item.key, proof_status=proof_status
+        )
+    if proof_status == Bundle.ProofStatus.PENDING:
+        billing_proofs_dispatch(
+            receipt_ids=[item.attestation["receipt"]["receipt_id"] for item in owned]  # type: ignore[index]
+        )
 
 
-def _prove_commitments(commitments: dict[str, Any]) -> dict[str, Any]:
-    """Return the Groth16 ``billing_proof`` over the eight commitment elements."""
-    return billing_proof_create([int(e) for e in commitments["elements"]])
+def _proof_status(prove: bool, mode: str) -> str:
+    """Return the ``Bundle.proof_status`` new bundles get."""
+    if not prove:
+        return Bundle.ProofStatus.NONE
+    if mode == "async":
+        return Bundle.ProofStatus.PENDING
+    return Bundle.ProofStatus.EMBEDDED
 
 
 def _storage_json(document: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from billing.protocol.keys import KeyPair
 from tests.billing.protocol.builders import (
     Keys,
     StrictKit,
+    event_json,
     flip_b64url,
     signed_test_manifest,
 )
@@ -90,6 +91,22 @@ def corpus(kit: StrictKit) -> dict[str, dict[str, Any]]:
     no_proof = kit.bundle(
         attestation=kit.attestation(with_proof=False), timestamp=stamp
     )
+    # Async proving: the proof is attached after signing, outside the signature.
+    plain = kit.attestation(with_proof=False)
+    signal = plain["billing_commitments"]["public_signals"][0]
+    detached = kit.bundle(attestation=plain, timestamp=stamp)
+    detached["billing_proof"] = kit.billing_proof(signal)
+    foreign = kit.attestation(
+        with_proof=False, event=event_json(event_id="evt_other")
+    )
+    detached_foreign = copy.deepcopy(detached)
+    detached_foreign["billing_proof"] = kit.billing_proof(
+        foreign["billing_commitments"]["public_signals"][0]
+    )
+    proof_twice = copy.deepcopy(valid)
+    proof_twice["billing_proof"] = copy.deepcopy(
+        valid["attestation"]["billing_proof"]
+    )
     revoked = kit.bundle(receipt_id="rcpt_revoked", timestamp=stamp)
     stranger = StrictKit(
         Keys(
@@ -104,6 +121,9 @@ def corpus(kit: StrictKit) -> dict[str, dict[str, Any]]:
         "bad_issuer_sig": bad_sig,
         "no_log": no_log,
         "no_proof": no_proof,
+        "detached_proof": detached,
+        "detached_proof_for_other_charge": detached_foreign,
+        "proof_inside_and_detached": proof_twice,
         "revoked_receipt": revoked,
         "unknown_issuer": stranger,
         "not_a_bundle": {"format": "vdi-billing/1"},
@@ -189,6 +209,10 @@ def test_cli_and_api_agree_on_the_corpus(
     assert api["valid"] == (True, [])
     assert api["tampered_charge"][0] is False
     assert "issuer_signature" in api["bad_issuer_sig"][1]
+    assert api["detached_proof"] == (True, [])
+    assert api["detached_proof_for_other_charge"][0] is False
+    assert "billing_proof" in api["detached_proof_for_other_charge"][1]
+    assert api["proof_inside_and_detached"] == (False, ["bundle_format"])
     if profile == STRICT:
         assert api["no_log"] == (False, ["checkpoint_signature", "log_inclusion"])
         assert api["no_proof"] == (False, ["billing_proof", "authority_binding"])

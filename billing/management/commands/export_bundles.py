@@ -10,7 +10,12 @@ from typing import Any, TypeVar
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.models import Tenant
-from billing.selectors import bundle_documents, bundle_list, trust_anchors_get
+from billing.selectors import (
+    BUNDLE_DOCUMENT_COLUMNS,
+    bundle_documents,
+    bundle_list,
+    trust_anchors_get,
+)
 
 T = TypeVar("T")
 
@@ -38,12 +43,12 @@ class Command(BaseCommand):
         count = 0
         rows = (
             bundle_list(tenant=tenant, window=options["window"])
-            .values_list("receipt_id", "document", "leaf_hash")
+            .values_list("receipt_id", *BUNDLE_DOCUMENT_COLUMNS)
             .iterator(chunk_size=1000)
         )
         for chunk in _chunks(rows, 1000):
-            documents = bundle_documents((doc, leaf) for _, doc, leaf in chunk)
-            for (receipt_id, _, _), document in zip(chunk, documents, strict=True):
+            documents = bundle_documents(row[1:] for row in chunk)
+            for (receipt_id, *_), document in zip(chunk, documents, strict=True):
                 (out / "bundles" / f"{receipt_id}.json").write_text(
                     json.dumps(document, separators=(",", ":"), sort_keys=True)
                     + "\n"

@@ -1,0 +1,269 @@
+"""Async proving (VDI_BILLING_PROOF_MODE=async): attest signs and logs at once,
+a worker attaches a detached Groth16 billing_proof later, and every verifier
+accepts it because it is bound by the signed public signal.
+
+Proofs are real: the shipped ceremony artifacts and the groth16py prover.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from billing.models import Bundle
+from billing.protocol.bundle import attestation_leaf_hash
+from billing.protocol.verify import PROFILE_STRICT, verify_bundle
+from billing.selectors import bundle_get, trust_anchors_get
+from billing.services.proofs import billing_proofs_attach, billing_proofs_retry
+from circuits.artifacts import artifact_status
+from circuits.protocol.groth16 import verify_groth16
+from config.celery import app as celery_app
+from tests.billing.conftest import TenantSetup, make_event
+
+pytestmark = pytest.mark.django_db
+
+ATTEST = "/api/vdi/billing/attest"
+BATCH = "/api/vdi/billing/attest/batch"
+VERIFY = "/api/vdi/billing/verify"
+
+
+@pytest.fixture
+def async_mode(settings: Any) -> Iterator[None]:
+    """Binding on, async proving, and a Celery that queues instead of running
+    tasks inline (no worker consumes the in-memory queue: the test plays the
+    worker by calling the service)."""
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.VDI_BILLING_PROOF_MODE = "async"
+    artifact_status(refresh=True)
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+def _attest(setup: TenantSetup, event_id: str = "evt_1") -> dict[str, Any]:
+    response = setup.client.post(ATTEST, make_event(event_id=event_id), format="json")
+    assert response.status_code == 201, response.content
+    assert response["Billing-Proof-Status"] == "pending"
+    return response.json()
+
+
+def _verify(setup: TenantSetup, bundle: dict[str, Any]) -> dict[str, Any]:
+    response = setup.client.post(VERIFY, bundle, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _check(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def test_pending_then_attached_proof_verifies_in_both_backends(
+    async_mode: None, tenant_setup: TenantSetup, settings: Any
+) -> None:
+    """Attest answers at once with a signed, logged bundle and no proof; the
+    worker attaches a detached proof; the stored bundle then verifies with it
+    (fast backend over the API, py_ecc reference on its own), and the signed
+    attestation and its log leaf never changed."""
+    first = _attest(tenant_setup)
+    receipt_id = first["attestation"]["receipt"]["receipt_id"]
+    assert "billing_proof" not in first and "billing_proof" not in first["attestation"]
+    assert "log" in first
+    status = tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt_id}/proof")
+    assert status.json()["proof_status"] == "pending"
+    assert status.json()["billing_proof"] is None
+
+    report = _verify(tenant_setup, first)
+    assert report["ok"] is True
+    assert _check(report, "billing_proof")["status"] == "skip"
+    strict = verify_bundle(first, trust_anchors_get(), profile=PROFILE_STRICT)
+    failed = {c.name: c.code for c in strict.checks if c.status == "fail"}
+    assert failed["billing_proof"] == "billing_proof_missing"
+
+    assert billing_proofs_attach(receipt_ids=[receipt_id]) == {
+        "attached": 1,
+        "retrying": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
+    bundle = tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt_id}").json()
+    assert bundle["attestation"] == first["attestation"]
+    assert bundle["log"]["leaf_hash"] == attestation_leaf_hash(
+        first["attestation"]
+    ).hex()
+    proof = bundle["billing_proof"]
+    signals = first["attestation"]["billing_commitments"]["public_signals"]
+    assert proof["public_signals"] == signals
+    report = _verify(tenant_setup, bundle)
+    assert report["ok"] is True, report
+    binding = report["incircuit_binding_verification"]
+    assert (binding["ok"], binding["attachment"]) == (True, "detached")
+    vkey = json.loads(
+        (Path(settings.VDI_CIRCUIT_ARTIFACTS_DIR) / "verification_key.json").read_text()
+    )
+    assert verify_groth16(vkey, proof["proof"], signals, backend="reference")
+    status = tenant_setup.client.get(
+        f"/api/vdi/billing/bundles/{receipt_id}/proof"
+    ).json()
+    assert status["proof_status"] == "attached"
+    assert status["billing_proof"] == proof and status["attached_at"]
+
+
+def test_detached_proof_does_not_bind_another_charge(
+    async_mode: None, tenant_setup: TenantSetup
+) -> None:
+    """A detached proof moved to another bundle, or kept with a changed
+    charge, fails the billing_proof check: the proof is bound by the signed
+    public signal, not by where it sits."""
+    a = _attest(tenant_setup, "evt_a")["attestation"]["receipt"]["receipt_id"]
+    b = _attest(tenant_setup, "evt_b")["attestation"]["receipt"]["receipt_id"]
+    assert billing_proofs_attach()["attached"] == 2
+    bundle_a, bundle_b = bundle_get(receipt_id=a), bundle_get(receipt_id=b)
+    swapped = copy.deepcopy(bundle_a)
+    swapped["billing_proof"] = bundle_b["billing_proof"]
+    report = _verify(tenant_setup, swapped)
+    assert report["ok"] is False
+    assert _check(report, "billing_proof")["code"] == "binding_public_signal_mismatch"
+    both = copy.deepcopy(bundle_a)
+    both["attestation"]["billing_proof"] = both["billing_proof"]
+    assert _check(_verify(tenant_setup, both), "bundle_format")["status"] == "fail"
+
+
+def test_failed_attempts_end_in_failed_and_staff_can_retry(
+    async_mode: None,
+    tenant_setup: TenantSetup,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    """While the artifacts do not match their manifest, every attempt is
+    recorded with its error; after VDI_BILLING_PROOF_MAX_ATTEMPTS the bundle
+    is failed; the admin retry action re-queues it and, with the artifacts
+    fixed, the proof is attached."""
+    settings.VDI_BILLING_PROOF_MAX_ATTEMPTS = 2
+    receipt_id = _attest(tenant_setup)["attestation"]["receipt"]["receipt_id"]
+    good_dir = settings.VDI_CIRCUIT_ARTIFACTS_DIR
+    broken = tmp_path / "artifacts"
+    shutil.copytree(good_dir, broken)
+    zkey = broken / "apiBillingV2_final.zkey"
+    data = bytearray(zkey.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    zkey.write_bytes(bytes(data))
+    settings.VDI_CIRCUIT_ARTIFACTS_DIR = str(broken)
+    artifact_status(refresh=True)
+
+    assert billing_proofs_attach()["retrying"] == 1
+    row = Bundle.objects.get(receipt_id=receipt_id)
+    assert (row.proof_status, row.proof_attempts) == ("pending", 1)
+    assert row.proof_error.startswith("artifact_manifest_mismatch")
+    assert billing_proofs_attach()["failed"] == 1
+    row.refresh_from_db()
+    assert (row.proof_status, row.proof_attempts) == ("failed", 2)
+    assert billing_proofs_attach()["failed"] == 0  # failed bundles are left alone
+
+    settings.VDI_CIRCUIT_ARTIFACTS_DIR = good_dir
+    artifact_status(refresh=True)
+    staff = User.objects.create_superuser("ops", "ops@example.com", "pw")
+    client = Client()
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:billing_bundle_changelist"),
+        {"action": "retry_proofs", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert (row.proof_status, row.proof_attempts, row.proof_error) == (
+        "pending",
+        0,
+        "",
+    )
+    assert billing_proofs_attach()["attached"] == 1
+    row.refresh_from_db()
+    assert row.proof_status == "attached" and row.billing_proof
+    changelist = client.get(
+        reverse("admin:billing_bundle_changelist"), {"proof_status": "attached"}
+    )
+    assert receipt_id in changelist.content.decode()
+
+
+def test_sweep_leaves_fresh_bundles_and_never_proves_twice(
+    async_mode: None, tenant_setup: TenantSetup
+) -> None:
+    """The beat sweep (older_than_seconds) skips bundles younger than its
+    grace period and takes older ones; an attached bundle is not proved again."""
+    receipt_id = _attest(tenant_setup)["attestation"]["receipt"]["receipt_id"]
+    issued = Bundle.objects.get(receipt_id=receipt_id).issued_at
+    sweep = {"older_than_seconds": 60}
+    assert billing_proofs_attach(now=issued + timedelta(seconds=10), **sweep)[
+        "attached"
+    ] == 0
+    assert billing_proofs_attach(now=issued + timedelta(seconds=120), **sweep)[
+        "attached"
+    ] == 1
+    assert billing_proofs_attach() == {
+        "attached": 0,
+        "retrying": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
+
+
+def test_eager_celery_attaches_during_the_request(
+    settings: Any, tenant_setup: TenantSetup
+) -> None:
+    """With CELERY_TASK_ALWAYS_EAGER (the development default) the queued task
+    runs in the attesting process: the answer says pending (the bundle was
+    signed without a proof), and the stored bundle already has it."""
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.VDI_BILLING_PROOF_MODE = "async"
+    artifact_status(refresh=True)
+    assert celery_app.conf.task_always_eager
+    response = tenant_setup.client.post(ATTEST, make_event(), format="json")
+    assert response.status_code == 201, response.content
+    assert response["Billing-Proof-Status"] == "pending"
+    receipt_id = response.json()["attestation"]["receipt"]["receipt_id"]
+    row = Bundle.objects.get(receipt_id=receipt_id)
+    assert row.proof_status == "attached"
+    assert _verify(tenant_setup, bundle_get(receipt_id=receipt_id))["ok"] is True
+
+
+def test_sync_batch_proves_every_event_embedded(
+    settings: Any, tenant_setup: TenantSetup
+) -> None:
+    """Sync mode proves a batch in parallel on the prover's thread pool: each
+    bundle's proof sits inside its signed attestation and is for its own
+    commitments; the batch answer reports ``embedded``."""
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.VDI_BILLING_PROOF_MODE = "sync"
+    artifact_status(refresh=True)
+    events = [make_event(event_id=f"evt_{i}", quantity=i + 1) for i in range(4)]
+    body = tenant_setup.client.post(BATCH, {"events": events}, format="json").json()
+    assert body["attested"] == 4, body
+    for result in body["results"]:
+        assert result["proof_status"] == "embedded"
+        att = result["bundle"]["attestation"]
+        assert (
+            att["billing_proof"]["public_signals"]
+            == att["billing_commitments"]["public_signals"]
+        )
+        assert verify_bundle(result["bundle"], trust_anchors_get()).ok
+    assert set(Bundle.objects.values_list("proof_status", flat=True)) == {"embedded"}
+
+
+def test_retry_service_touches_only_failed_bundles(
+    async_mode: None, tenant_setup: TenantSetup
+) -> None:
+    """billing_proofs_retry resets failed bundles only."""
+    receipt_id = _attest(tenant_setup)["attestation"]["receipt"]["receipt_id"]
+    assert billing_proofs_retry(receipt_ids=[receipt_id]) == 0
+    assert Bundle.objects.get(receipt_id=receipt_id).proof_status == "pending"
