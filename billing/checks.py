@@ -32,12 +32,13 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 
 #: Values of ``VDI_BILLING_PROOF_MODE``.
-PROOF_MODES = ("sync", "async")
+PROOF_MODES = ("sync", "parallel", "async")
 
 
 @register("meterproof")
 def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``billing.E002``: ``VDI_BILLING_PROOF_MODE`` is not ``sync`` or ``async``,
+    """``billing.E002``: ``VDI_BILLING_PROOF_MODE`` is not ``sync``,
+    ``parallel`` or ``async``,
     or ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` / ``VDI_BILLING_PROOF_BATCH`` is < 1.
     ``billing.W002``: async proving in production with the in-memory Celery
     broker, where no worker would ever see the queued proofs (the beat sweep
@@ -48,8 +49,9 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         problems.append(
             Error(
                 f"VDI_BILLING_PROOF_MODE is {mode!r}",
-                hint="Set it to 'sync' (prove before signing) or 'async' "
-                "(a Celery worker attaches the proof).",
+                hint="Set it to 'sync' (prove before signing), 'parallel' "
+                "(prove while signing and logging; detached proof in the answer) "
+                "or 'async' (a Celery worker attaches the proof).",
                 id="billing.E002",
             )
         )

@@ -434,9 +434,11 @@ def meter_events_attest(
             ``None`` follows ``VDI_BILLING_INCIRCUIT_BINDING``.
         proof_mode: ``"sync"`` (prove before signing, the proof inside the
             signed attestation; the batch's proofs run in parallel on the
-            prover's thread pool) or ``"async"`` (sign and log at once,
-            ``proof_status=pending``, proofs queued for a Celery worker; see
-            ``billing.services.proofs``); ``None`` follows
+            prover's thread pool), ``"parallel"`` (prove on the thread pool
+            while the attestation is signed, stored and logged; the answer
+            carries the detached proof, ``attached``), or ``"async"`` (sign
+            and log at once, ``pending``, proofs queued for a Celery worker;
+            see ``billing.services.proofs``); ``None`` follows
             ``VDI_BILLING_PROOF_MODE``.
 
     Raises:
@@ -457,7 +459,7 @@ def meter_events_attest(
         # anything is reserved; never substitute other artifacts. Async
         # attests do not prove here, so they do not load the proving key.
         require_artifacts()
-        if mode != "async":
+        if mode in ("sync", "parallel"):
             get_prover()
     keyring = get_keyring()
     trust = trust_anchors_get(keyring)
@@ -522,7 +524,7 @@ def meter_events_attest(
                 now,
                 backfill,
                 outcomes,
-                proof_status=_proof_status(prove, mode),
+                proof_mode=mode if prove else "off",
             )
         except BaseException:
             _release(owned)
@@ -562,11 +564,20 @@ def _commit(
     backfill: bool,
     outcomes: list[AttestOutcome | None],
     *,
-    proof_status: str = Bundle.ProofStatus.NONE,
+    proof_mode: str = "off",
 ) -> None:
     """Build, sign (and, for sync proving, prove outside any transaction),
     queue and store the owned items in one transaction, then sequence them.
-    Async proving queues the new bundles for a worker once they are stored."""
+
+    ``proof_mode`` (see :func:`meter_events_attest`): ``off``, ``sync``
+    (proofs inside the signed attestations), ``parallel`` (proofs computed on
+    the prover's thread pool while this thread signs, stores and sequences;
+    then attached as detached proofs) or ``async`` (bundles left ``pending``
+    and queued for a worker)."""
+    proof_status = {
+        "off": Bundle.ProofStatus.NONE,
+        "sync": Bundle.ProofStatus.EMBEDDED,
+    }.get(proof_mode, Bundle.ProofStatus.PENDING)
     tariffs: dict[int, TariffDoc] = {}
     prepared = []
     for item in owned:
@@ -581,7 +592,7 @@ def _commit(
             (item, tariff, charge, attestation_digests(item.envelope, tariff, charge))
         )
     proofs: list[Future[dict[str, Any]] | None] = [None] * len(prepared)
-    if proof_status == Bundle.ProofStatus.EMBEDDED:
+    if proof_mode in ("sync", "parallel"):
         # Every statement is known before anything is signed: prove the whole
         # batch at once on the prover's thread pool (groth16py releases the GIL).
         prover = get_prover()
@@ -603,14 +614,17 @@ def _commit(
                 issued_at=now,
                 issuer=keyring.issuer,
                 backfilled=backfill,
-                billing_proof=proof.result() if proof is not None else None,
+                billing_proof=proof.result()
+                if proof is not None and proof_mode == "sync"
+                else None,
                 digests=digests,
             )
             item.extra["charge"] = charge
-    finally:
+    except BaseException:
         for proof in proofs:
             if proof is not None:
                 proof.cancel()
+        raise
     with transaction.atomic():
         events = []
         for item in owned:
@@ -701,19 +715,56 @@ def _commit(
         outcomes[item.index] = AttestOutcome(
             "attested", bundle=document, key=item.key, proof_status=proof_status
         )
-    if proof_status == Bundle.ProofStatus.PENDING:
+    unproved = [item for item in owned if proof_mode in ("parallel", "async")]
+    if proof_mode == "parallel":
+        unproved = _attach_parallel_proofs(owned, proofs, outcomes, now)
+    if unproved:
         billing_proofs_dispatch(
-            receipt_ids=[item.attestation["receipt"]["receipt_id"] for item in owned]  # type: ignore[index]
+            receipt_ids=[item.attestation["receipt"]["receipt_id"] for item in unproved]  # type: ignore[index]
         )
 
 
-def _proof_status(prove: bool, mode: str) -> str:
-    """Return the ``Bundle.proof_status`` new bundles get."""
-    if not prove:
-        return Bundle.ProofStatus.NONE
-    if mode == "async":
-        return Bundle.ProofStatus.PENDING
-    return Bundle.ProofStatus.EMBEDDED
+def _attach_parallel_proofs(
+    owned: list[_Pending],
+    proofs: list[Future[dict[str, Any]] | None],
+    outcomes: list[AttestOutcome | None],
+    now: datetime,
+) -> list[_Pending]:
+    """Wait for the proofs started before signing, store each as the bundle's
+    detached proof (``pending`` -> ``attached``) and add it to the answer.
+
+    Returns the items whose proof failed: they stay ``pending`` (the caller
+    queues them for the worker; the sweep would find them anyway)."""
+    failed: list[_Pending] = []
+    for item, future in zip(owned, proofs, strict=True):
+        assert item.attestation is not None and future is not None
+        outcome = outcomes[item.index]
+        assert outcome is not None and outcome.bundle is not None
+        signals = item.attestation["billing_commitments"]["public_signals"]
+        try:
+            proof = future.result()
+            if proof["public_signals"] != signals:
+                raise ProtocolError("proof public signals differ from the commitments")
+            stored = Bundle.objects.filter(
+                receipt_id=item.attestation["receipt"]["receipt_id"],
+                proof_status=Bundle.ProofStatus.PENDING,
+            ).update(
+                proof_status=Bundle.ProofStatus.ATTACHED,
+                billing_proof=json.dumps(proof, separators=(",", ":"), sort_keys=True),
+                proof_attached_at=now,
+                proof_attempts=1,
+            )
+        except Exception:
+            logger.exception(
+                "parallel proof for %s failed; left pending for the worker",
+                item.attestation["receipt"]["receipt_id"],
+            )
+            failed.append(item)
+            continue
+        if stored:
+            outcome.bundle["billing_proof"] = proof
+            outcome.proof_status = Bundle.ProofStatus.ATTACHED
+    return failed
 
 
 def _storage_json(document: dict[str, Any]) -> str:

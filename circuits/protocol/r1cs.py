@@ -13,17 +13,29 @@ iden3/r1csfile ``doc/r1cs_bin_format.md``)::
         combination: n_terms u32 | n_terms x (wire_id u32 | coeff[field_size])
 
 The constraint section is walked too, so a header that lies about
-``m_constraints`` is caught.
+``m_constraints`` is caught. :func:`read_r1cs` also decodes the constraints
+and :func:`r1cs_unsatisfied` checks a witness against them (``<A, w> *
+<B, w> == <C, w>`` modulo the prime, the R1CS relation; snarkjs ``wtns
+check`` does the same).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from circuits.protocol.errors import R1csFormatError
 
-__all__ = ["BN254_SCALAR_FIELD", "R1csHeader", "read_r1cs_header"]
+__all__ = [
+    "BN254_SCALAR_FIELD",
+    "LinearCombination",
+    "R1cs",
+    "R1csHeader",
+    "read_r1cs",
+    "read_r1cs_header",
+    "r1cs_unsatisfied",
+]
 
 #: The BN254 (bn128) scalar field prime, the only field this project uses.
 BN254_SCALAR_FIELD = (
@@ -142,3 +154,95 @@ def _check_constraints(data: bytes, start: int, size: int, expected: int) -> Non
             f"r1cs constraint section holds {count} constraints "
             f"(ends at {pos}, section ends at {end}), header says {expected}"
         )
+
+
+#: A linear combination: wire id -> coefficient (an int in ``[0, prime)``).
+LinearCombination = dict[int, int]
+
+
+@dataclass(frozen=True)
+class R1cs:
+    """An R1CS: its header and its constraints ``(A, B, C)``, each a
+    :data:`LinearCombination` over wire ids (wire 0 is the constant ``1``)."""
+
+    header: R1csHeader
+    constraints: list[tuple[LinearCombination, LinearCombination, LinearCombination]]
+
+
+def read_r1cs(data: bytes) -> R1cs:
+    """Return the header and decoded constraints of an R1CS file's bytes.
+
+    Coefficients are stored as ``field_size``-byte little-endian integers
+    in standard (not Montgomery) form (iden3/r1csfile
+    ``doc/r1cs_bin_format.md``).
+
+    Raises:
+        R1csFormatError: (``r1cs_malformed``) as :func:`read_r1cs_header`,
+            no constraint section, a wire id ``>= wires``, or a coefficient
+            ``>= prime``.
+    """
+    header = read_r1cs_header(data)
+    (_version, n_sections) = _unpack("<II", data, 4, "version")
+    offset, start = 12, -1
+    for _ in range(n_sections):
+        (kind, size) = _unpack("<IQ", data, offset, "section header")
+        offset += 12
+        if kind == _CONSTRAINTS_SECTION and start < 0:
+            start = offset
+        offset += size
+    if start < 0:
+        raise R1csFormatError("r1cs has no constraint section (type 2)")
+    pos = start
+    constraints: list[
+        tuple[LinearCombination, LinearCombination, LinearCombination]
+    ] = []
+    for _ in range(header.constraints):
+        parts: list[LinearCombination] = []
+        for _ in range(3):
+            (n_terms,) = _unpack("<I", data, pos, "linear combination")
+            pos += 4
+            combination: LinearCombination = {}
+            for _ in range(n_terms):
+                (wire,) = _unpack("<I", data, pos, "wire id")
+                coefficient = int.from_bytes(data[pos + 4 : pos + 36], "little")
+                pos += 36
+                if wire >= header.wires or coefficient >= header.prime:
+                    raise R1csFormatError(
+                        f"r1cs constraint {len(constraints)} has wire {wire} "
+                        f"(of {header.wires}) or a coefficient out of the field"
+                    )
+                combination[wire] = (combination.get(wire, 0) + coefficient) % (
+                    header.prime
+                )
+            parts.append(combination)
+        constraints.append((parts[0], parts[1], parts[2]))
+    return R1cs(header=header, constraints=constraints)
+
+
+def r1cs_unsatisfied(r1cs: R1cs, witness: Sequence[int]) -> list[int]:
+    """Return the indices of the constraints ``witness`` violates (empty: it
+    satisfies the R1CS).
+
+    ``witness`` is one field element per wire, in wire order, ``witness[0]``
+    the constant ``1`` (the ``.wtns`` order).
+
+    Raises:
+        ValueError: ``len(witness) != r1cs.header.wires`` or
+            ``witness[0] != 1``.
+    """
+    if len(witness) != r1cs.header.wires:
+        raise ValueError(
+            f"witness has {len(witness)} values, the r1cs {r1cs.header.wires} wires"
+        )
+    if witness[0] != 1:
+        raise ValueError("witness[0] (the constant wire) is not 1")
+    prime = r1cs.header.prime
+
+    def evaluate(combination: LinearCombination) -> int:
+        return sum(c * witness[w] for w, c in combination.items()) % prime
+
+    return [
+        index
+        for index, (a, b, c) in enumerate(r1cs.constraints)
+        if evaluate(a) * evaluate(b) % prime != evaluate(c)
+    ]

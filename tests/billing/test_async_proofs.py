@@ -267,3 +267,36 @@ def test_retry_service_touches_only_failed_bundles(
     receipt_id = _attest(tenant_setup)["attestation"]["receipt"]["receipt_id"]
     assert billing_proofs_retry(receipt_ids=[receipt_id]) == 0
     assert Bundle.objects.get(receipt_id=receipt_id).proof_status == "pending"
+
+
+def test_parallel_mode_answers_with_the_detached_proof(
+    settings: Any, tenant_setup: TenantSetup
+) -> None:
+    """VDI_BILLING_PROOF_MODE=parallel proves while the attestation is signed,
+    stored and logged: the answer already carries the detached proof, the
+    stored bundle is ``attached`` with the same proof, and both verify."""
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.VDI_BILLING_PROOF_MODE = "parallel"
+    artifact_status(refresh=True)
+    event = make_event()
+    response = tenant_setup.client.post(ATTEST, event, format="json")
+    assert response.status_code == 201, response.content
+    assert response["Billing-Proof-Status"] == "attached"
+    bundle = response.json()
+    assert "billing_proof" not in bundle["attestation"]
+    assert (
+        bundle["billing_proof"]["public_signals"]
+        == bundle["attestation"]["billing_commitments"]["public_signals"]
+    )
+    report = _verify(tenant_setup, bundle)
+    assert report["ok"] is True, report
+    assert report["incircuit_binding_verification"]["attachment"] == "detached"
+    receipt_id = bundle["attestation"]["receipt"]["receipt_id"]
+    stored = bundle_get(receipt_id=receipt_id)
+    assert stored["billing_proof"] == bundle["billing_proof"]
+    row = Bundle.objects.get(receipt_id=receipt_id)
+    assert (row.proof_status, row.proof_attempts) == ("attached", 1)
+    replay = tenant_setup.client.post(ATTEST, event, format="json")
+    assert replay.status_code == 200
+    assert replay["Billing-Proof-Status"] == "attached"
+    assert replay.json()["billing_proof"] == bundle["billing_proof"]

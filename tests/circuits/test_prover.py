@@ -47,6 +47,7 @@ ROLES = {
     "zkey": "apiBillingV2_final.zkey",
     "verification_key": "verification_key.json",
     "transcript": "transcript.json",
+    "wasm": "apiBillingV2_js/apiBillingV2.wasm",
 }
 
 
@@ -80,6 +81,7 @@ def _artifact_copy(tmp_path: Path, *, source: str | None = None) -> Path:
     target = tmp_path / "artifacts"
     target.mkdir()
     for name in ROLES.values():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ARTIFACT_DIR / name, target / name)
     if source is not None:
         (target / ROLES["source"]).write_text(source)
