@@ -14,11 +14,17 @@ Poseidon(8), 402 constraints, ceremony zkey):
   ``groth16.fullProve`` (wasm witness + prove) and ``groth16.verify``, timed
   inside node with ``performance.now()`` after warm-up runs, so neither node
   start-up nor curve set-up is counted. Skipped with a note without node.
-- **groth16py**: ``prove`` from inputs (``circuits.prover``: in-process wasmi
-  witness + arkworks prove + conversion to snarkjs JSON), ``prove_wtns``
-  from a ready ``.wtns`` witness (made once by snarkjs), the raw prepared
-  ``Verifier.verify``, ``verify_groth16(backend="fast")`` (strict JSON
-  parsing included) and ``verify_billing_proof`` (a bundle's whole
+- **groth16py / circuits.prover**: ``groth16py.prove`` from inputs (wasmi
+  witness from groth16py's compiled wasm + arkworks prove; the old path,
+  ``prove_raw(..., witness="wasmi")``), the shipped circom wasm under
+  wasmtime alone (``WitnessCalculator``: list of ints, and ``.wtns``
+  bytes), ``prove_wtns`` from a ready ``.wtns`` (ours, in ``/dev/shm``),
+  ``prove_raw`` (wasmtime witness + ``.wtns`` temp file + ``prove_wtns``),
+  our full ``prove`` (that + the self-check verify: the ``billing_proof``
+  member), and proofs/s with 1 and 2 threads sharing one prover (plus the
+  wasmi path on 2 threads, for contrast: it holds the GIL); then the raw
+  prepared ``Verifier.verify``, ``verify_groth16(backend="fast")`` (strict
+  JSON parsing included) and ``verify_billing_proof`` (a bundle's whole
   in-circuit binding check: Poseidon recompute, vkey hash, parse, pairing).
 - **py_ecc**: ``verify_groth16(backend="reference")``.
 
@@ -41,6 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +103,15 @@ def _time(fn: Callable[[], Any], n: int, warmup: int = 2) -> list[float]:
     return out
 
 
+def _rate(fn: Callable[[list[int]], Any], inputs: list[list[int]], threads: int) -> float:
+    """Return calls/s of ``fn`` over ``inputs`` on ``threads`` threads."""
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(fn, inputs[: 2 * threads]))  # warm-up: one instance each
+        start = time.perf_counter()
+        list(pool.map(fn, inputs))
+        return len(inputs) / (time.perf_counter() - start)
+
+
 def _inputs(n: int) -> list[list[int]]:
     rng = random.Random(42)
     return [[rng.getrandbits(128) for _ in range(8)] for _ in range(n)]
@@ -140,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=30, help="samples per fast row")
     parser.add_argument("--ref-n", type=int, default=3, help="py_ecc samples")
     parser.add_argument(
+        "--rate-n", type=int, default=60, help="proofs per proofs/s measurement"
+    )
+    parser.add_argument(
         "--snarkjs-dir",
         type=Path,
         default=Path(os.environ.get("SNARKJS_DIR", "/work/scratch/groth16")),
@@ -160,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows: list[tuple[str, str, float, int]] = []
         raw: dict[str, list[float]] = {}
+        notes: list[str] = []
 
         node = run_snarkjs(args.snarkjs_dir, inputs, args.n, work)
         if node is not None:
@@ -191,39 +211,79 @@ def main(argv: list[str] | None = None) -> int:
 
         it = iter(range(10**9))
 
-        def prove_inputs() -> Any:
-            return prover.prove_raw(inputs[next(it) % len(inputs)])
+        def next_input() -> list[int]:
+            return inputs[next(it) % len(inputs)]
 
-        samples = _time(prove_inputs, args.n)
-        raw["groth16py_prove_s"] = samples
-        rows.append(
-            (
-                "groth16py",
-                "prove from inputs (wasmi witness + prove)",
-                _median_ms(samples),
-                args.n,
-            )
+        def row(impl: str, what: str, samples: list[float], key: str) -> None:
+            raw[key] = samples
+            rows.append((impl, what, _median_ms(samples), len(samples)))
+
+        row(
+            "groth16py",
+            "prove from inputs (wasmi witness + prove; old path)",
+            _time(lambda: prover.prove_raw(next_input(), witness="wasmi"), args.n),
+            "groth16py_prove_wasmi_s",
         )
-
-        samples = _time(lambda: prover.prove(inputs[next(it) % len(inputs)]), args.n)
-        raw["groth16py_prover_member_s"] = samples
-        rows.append(
-            (
-                "groth16py",
-                "billing_proof member (prove + self-check verify)",
-                _median_ms(samples),
-                args.n,
-            )
+        calculator = prover._witness  # the shipped wasm under wasmtime
+        row(
+            "wasmtime",
+            "circom wasm witness alone (411 ints)",
+            _time(lambda: calculator.calculate({"commitments": next_input()}), args.n),
+            "wasmtime_witness_s",
         )
-
-        wtns = work / "bench.wtns"
-        if wtns.exists():
+        row(
+            "wasmtime",
+            "circom wasm witness alone (.wtns bytes)",
+            _time(
+                lambda: calculator.calculate_wtns({"commitments": next_input()}),
+                args.n,
+            ),
+            "wasmtime_wtns_s",
+        )
+        snarkjs_wtns = work / "bench.wtns"
+        if snarkjs_wtns.exists():
+            same = snarkjs_wtns.read_bytes() == calculator.calculate_wtns(
+                {"commitments": inputs[0]}
+            )
+            notes.append(
+                "snarkjs `wtns calculate` and our wasmtime `.wtns` for the same "
+                f"input are {'byte-identical' if same else 'DIFFERENT'}."
+            )
+        wtns = Path("/dev/shm" if os.path.isdir("/dev/shm") else work) / (
+            f"mp-bench-{os.getpid()}.wtns"
+        )
+        wtns.write_bytes(calculator.calculate_wtns({"commitments": inputs[0]}))
+        try:
             pk = prover._pk  # the loaded key; prove_wtns needs it
-            samples = _time(lambda: groth16py.prove_wtns(pk, str(wtns)), args.n)
-            raw["groth16py_prove_wtns_s"] = samples
-            rows.append(
-                ("groth16py", "prove_wtns (ready witness)", _median_ms(samples), args.n)
+            row(
+                "groth16py",
+                "prove_wtns (ready witness)",
+                _time(lambda: groth16py.prove_wtns(pk, str(wtns)), args.n),
+                "groth16py_prove_wtns_s",
             )
+        finally:
+            wtns.unlink(missing_ok=True)
+        row(
+            "circuits.prover",
+            "prove_raw (wasmtime witness + .wtns + prove_wtns)",
+            _time(lambda: prover.prove_raw(next_input()), args.n),
+            "prover_prove_raw_s",
+        )
+        row(
+            "circuits.prover",
+            "prove: billing_proof member (+ self-check verify)",
+            _time(lambda: prover.prove(next_input()), args.n),
+            "prover_prove_s",
+        )
+        rate_inputs = _inputs(args.rate_n)
+        rates: dict[str, float] = {}
+        for threads in (1, 2):
+            rates[f"prove, {threads} thread{'s' if threads > 1 else ''}"] = _rate(
+                prover.prove, rate_inputs, threads
+            )
+        rates["prove (wasmi witness), 2 threads"] = _rate(
+            lambda c: prover.prove(c, witness="wasmi"), rate_inputs, 2
+        )
 
         commitments = inputs[0]
         member = prover.prove(commitments)
@@ -316,25 +376,43 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---:|---:|")
     for impl, what, ms, n in rows:
         print(f"| {impl} | {what} | {ms:.2f} | {n} |")
+    print("\n| throughput (one prover, `ThreadPoolExecutor`) | proofs/s |")
+    print("|---|---:|")
+    for what, rate in rates.items():
+        print(f"| {what} | {rate:.1f} |")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if load is not None:
+        print(f"\nLoad average after the run: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.")
     print(
         f"\nProving key: first import (zkey + circom compile) {cold_import:.2f} s, "
-        f"cached load {cached_load * 1000:.0f} ms (incl. header checks and a "
-        f"self-test proof)."
+        f"cached load {cached_load * 1000:.0f} ms (incl. header checks and the "
+        f"two self-test proofs; the wasmtime compile of the circom wasm, about "
+        f"0.6 s, happens once per process and is in the first figure)."
     )
     by = {what: ms for _, what, ms, _ in rows}
+    ours = by["prove: billing_proof member (+ self-check verify)"]
+    print(
+        f"\nOur full prove (witness + proof + self-check): {ours:.1f} ms "
+        f"(target <= 60 ms); 2 threads: {rates['prove, 2 threads']:.1f} proofs/s "
+        f"(target >= 25)."
+    )
     if node is not None:
         snark = by["fullProve (warm, wasm witness + prove)"]
-        ours = by["prove from inputs (wasmi witness + prove)"]
+        old = by["prove from inputs (wasmi witness + prove; old path)"]
         print(
-            f"\nProving speed-up vs snarkjs warm fullProve: {snark / ours:.1f}x "
-            f"(target >= 4x)."
+            f"Proving speed-up vs snarkjs warm fullProve: {snark / ours:.1f}x "
+            f"(target >= 4x; the old wasmi path: {snark / old:.1f}x)."
         )
     print(
         f"Bundle binding verify: {by['verify_billing_proof (bundle binding, fast)']:.2f} ms "
         f"(target <= 3 ms)."
     )
+    for note in notes:
+        print(note)
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "raw": raw}, indent=1))
+        args.json.write_text(
+            json.dumps({"rows": rows, "rates": rates, "raw": raw}, indent=1)
+        )
     return 0
 
 

@@ -449,16 +449,19 @@ class Groth16Prover:
         verify under the shipped key (the ``wasmi`` one checks that the zkey
         fits the compiled circom source, the ``wasmtime`` one that it fits
         the shipped wasm)."""
-        try:
-            self.prove(_SELF_TEST_INPUTS, witness="wasmi")
-            self.prove(_SELF_TEST_INPUTS)
-        except (ProverSelfCheckError, ProofError) as exc:
-            raise ZkeyMismatchError(
-                f"{self.zkey_path.name} does not fit the compiled "
-                f"{self.source_path.name}: the self-test proof failed "
-                f"({exc.code}: {exc.message})"[:600],
-                field="zkey",
-            ) from None
+        for witness, other in (
+            ("wasmi", f"the compiled {self.source_path.name}"),
+            ("wasmtime", self.wasm_path.name),
+        ):
+            try:
+                self.prove(_SELF_TEST_INPUTS, witness=witness)
+            except (ProverSelfCheckError, ProofError) as exc:
+                raise ZkeyMismatchError(
+                    f"{self.zkey_path.name} does not fit {other}: the self-test "
+                    f"proof ({witness} witness) failed ({exc.code}: "
+                    f"{exc.message})"[:600],
+                    field="zkey",
+                ) from None
 
     # -- proving ------------------------------------------------------------
 

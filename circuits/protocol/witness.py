@@ -430,32 +430,45 @@ class _Session:
                     self.funcs["getWitness"],
                 ],
             ).exports(self.store)
-        except (KeyError, wasmtime.WasmtimeError) as exc:
+            buffer = helper_exports["buffer"]
+            set_inputs = helper_exports["setInputs"]
+            get_witnesses = helper_exports["getWitnesses"]
+            assert isinstance(buffer, wasmtime.Memory)
+            assert isinstance(set_inputs, wasmtime.Func)
+            assert isinstance(get_witnesses, wasmtime.Func)
+            self.buffer, self.set_inputs, self.get_witnesses = (
+                buffer,
+                set_inputs,
+                get_witnesses,
+            )
+            self.n32: int = self.call("getFieldNumLen32")
+            self.witness_size: int = self.call("getWitnessSize")
+            self.input_size: int = self.call("getInputSize")
+            if not (
+                1 <= self.n32 <= 64 and self.witness_size > 0 and self.input_size >= 0
+            ):
+                raise ValueError(
+                    f"n32 {self.n32}, witness size {self.witness_size}, input size "
+                    f"{self.input_size}"
+                )
+            self.call("getRawPrime")
+            self.prime = self.read_shared()
+            needed = 4 * self.n32 * (self.witness_size + self.input_size)
+            pages = -(-needed // _WASM_PAGE) - self.buffer.size(self.store)
+            if pages > 0:
+                self.buffer.grow(self.store, pages)
+        except (
+            KeyError,
+            ValueError,
+            _CircomException,
+            wasmtime.Trap,
+            wasmtime.WasmtimeError,
+        ) as exc:
             raise ProverUnavailableError(
                 f"the wasm is not a circom witness calculator ({type(exc).__name__}: "
                 f"{exc})"[:600],
                 field="wasm",
             ) from None
-        buffer = helper_exports["buffer"]
-        set_inputs = helper_exports["setInputs"]
-        get_witnesses = helper_exports["getWitnesses"]
-        assert isinstance(buffer, wasmtime.Memory)
-        assert isinstance(set_inputs, wasmtime.Func)
-        assert isinstance(get_witnesses, wasmtime.Func)
-        self.buffer, self.set_inputs, self.get_witnesses = (
-            buffer,
-            set_inputs,
-            get_witnesses,
-        )
-        self.n32: int = self.call("getFieldNumLen32")
-        self.witness_size: int = self.call("getWitnessSize")
-        self.input_size: int = self.call("getInputSize")
-        self.call("getRawPrime")
-        self.prime = self.read_shared()
-        needed = 4 * self.n32 * (self.witness_size + self.input_size)
-        pages = -(-needed // _WASM_PAGE) - self.buffer.size(self.store)
-        if pages > 0:
-            self.buffer.grow(self.store, pages)
 
     def call(self, name: str, *args: int) -> Any:
         """Call a calculator export."""
@@ -632,7 +645,7 @@ class WitnessCalculator:
                 )
             session.get_witnesses(store, self.witness_size, self.n32)
             return bytes(session.buffer.read(store, 0, input_base))
-        except (_CircomException, wasmtime.WasmtimeError) as exc:
+        except (_CircomException, wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             # wasmtime-py hands a host exception back through one
             # process-wide slot, so under threads the exception object may be
             # another thread's: the code recorded on this session is what
@@ -644,6 +657,8 @@ class WitnessCalculator:
                 message = f"witness calculation failed: {what}" + (
                     f" {detail}" if detail else ""
                 )
-            else:
-                message = f"witness calculation trapped: {exc}".splitlines()[0]
+            else:  # wasmtime puts the cause ("wasm trap: ...") last
+                lines = [line.strip() for line in str(exc).splitlines()]
+                cause = next((ln for ln in reversed(lines) if ln), type(exc).__name__)
+                message = f"witness calculation trapped: {cause}"
             raise ProverInputError(message[:600], field=current) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import threading
@@ -29,13 +30,16 @@ from circuits.protocol.errors import (
 )
 from circuits.protocol.groth16 import SNARK_SCALAR_FIELD, verify_groth16
 from circuits.protocol.manifest import build_manifest, sign_manifest, vkey_hash
+from circuits.protocol.r1cs import r1cs_unsatisfied, read_r1cs
 from circuits.prover import (
     MANIFEST_FILENAME,
     Groth16Prover,
     billing_proof_create,
     get_prover,
+    get_prover_executor,
     read_zkey_header,
     reset_prover,
+    reset_prover_executor,
 )
 from tests.circuits import groth16_support as support
 from tests.circuits.groth16_support import ARTIFACT_DIR
@@ -208,6 +212,173 @@ def test_bad_commitments_are_refused(
 
 
 # --------------------------------------------------------------------------
+# Witness paths: wasmtime (default) and wasmi (groth16py.prove, cross-check)
+# --------------------------------------------------------------------------
+
+
+def _random_commitments(seed: str, count: int) -> list[list[int]]:
+    rng = random.Random(seed)
+    return [[rng.randrange(SNARK_SCALAR_FIELD) for _ in range(8)] for _ in range(count)]
+
+
+def test_wasmtime_proof_verifies_under_both_backends(
+    groth16_prover: Groth16Prover, shipped_vkey: dict[str, Any]
+) -> None:
+    """A prove_wtns proof (wasmtime witness) verifies under groth16py and
+    under the pure-Python py_ecc reference; a neighbouring signal does not."""
+    (commitments,) = _random_commitments("both-backends", 1)
+    member = groth16_prover.prove(commitments)
+    public = member["public_signals"]
+    assert public == [str(billing_public_signal(commitments))]
+    assert verify_groth16(shipped_vkey, member["proof"], public, "fast")
+    assert verify_groth16(shipped_vkey, member["proof"], public, "reference")
+    wrong = [str((int(public[0]) + 1) % SNARK_SCALAR_FIELD)]
+    assert not verify_groth16(shipped_vkey, member["proof"], wrong, "fast")
+
+
+def test_wasmi_and_wasmtime_paths_both_verify(
+    groth16_prover: Groth16Prover, shipped_vkey: dict[str, Any]
+) -> None:
+    """Both witness paths prove the same statement; both proofs verify
+    (they differ: Groth16 proofs are randomised)."""
+    for commitments in _random_commitments("paths", 2):
+        fast = groth16_prover.prove(commitments, witness="wasmtime")
+        slow = groth16_prover.prove(commitments, witness="wasmi")
+        assert fast["public_signals"] == slow["public_signals"]
+        assert fast["proof"] != slow["proof"]
+        for member in (fast, slow):
+            assert verify_groth16(
+                shipped_vkey, member["proof"], member["public_signals"]
+            )
+
+
+def test_prover_witness_satisfies_the_shipped_r1cs(
+    groth16_prover: Groth16Prover,
+) -> None:
+    """The witness the prover proves satisfies all 402 constraints and
+    carries Poseidon(commitments) as its public output."""
+    r1cs = read_r1cs(groth16_prover.r1cs_path.read_bytes())
+    for commitments in _random_commitments("prover-r1cs", 3):
+        witness = groth16_prover.witness(commitments)
+        assert len(witness) == 411
+        assert witness[1] == billing_public_signal(commitments)
+        assert r1cs_unsatisfied(r1cs, witness) == []
+
+
+def test_unknown_witness_path_is_refused(groth16_prover: Groth16Prover) -> None:
+    """Only "wasmtime" and "wasmi"."""
+    with pytest.raises(ValueError):
+        groth16_prover.prove_raw(COMMITMENTS, witness="node")
+
+
+def test_no_witness_file_is_left_behind(
+    groth16_prover: Groth16Prover, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-proof .wtns temp file is removed after proving."""
+    import circuits.prover as prover_module
+
+    monkeypatch.setattr(prover_module, "_WTNS_DIR", str(tmp_path))
+    groth16_prover.prove(COMMITMENTS)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------
+# The thread pool: submit / prove_many
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def prover_pool(settings: Any) -> Any:
+    """A fresh process-wide pool of 2 threads, shut down afterwards."""
+    settings.VDI_GROTH16_PROVER_THREADS = 2
+    reset_prover_executor()
+    yield settings
+    reset_prover_executor()
+
+
+def test_pool_size_comes_from_the_setting(prover_pool: Any) -> None:
+    """VDI_GROTH16_PROVER_THREADS sizes the pool; reset re-reads it."""
+    assert get_prover_executor()._max_workers == 2
+    assert get_prover_executor() is get_prover_executor()
+    prover_pool.VDI_GROTH16_PROVER_THREADS = 3
+    reset_prover_executor()
+    assert get_prover_executor()._max_workers == 3
+
+
+def test_prove_many_returns_verified_members_in_order(
+    groth16_prover: Groth16Prover, shipped_vkey: dict[str, Any], prover_pool: Any
+) -> None:
+    """prove_many proves on the pool and keeps the input order."""
+    batch = _random_commitments("prove-many", 6)
+    members = groth16_prover.prove_many(batch)
+    assert [m["public_signals"] for m in members] == [
+        [str(billing_public_signal(c))] for c in batch
+    ]
+    for member in members:
+        assert verify_groth16(shipped_vkey, member["proof"], member["public_signals"])
+
+
+def test_submit_from_several_threads(
+    groth16_prover: Groth16Prover, shipped_vkey: dict[str, Any], prover_pool: Any
+) -> None:
+    """Four caller threads submitting at once all get verifying proofs of
+    their own commitments."""
+    batch = _random_commitments("submit-threads", 8)
+    results: dict[int, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def caller(offset: int) -> None:
+        futures = [
+            (i, groth16_prover.submit(batch[i])) for i in range(offset, 8, 4)
+        ]
+        for i, future in futures:
+            member = future.result(timeout=120)
+            with lock:
+                results[i] = member
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == list(range(8))
+    for i, member in results.items():
+        assert member["public_signals"] == [str(billing_public_signal(batch[i]))]
+        assert verify_groth16(shipped_vkey, member["proof"], member["public_signals"])
+
+
+def test_submit_inside_a_pool_thread_does_not_deadlock(
+    groth16_prover: Groth16Prover, prover_pool: Any
+) -> None:
+    """A pool job that submits and waits (both threads busy) still finishes:
+    a nested submit runs inline."""
+
+    def job(commitments: list[int]) -> str:
+        inner = groth16_prover.submit(commitments)
+        return str(inner.result(timeout=60)["public_signals"][0])
+
+    batch = _random_commitments("nested", 2)
+    outer = [get_prover_executor().submit(job, c) for c in batch]
+    assert [f.result(timeout=120) for f in outer] == [
+        str(billing_public_signal(c)) for c in batch
+    ]
+
+
+def test_bad_commitments_are_refused_before_queueing(
+    groth16_prover: Groth16Prover, prover_pool: Any
+) -> None:
+    """submit raises at once; prove_many names the bad list and proves none."""
+    with pytest.raises(ProverInputError):
+        groth16_prover.submit(COMMITMENTS[:7])
+    batch = _random_commitments("bad-batch", 3)
+    batch[1] = batch[1][:7] + [SNARK_SCALAR_FIELD]
+    with pytest.raises(ProverInputError) as info:
+        groth16_prover.prove_many(batch)
+    assert info.value.code == "groth16_prover_input_invalid"
+    assert info.value.field == "batch[1].commitments[7]"
+
+
+# --------------------------------------------------------------------------
 # Artifacts that do not fit
 # --------------------------------------------------------------------------
 
@@ -291,6 +462,41 @@ def test_artifact_not_pinned_by_the_manifest_is_refused(tmp_path: Path) -> None:
         Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
     assert info.value.code == "groth16_prover_unavailable"
     assert "pins" in info.value.message
+
+
+def test_witness_calculator_not_pinned_by_the_manifest_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A wasm that is not the pinned one is not run."""
+    artifacts = _artifact_copy(tmp_path)
+    wasm = artifacts / ROLES["wasm"]
+    wasm.write_bytes(wasm.read_bytes() + b"\0")
+    with pytest.raises(ProverUnavailableError) as info:
+        Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
+    assert info.value.field == ROLES["wasm"]
+    assert "pins" in info.value.message
+
+
+def test_witness_calculator_of_another_circuit_is_refused(tmp_path: Path) -> None:
+    """A signed manifest pinning another circuit's wasm (5 wires) does not
+    fit the r1cs: groth16_zkey_mismatch before any proof."""
+    artifacts = _artifact_copy(tmp_path)
+    other = Path(__file__).resolve().parents[1] / "vectors" / "witness"
+    shutil.copy(other / "assertion.wasm", artifacts / ROLES["wasm"])
+    manifest = build_manifest(
+        artifacts,
+        circuit="apiBillingV2",
+        binding_version="bn128-poseidon8-v1",
+        roles=ROLES,
+        toolchain={},
+        created_at="2026-11-21T00:00:00Z",
+    )
+    (artifacts / MANIFEST_FILENAME).write_text(
+        json.dumps(sign_manifest(manifest, nacl.signing.SigningKey.generate()))
+    )
+    with pytest.raises(ZkeyMismatchError) as info:
+        Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
+    assert "computes 5 wires, r1cs has 411" in info.value.message
 
 
 def test_missing_manifest_makes_the_prover_unavailable(tmp_path: Path) -> None:

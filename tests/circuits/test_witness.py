@@ -28,7 +28,7 @@ from circuits.protocol.errors import (
     R1csFormatError,
 )
 from circuits.protocol.poseidon import SNARK_SCALAR_FIELD, poseidon
-from circuits.protocol.r1cs import read_r1cs, r1cs_unsatisfied
+from circuits.protocol.r1cs import r1cs_unsatisfied, read_r1cs
 from circuits.protocol.witness import (
     WitnessCalculator,
     fnv1a_64,
@@ -267,6 +267,39 @@ def test_not_a_witness_calculator(wasm: bytes) -> None:
     with pytest.raises(ProverUnavailableError) as info:
         WitnessCalculator(wasm)
     assert info.value.field == "wasm"
+
+
+# A stand-in calculator whose setInputSignal hits `unreachable`: a wasm trap
+# that does not come through exceptionHandler.
+_TRAPPING_CALCULATOR = """
+(module
+  (memory (export "memory") 1)
+  (func (export "getVersion") (result i32) (i32.const 2))
+  (func (export "getFieldNumLen32") (result i32) (i32.const 8))
+  (func (export "getRawPrime"))
+  (func (export "readSharedRWMemory") (param i32) (result i32)
+    (select (i32.const 7) (i32.const 0) (i32.eqz (local.get 0))))
+  (func (export "writeSharedRWMemory") (param i32 i32))
+  (func (export "init") (param i32))
+  (func (export "getInputSignalSize") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "setInputSignal") (param i32 i32 i32) unreachable)
+  (func (export "getInputSize") (result i32) (i32.const 1))
+  (func (export "getWitnessSize") (result i32) (i32.const 2))
+  (func (export "getWitness") (param i32))
+  (func (export "getMessageChar") (result i32) (i32.const 0)))
+"""
+
+
+def test_a_raw_wasm_trap_becomes_a_prover_input_error() -> None:
+    """A trap outside circom's exceptionHandler (here ``unreachable``) is
+    reported as ProverInputError, never a wasmtime exception."""
+    calculator = WitnessCalculator(_TRAPPING_CALCULATOR.encode())
+    assert (calculator.prime, calculator.witness_size) == (7, 2)
+    for _ in range(2):  # and again on a fresh instance
+        with pytest.raises(ProverInputError) as info:
+            calculator.calculate({"x": 1})
+        assert "witness calculation trapped" in info.value.message
+        assert "unreachable" in info.value.message
 
 
 def test_wtns_codec_errors() -> None:
