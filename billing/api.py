@@ -91,7 +91,7 @@ class MeterEventAttestApi(APIView):
         replayed = outcome.status == "replayed"
         response = Response(outcome.bundle, status=200 if replayed else 201)
         response["Idempotent-Replayed"] = "true" if replayed else "false"
-        response["Billing-Proof-Status"] = outcome.proof_status or "none"
+        response["Billing-Proof-Status"] = str(outcome.proof_status or "none")
         return response
 
 

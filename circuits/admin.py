@@ -3,7 +3,9 @@
 Shows each artifact with the manifest's and the actual SHA-256 and the check's
 verdict, the r1cs constraint and wire counts, the ceremony contributors and
 beacon (from transcript.json), the manifest signature's verdict, and whether
-attest is currently allowed to prove. Nothing here changes state.
+attest is currently allowed to prove, the proof mode and how many bundles are
+in each proof state (links to the filtered bundle list). Nothing here changes
+state.
 """
 
 from __future__ import annotations
@@ -11,12 +13,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from circuits.artifacts import ArtifactStatus, artifact_status
 from circuits.models import ArtifactStatusPage
+
+
+def _proof_counts() -> list[tuple[str, int]]:
+    """Return ``[(proof_status, bundles)]`` for the bundles' Groth16 proof
+    states (``billing.Bundle.proof_status``), looked up by app label so this
+    app does not import billing."""
+    bundle = apps.get_model("billing", "Bundle")
+    counts = dict(
+        bundle.objects.values_list("proof_status").annotate(n=Count("id")).order_by()
+    )
+    return [(value, counts.get(value, 0)) for value, _ in bundle.ProofStatus.choices]
 
 
 def _transcript(status: ArtifactStatus) -> dict[str, Any] | None:
@@ -76,6 +92,8 @@ class ArtifactStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "phase2": (transcript or {}).get("phase2", {}),
             "beacon": (transcript or {}).get("beacon")
             or (status.manifest or {}).get("ceremony", {}).get("beacon"),
+            "proof_mode": settings.VDI_BILLING_PROOF_MODE,
+            "proof_counts": _proof_counts(),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/circuits/artifact_status.html", context)

@@ -574,10 +574,10 @@ def _commit(
     the prover's thread pool while this thread signs, stores and sequences;
     then attached as detached proofs) or ``async`` (bundles left ``pending``
     and queued for a worker)."""
-    proof_status = {
-        "off": Bundle.ProofStatus.NONE,
-        "sync": Bundle.ProofStatus.EMBEDDED,
-    }.get(proof_mode, Bundle.ProofStatus.PENDING)
+    proof_status: str = {
+        "off": Bundle.ProofStatus.NONE.value,
+        "sync": Bundle.ProofStatus.EMBEDDED.value,
+    }.get(proof_mode, Bundle.ProofStatus.PENDING.value)
     tariffs: dict[int, TariffDoc] = {}
     prepared = []
     for item in owned:
@@ -763,7 +763,7 @@ def _attach_parallel_proofs(
             continue
         if stored:
             outcome.bundle["billing_proof"] = proof
-            outcome.proof_status = Bundle.ProofStatus.ATTACHED
+            outcome.proof_status = Bundle.ProofStatus.ATTACHED.value
     return failed
 
 

@@ -54,6 +54,8 @@ def async_mode(settings: Any) -> Iterator[None]:
 def _attest(setup: TenantSetup, event_id: str = "evt_1") -> dict[str, Any]:
     response = setup.client.post(ATTEST, make_event(event_id=event_id), format="json")
     assert response.status_code == 201, response.content
+    # a plain str: WSGI servers refuse anything else (str subclasses included)
+    assert type(response["Billing-Proof-Status"]) is str
     assert response["Billing-Proof-Status"] == "pending"
     return response.json()
 
@@ -282,6 +284,7 @@ def test_parallel_mode_answers_with_the_detached_proof(
     response = tenant_setup.client.post(ATTEST, event, format="json")
     assert response.status_code == 201, response.content
     assert response["Billing-Proof-Status"] == "attached"
+    assert type(response["Billing-Proof-Status"]) is str
     bundle = response.json()
     assert "billing_proof" not in bundle["attestation"]
     assert (
@@ -299,4 +302,5 @@ def test_parallel_mode_answers_with_the_detached_proof(
     replay = tenant_setup.client.post(ATTEST, event, format="json")
     assert replay.status_code == 200
     assert replay["Billing-Proof-Status"] == "attached"
+    assert type(replay["Billing-Proof-Status"]) is str
     assert replay.json()["billing_proof"] == bundle["billing_proof"]

@@ -80,3 +80,38 @@ def test_non_staff_is_redirected(client: Client, settings: Any) -> None:
     client.force_login(user)
     response = client.get(reverse(URL_NAME))
     assert response.status_code == 302
+
+
+def test_page_counts_bundles_by_proof_status(
+    staff_client: Client, settings: Any, signing_keys: Any
+) -> None:
+    """The page names the proof mode and counts bundles per proof status,
+    each linking to the bundle list filtered by it."""
+    from billing.models import Bundle
+    from billing.services.attest import meter_events_attest
+    from tests.billing.conftest import make_event
+    from tests.billing.factories import (
+        TariffFactory,
+        TariffVersionFactory,
+        TenantFactory,
+    )
+
+    TariffVersionFactory(tariff=TariffFactory(), version=1, published=True)
+    tenant = TenantFactory(slug="acme")
+    outcomes = meter_events_attest(
+        payloads=[make_event(event_id=f"evt_{i}") for i in range(3)],
+        tenant=tenant,
+        prove=False,
+    )
+    assert [o.status for o in outcomes] == ["attested"] * 3
+    rows = list(Bundle.objects.order_by("id"))
+    Bundle.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(proof_status="failed")
+    Bundle.objects.filter(pk=rows[2].pk).update(proof_status="embedded")
+    settings.VDI_BILLING_PROOF_MODE = "async"
+    response = staff_client.get(reverse(URL_NAME))
+    counts = dict(response.context["proof_counts"])
+    assert counts == {"none": 0, "embedded": 1, "pending": 0, "attached": 0, "failed": 2}
+    html = response.content.decode()
+    assert "async" in html
+    changelist = reverse("admin:billing_bundle_changelist")
+    assert f'href="{changelist}?proof_status=failed"' in html
