@@ -289,16 +289,17 @@ class Bundle(models.Model):
 
         ``none``: proving was off at attest time. ``embedded``: proved before
         signing, inside the signed attestation (sync). ``pending``: signed and
-        logged at once, proof queued for a worker (async). ``attached``: the
-        worker stored the detached proof (``billing_proof``). ``failed``: the
+        logged without a proof, which is being made (parallel) or queued for a
+        worker (async). ``attached``: the detached proof is stored
+        (``billing_proof``). ``failed``: the
         worker gave up after ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` (staff can
         retry from the admin).
         """
 
         NONE = "none", "none"
-        EMBEDDED = "embedded", "embedded (sync)"
-        PENDING = "pending", "pending (async)"
-        ATTACHED = "attached", "attached (async)"
+        EMBEDDED = "embedded", "embedded (signed)"
+        PENDING = "pending", "pending"
+        ATTACHED = "attached", "attached (detached)"
         FAILED = "failed", "failed"
 
     proof_status = models.CharField(

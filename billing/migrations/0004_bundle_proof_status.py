@@ -48,9 +48,9 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 choices=[
                     ("none", "none"),
-                    ("embedded", "embedded (sync)"),
-                    ("pending", "pending (async)"),
-                    ("attached", "attached (async)"),
+                    ("embedded", "embedded (signed)"),
+                    ("pending", "pending"),
+                    ("attached", "attached (detached)"),
                     ("failed", "failed"),
                 ],
                 default="none",
