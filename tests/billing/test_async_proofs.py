@@ -304,3 +304,24 @@ def test_parallel_mode_answers_with_the_detached_proof(
     assert replay["Billing-Proof-Status"] == "attached"
     assert type(replay["Billing-Proof-Status"]) is str
     assert replay.json()["billing_proof"] == bundle["billing_proof"]
+
+
+def test_proof_mode_system_check(settings: Any) -> None:
+    """billing.E002 names an unknown VDI_BILLING_PROOF_MODE or a batch/attempt
+    bound below 1; billing.W002 warns about async proving on the in-memory
+    broker in production; valid settings give nothing."""
+    from billing.checks import check_proof_mode
+
+    for mode in ("sync", "parallel", "async"):
+        settings.VDI_BILLING_PROOF_MODE = mode
+        assert check_proof_mode() == []
+    settings.VDI_BILLING_PROOF_MODE = "later"
+    assert [m.id for m in check_proof_mode()] == ["billing.E002"]
+    settings.VDI_BILLING_PROOF_MODE = "async"
+    settings.VDI_BILLING_PROOF_BATCH = 0
+    assert [m.id for m in check_proof_mode()] == ["billing.E002"]
+    settings.VDI_BILLING_PROOF_BATCH = 64
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.PRODUCTION = True
+    settings.CELERY_BROKER_URL = "memory://"
+    assert [m.id for m in check_proof_mode()] == ["billing.W002"]
