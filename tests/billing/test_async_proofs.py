@@ -325,3 +325,22 @@ def test_proof_mode_system_check(settings: Any) -> None:
     settings.PRODUCTION = True
     settings.CELERY_BROKER_URL = "memory://"
     assert [m.id for m in check_proof_mode()] == ["billing.W002"]
+
+
+@pytest.mark.parametrize(
+    "detached",
+    [[], "proof", 7, {"proof": "x"}, {}],
+    ids=["list", "string", "number", "garbage-object", "empty-object"],
+)
+def test_malformed_detached_proof_fails_closed(
+    async_mode: None, tenant_setup: TenantSetup, detached: Any
+) -> None:
+    """Whatever sits in the top-level billing_proof, verification fails with a
+    named check (bundle_format for a non-object, billing_proof otherwise),
+    never an exception or a pass."""
+    bundle = _attest(tenant_setup)
+    bundle["billing_proof"] = detached
+    report = _verify(tenant_setup, bundle)
+    assert report["ok"] is False
+    failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+    assert failed == (["bundle_format"] if not isinstance(detached, dict) else ["billing_proof"])
