@@ -118,3 +118,41 @@ def test_duplicate_storm_attests_once(signing_keys: Any, tenant_setup: Any) -> N
             assert r.error.code == "attest_in_progress"
     assert LogEntry.objects.count() == 1 and Bundle.objects.count() == 1
     assert ReplayReservation.objects.get().status == "committed"
+
+
+def test_racing_proof_workers_store_each_proof_once(
+    signing_keys: Any, tenant_setup: Any, settings: Any
+) -> None:
+    """Async proving: three workers sweep the same pending bundles at once.
+    Every bundle ends ``attached`` exactly once (one recorded attempt), the
+    losers report ``skipped``, and every stored bundle verifies with its
+    detached proof. (Workers that start late find nothing pending and report
+    zeros; the ones that lose a race report ``skipped``.)"""
+    from billing.services.proofs import billing_proofs_attach
+    from circuits.artifacts import artifact_status
+    from config.celery import app as celery_app
+
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.VDI_BILLING_PROOF_MODE = "async"
+    artifact_status(refresh=True)
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        outcomes = meter_events_attest(
+            payloads=[make_event(event_id=f"evt_p{i}") for i in range(6)],
+            tenant=tenant_setup.tenant,
+        )
+    finally:
+        celery_app.conf.task_always_eager = eager
+    assert [o.proof_status for o in outcomes] == ["pending"] * 6
+    results = _run_threads(3, lambda i: billing_proofs_attach())
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sum(r["attached"] for r in results) == 6
+    assert sum(r["retrying"] + r["failed"] for r in results) == 0
+    rows = list(Bundle.objects.values_list("receipt_id", "proof_status", "proof_attempts"))
+    assert {(status, attempts) for _, status, attempts in rows} == {("attached", 1)}
+    trust = trust_anchors_get()
+    for receipt_id, _, _ in rows:
+        bundle = bundle_get(receipt_id=receipt_id)
+        assert "billing_proof" in bundle
+        assert verify_bundle(bundle, trust).ok
