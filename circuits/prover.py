@@ -70,6 +70,7 @@ from typing import Any
 
 import groth16py
 
+from circuits.protocol.binfile import BinFileError, read_bin_file
 from circuits.protocol.commitments import (
     BILLING_COMMITMENT_COUNT,
     BINDING_VERSION,
@@ -170,20 +171,10 @@ def read_zkey_header(data: bytes) -> ZkeyHeader:
     def fail(why: str) -> ZkeyMismatchError:
         return ZkeyMismatchError(f"zkey is malformed: {why}", field="zkey")
 
-    if len(data) < 12 or data[:4] != b"zkey":
-        raise fail("bad magic (expected 'zkey')")
-    (n_sections,) = struct.unpack_from("<I", data, 8)
-    offset = 12
-    sections: dict[int, tuple[int, int]] = {}
-    for _ in range(n_sections):
-        if offset + 12 > len(data):
-            raise fail("truncated section table")
-        kind, size = struct.unpack_from("<IQ", data, offset)
-        offset += 12
-        if offset + size > len(data):
-            raise fail(f"section {kind} overruns the file")
-        sections.setdefault(kind, (offset, size))
-        offset += size
+    try:
+        sections = read_bin_file(data, b"zkey").sections
+    except BinFileError as exc:
+        raise fail(str(exc)) from None
     if 1 not in sections or 2 not in sections:
         raise fail("missing header sections 1 and 2")
     start, size = sections[1]

@@ -25,6 +25,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from circuits.protocol.binfile import BinFileError, read_bin_file
 from circuits.protocol.errors import R1csFormatError
 
 __all__ = [
@@ -91,6 +92,21 @@ def _unpack(fmt: str, data: bytes, offset: int, what: str) -> tuple[int, ...]:
     return struct.unpack_from(fmt, data, offset)
 
 
+def _sections(data: bytes) -> dict[int, tuple[int, int]]:
+    """Return the section table of an r1cs file (version 1).
+
+    Raises:
+        R1csFormatError: bad magic or version, or a malformed section table.
+    """
+    try:
+        container = read_bin_file(data, _MAGIC)
+    except BinFileError as exc:
+        raise R1csFormatError(f"r1cs: {exc}") from None
+    if container.version != 1:
+        raise R1csFormatError(f"r1cs version is {container.version}, expected 1")
+    return container.sections
+
+
 def read_r1cs_header(data: bytes) -> R1csHeader:
     """Return the counts of an R1CS file given its bytes.
 
@@ -99,23 +115,7 @@ def read_r1cs_header(data: bytes) -> R1csHeader:
             data, no header section, a field other than BN254's scalar field,
             or a constraint section whose length disagrees with the header.
     """
-    if data[:4] != _MAGIC:
-        raise R1csFormatError(f"r1cs magic is {data[:4]!r}, expected b'r1cs'")
-    (version, n_sections) = _unpack("<II", data, 4, "version")
-    if version != 1:
-        raise R1csFormatError(f"r1cs version is {version}, expected 1")
-    offset = 12
-    sections: dict[int, tuple[int, int]] = {}
-    for _ in range(n_sections):
-        (kind, size) = _unpack("<IQ", data, offset, "section header")
-        offset += 12
-        if offset + size > len(data):
-            raise R1csFormatError(
-                f"r1cs section {kind} claims {size} bytes, only "
-                f"{len(data) - offset} remain"
-            )
-        sections.setdefault(kind, (offset, size))
-        offset += size
+    sections = _sections(data)
     if _HEADER_SECTION not in sections:
         raise R1csFormatError("r1cs has no header section (type 1)")
     pos, _size = sections[_HEADER_SECTION]
@@ -182,17 +182,10 @@ def read_r1cs(data: bytes) -> R1cs:
             ``>= prime``.
     """
     header = read_r1cs_header(data)
-    (_version, n_sections) = _unpack("<II", data, 4, "version")
-    offset, start = 12, -1
-    for _ in range(n_sections):
-        (kind, size) = _unpack("<IQ", data, offset, "section header")
-        offset += 12
-        if kind == _CONSTRAINTS_SECTION and start < 0:
-            start = offset
-        offset += size
-    if start < 0:
+    section = _sections(data).get(_CONSTRAINTS_SECTION)
+    if section is None:
         raise R1csFormatError("r1cs has no constraint section (type 2)")
-    pos = start
+    pos = section[0]
     constraints: list[
         tuple[LinearCombination, LinearCombination, LinearCombination]
     ] = []

@@ -65,6 +65,7 @@ from typing import Any
 
 import wasmtime
 
+from circuits.protocol.binfile import BinFileError, read_bin_file
 from circuits.protocol.errors import ProverInputError, ProverUnavailableError
 
 __all__ = [
@@ -274,22 +275,13 @@ def read_wtns(data: bytes) -> Wtns:
         ValueError: bad magic or version, a missing or truncated section, or
             a section-2 size that disagrees with the header.
     """
-    if data[:4] != _WTNS_MAGIC or len(data) < 12:
-        raise ValueError("not a .wtns file (bad magic)")
-    version, n_sections = struct.unpack_from("<II", data, 4)
-    if version != _WTNS_VERSION:
-        raise ValueError(f".wtns version is {version}, expected 2")
-    offset = 12
-    sections: dict[int, tuple[int, int]] = {}
-    for _ in range(n_sections):
-        if offset + 12 > len(data):
-            raise ValueError("truncated .wtns section table")
-        kind, size = struct.unpack_from("<IQ", data, offset)
-        offset += 12
-        if offset + size > len(data):
-            raise ValueError(f".wtns section {kind} overruns the file")
-        sections.setdefault(kind, (offset, size))
-        offset += size
+    try:
+        container = read_bin_file(data, _WTNS_MAGIC)
+    except BinFileError as exc:
+        raise ValueError(f"not a .wtns file: {exc}") from None
+    if container.version != _WTNS_VERSION:
+        raise ValueError(f".wtns version is {container.version}, expected 2")
+    sections = container.sections
     if 1 not in sections or 2 not in sections:
         raise ValueError(".wtns lacks section 1 or 2")
     start, size = sections[1]
