@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import nacl.signing
 from django.conf import settings
@@ -52,6 +52,8 @@ from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
 from transparency.protocol.jcs import canonical_json
 
 logger = logging.getLogger("meterproof.revocation")
+#: A revocation row (``RevokedKey`` or ``RevokedAttestation``) being lifted.
+_Lifted = TypeVar("_Lifted", RevokedKey, RevokedAttestation)
 
 #: Retry policy of the feed poller: attempts, first backoff and cap (seconds).
 FETCH_ATTEMPTS = 4
@@ -309,23 +311,13 @@ def revocation_key_lift(
         RevocationInputInvalid: empty reason.
         AlreadyLifted: the revocation was lifted before.
     """
-    reason = _reason(reason, "lift_reason")
-    row = RevokedKey.objects.select_for_update().get(pk=revoked_key.pk)
-    if row.lifted_at is not None:
-        raise AlreadyLifted(
-            f"revocation of kid {row.kid} was lifted at {row.lifted_at.isoformat()}"
-        )
-    moment = now or timezone.now()
-    row.lifted_at = max(moment, row.revoked_at)
-    row.lifted_by = _actor_user(actor)
-    row.lifted_by_label = _actor_label(actor)
-    row.lift_reason = reason
-    row.save(update_fields=["lifted_at", "lifted_by", "lifted_by_label", "lift_reason"])
-    revocation_snapshot_publish(now=moment)
-    logger.warning(
-        "kid %s revocation lifted by %s: %s", row.kid, row.lifted_by_label, reason
+    return _lift(
+        RevokedKey.objects.select_for_update().get(pk=revoked_key.pk),
+        reason=reason,
+        actor=actor,
+        now=now,
+        what=lambda row: f"kid {row.kid}",
     )
-    return row
 
 
 @transaction.atomic
@@ -407,12 +399,34 @@ def revocation_attestation_lift(
         RevocationInputInvalid: empty reason.
         AlreadyLifted: the revocation was lifted before.
     """
+    return _lift(
+        RevokedAttestation.objects.select_for_update().get(pk=revoked_attestation.pk),
+        reason=reason,
+        actor=actor,
+        now=now,
+        what=lambda row: f"attestation {row.identifier}",
+    )
+
+
+def _lift(
+    row: _Lifted,
+    *,
+    reason: str,
+    actor: Any,
+    now: datetime | None,
+    what: Callable[[_Lifted], str],
+) -> _Lifted:
+    """Record the lift of a locked revocation row (who, why, when; never
+    before its ``revoked_at``), publish a snapshot, log it; return the row.
+
+    Raises:
+        RevocationInputInvalid: empty reason.
+        AlreadyLifted: the revocation was lifted before.
+    """
     reason = _reason(reason, "lift_reason")
-    row = RevokedAttestation.objects.select_for_update().get(pk=revoked_attestation.pk)
     if row.lifted_at is not None:
         raise AlreadyLifted(
-            f"revocation of attestation {row.identifier} was lifted at "
-            f"{row.lifted_at.isoformat()}"
+            f"revocation of {what(row)} was lifted at {row.lifted_at.isoformat()}"
         )
     moment = now or timezone.now()
     row.lifted_at = max(moment, row.revoked_at)
@@ -422,10 +436,7 @@ def revocation_attestation_lift(
     row.save(update_fields=["lifted_at", "lifted_by", "lifted_by_label", "lift_reason"])
     revocation_snapshot_publish(now=moment)
     logger.warning(
-        "attestation %s revocation lifted by %s: %s",
-        row.identifier,
-        row.lifted_by_label,
-        reason,
+        "%s revocation lifted by %s: %s", what(row), row.lifted_by_label, reason
     )
     return row
 
