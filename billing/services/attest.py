@@ -26,7 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -602,7 +604,9 @@ def _commit(
             )
             for _, _, _, digests in prepared
         ]
-    try:
+    # A failure before the commit leaves no use for the proofs: cancel the
+    # ones not started yet (running ones finish and are dropped).
+    with _cancel_on_error(proofs):
         for (item, tariff, charge, digests), proof in zip(
             prepared, proofs, strict=True
         ):
@@ -620,79 +624,74 @@ def _commit(
                 digests=digests,
             )
             item.extra["charge"] = charge
-    except BaseException:
-        for proof in proofs:
-            if proof is not None:
-                proof.cancel()
-        raise
-    with transaction.atomic():
-        events = []
-        for item in owned:
-            ev = item.envelope.event
-            events.append(
-                MeterEvent(
-                    tenant=item.tenant,
-                    event_id=ev.event_id,
-                    window=ev.window,
-                    metric=ev.metric,
-                    quantity=ev.quantity,
-                    occurred_at=ev.occurred_at_dt,
-                    attributes=ev.attributes,
-                    meter_kid=item.envelope.kid,
-                    event_hash=item.request_hash,
-                    backfilled=backfill,
-                )
-            )
-        MeterEvent.objects.bulk_create(events)
-        if not all(e.pk for e in events):  # backends without RETURNING ids
-            lookup = {
-                (e.tenant_id, e.event_id, e.window): e.pk
-                for e in MeterEvent.objects.filter(
-                    Q(
-                        *[
-                            Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2])
-                            for i in owned
-                        ],
-                        _connector=Q.OR,
+        with transaction.atomic():
+            events = []
+            for item in owned:
+                ev = item.envelope.event
+                events.append(
+                    MeterEvent(
+                        tenant=item.tenant,
+                        event_id=ev.event_id,
+                        window=ev.window,
+                        metric=ev.metric,
+                        quantity=ev.quantity,
+                        occurred_at=ev.occurred_at_dt,
+                        attributes=ev.attributes,
+                        meter_kid=item.envelope.kid,
+                        event_hash=item.request_hash,
+                        backfilled=backfill,
                     )
                 )
-            }
-            for e in events:
-                e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
-        leaf_hashes = log_enqueue(
-            leaf_datas=[canonical_json(item.attestation) for item in owned]
-        )
-        bundles = []
-        for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
-            assert item.attestation is not None
-            charge = item.extra["charge"]
-            bundles.append(
-                Bundle(
-                    receipt_id=item.attestation["receipt"]["receipt_id"],
-                    tenant=item.tenant,
-                    meter_event=event_row,
-                    tariff_version=item.version,
-                    leaf_hash=leaf,
-                    amount_minor=charge.amount_minor,
-                    currency=charge.currency,
-                    fingerprint=item.attestation["billing_verify_fingerprint"],
-                    document=_storage_json(build_bundle(item.attestation)),
-                    issued_at=now,
-                    proof_status=proof_status,
+            MeterEvent.objects.bulk_create(events)
+            if not all(e.pk for e in events):  # backends without RETURNING ids
+                lookup = {
+                    (e.tenant_id, e.event_id, e.window): e.pk
+                    for e in MeterEvent.objects.filter(
+                        Q(
+                            *[
+                                Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2])
+                                for i in owned
+                            ],
+                            _connector=Q.OR,
+                        )
+                    )
+                }
+                for e in events:
+                    e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
+            leaf_hashes = log_enqueue(
+                leaf_datas=[canonical_json(item.attestation) for item in owned]
+            )
+            bundles = []
+            for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
+                assert item.attestation is not None
+                charge = item.extra["charge"]
+                bundles.append(
+                    Bundle(
+                        receipt_id=item.attestation["receipt"]["receipt_id"],
+                        tenant=item.tenant,
+                        meter_event=event_row,
+                        tariff_version=item.version,
+                        leaf_hash=leaf,
+                        amount_minor=charge.amount_minor,
+                        currency=charge.currency,
+                        fingerprint=item.attestation["billing_verify_fingerprint"],
+                        document=_storage_json(build_bundle(item.attestation)),
+                        issued_at=now,
+                        proof_status=proof_status,
+                    )
                 )
-            )
-            item.extra["leaf_hash"] = leaf
-        Bundle.objects.bulk_create(bundles)
-        updated = ReplayReservation.objects.filter(
-            token__in=[item.token for item in owned],
-            status=ReplayReservation.Status.RESERVED,
-        ).update(status=ReplayReservation.Status.COMMITTED, committed_at=now)
-        if updated != len(owned):
-            # A reservation expired and was reclaimed while we worked: abort the
-            # whole batch rather than commit an event twice.
-            raise AttestInProgress(
-                f"{len(owned) - updated} reservation(s) expired during attestation; retry"
-            )
+                item.extra["leaf_hash"] = leaf
+            Bundle.objects.bulk_create(bundles)
+            updated = ReplayReservation.objects.filter(
+                token__in=[item.token for item in owned],
+                status=ReplayReservation.Status.RESERVED,
+            ).update(status=ReplayReservation.Status.COMMITTED, committed_at=now)
+            if updated != len(owned):
+                # A reservation expired and was reclaimed while we worked: abort the
+                # whole batch rather than commit an event twice.
+                raise AttestInProgress(
+                    f"{len(owned) - updated} reservation(s) expired during attestation; retry"
+                )
     # Committed: the events are attested whatever happens next. Sequencing is
     # a group commit shared with concurrent requests; should it fail, the
     # leaves stay queued (log_tick sequences them) and the bundles are
@@ -715,13 +714,27 @@ def _commit(
         outcomes[item.index] = AttestOutcome(
             "attested", bundle=document, key=item.key, proof_status=proof_status
         )
-    unproved = [item for item in owned if proof_mode in ("parallel", "async")]
-    if proof_mode == "parallel":
+    unproved: list[_Pending] = []
+    if proof_mode == "async":
+        unproved = owned
+    elif proof_mode == "parallel":
         unproved = _attach_parallel_proofs(owned, proofs, outcomes, now)
     if unproved:
         billing_proofs_dispatch(
             receipt_ids=[item.attestation["receipt"]["receipt_id"] for item in unproved]  # type: ignore[index]
         )
+
+
+@contextmanager
+def _cancel_on_error(futures: list[Future[dict[str, Any]] | None]) -> Iterator[None]:
+    """Cancel the not-yet-started ``futures`` if the block raises."""
+    try:
+        yield
+    except BaseException:
+        for future in futures:
+            if future is not None:
+                future.cancel()
+        raise
 
 
 def _attach_parallel_proofs(
