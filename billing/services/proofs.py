@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,23 +93,24 @@ def billing_proofs_attach(
         for pk, _ in batch:
             counts[_record_failure(pk, exc)] += 1
         return counts
-    inputs: list[tuple[int, dict[str, Any]]] = []
+    futures: list[tuple[int, Any, Future[dict[str, Any]]]] = []
     for pk, document in batch:
         try:
             commitments = json.loads(document)["attestation"]["billing_commitments"]
             elements = [int(e) for e in commitments["elements"]]
-        except (ValueError, KeyError, TypeError) as exc:
+            future = prover.submit(elements)  # checks the inputs before queueing
+        except (ValueError, KeyError, TypeError, ProtocolError) as exc:
+            # a bundle that cannot be proved must not block the ones after it
             counts[_record_failure(pk, exc)] += 1
             continue
-        inputs.append((pk, {"elements": elements, "signals": commitments["public_signals"]}))
-    futures = [(pk, item, prover.submit(item["elements"])) for pk, item in inputs]
-    for pk, item, future in futures:
+        futures.append((pk, commitments["public_signals"], future))
+    for pk, signals, future in futures:
         try:
             proof = future.result()
-            if proof["public_signals"] != item["signals"]:
+            if proof["public_signals"] != signals:
                 raise ProtocolError(
                     f"proof public signals {proof['public_signals']} differ from the "
-                    f"signed billing_commitments {item['signals']}",
+                    f"signed billing_commitments {signals}",
                     field="billing_proof.public_signals",
                 )
         except Exception as exc:

@@ -344,3 +344,23 @@ def test_malformed_detached_proof_fails_closed(
     assert report["ok"] is False
     failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
     assert failed == (["bundle_format"] if not isinstance(detached, dict) else ["billing_proof"])
+
+
+def test_an_unprovable_bundle_does_not_block_the_others(
+    async_mode: None, tenant_setup: TenantSetup
+) -> None:
+    """A stored bundle whose commitments cannot be proved (here: an element
+    outside the scalar field) is recorded as a failed attempt; the bundles
+    after it in the sweep are still attached."""
+    first = _attest(tenant_setup, "evt_a")["attestation"]["receipt"]["receipt_id"]
+    second = _attest(tenant_setup, "evt_b")["attestation"]["receipt"]["receipt_id"]
+    row = Bundle.objects.get(receipt_id=first)
+    document = json.loads(row.document)
+    document["attestation"]["billing_commitments"]["elements"][0] = str(2**254)
+    Bundle.objects.filter(pk=row.pk).update(document=json.dumps(document))
+    counts = billing_proofs_attach()
+    assert (counts["attached"], counts["retrying"]) == (1, 1)
+    assert Bundle.objects.get(receipt_id=second).proof_status == "attached"
+    broken = Bundle.objects.get(receipt_id=first)
+    assert (broken.proof_status, broken.proof_attempts) == ("pending", 1)
+    assert broken.proof_error.startswith("groth16_prover_input_invalid")
