@@ -40,9 +40,8 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """``billing.E002``: ``VDI_BILLING_PROOF_MODE`` is not ``sync``,
     ``parallel`` or ``async``,
     or ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` / ``VDI_BILLING_PROOF_BATCH`` is < 1.
-    ``billing.W002``: async proving in production with the in-memory Celery
-    broker, where no worker would ever see the queued proofs (the beat sweep
-    still attaches them, but only in a beat process)."""
+    ``billing.W002``: async proving in production with Celery tasks run
+    eagerly (inside the attest request)."""
     problems: list[Any] = []
     mode = settings.VDI_BILLING_PROOF_MODE
     if mode not in PROOF_MODES:
@@ -63,14 +62,14 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     if (
         mode == "async"
         and settings.VDI_BILLING_INCIRCUIT_BINDING
+        and settings.CELERY_TASK_ALWAYS_EAGER
         and settings.PRODUCTION
-        and settings.CELERY_BROKER_URL == "memory://"
     ):
         problems.append(
             Warning(
-                "async proving with CELERY_BROKER_URL=memory://: proofs are "
-                "attached only by the beat sweep (billing_proofs_attach_task)",
-                hint="Point CELERY_BROKER_URL at Redis and run a Celery worker.",
+                "async proving with CELERY_TASK_ALWAYS_EAGER: the proof task runs "
+                "inside every attest request, so attest is as slow as sync",
+                hint="Set CELERY_TASK_ALWAYS_EAGER=false and run a Celery worker.",
                 id="billing.W002",
             )
         )

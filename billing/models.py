@@ -314,6 +314,11 @@ class Bundle(models.Model):
     proof_attempts = models.PositiveSmallIntegerField(default=0)
     proof_error = models.CharField(max_length=500, blank=True, default="")
     proof_attached_at = models.DateTimeField(null=True, blank=True)
+    proof_claimed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Async proving: a worker's claim on this bundle lasts until then.",
+    )
 
     class Meta:
         indexes = [

@@ -106,7 +106,8 @@ def bundle_proof_status_get(
 
     Shape: ``{"receipt_id", "proof_status": "none"|"embedded"|"pending"|
     "attached"|"failed", "attempts": int, "attached_at": RFC 3339 or null,
-    "error": str or null, "billing_proof": the member or null}``;
+    "error": the last failure's code or null, "billing_proof": the member or
+    null}``;
     ``billing_proof`` is the signed one for ``embedded`` and the detached one
     for ``attached``.
 
@@ -137,7 +138,9 @@ def bundle_proof_status_get(
         "proof_status": status,
         "attempts": attempts,
         "attached_at": format_rfc3339_utc(attached_at) if attached_at else None,
-        "error": error or None,
+        # the stored error is "<code>: <message>"; the message may name
+        # server paths, so tenants get the stable code only (staff: admin)
+        "error": error.split(":", 1)[0] if error else None,
         "billing_proof": proof,
     }
 

@@ -571,6 +571,7 @@ class Groth16Prover:
                 8 ints in ``[0, SNARK_SCALAR_FIELD)``.
             ProverSelfCheckError: (``groth16_prover_self_check_failed``) the
                 fresh proof does not verify.
+            ProverUnavailableError: the witness temp file cannot be written.
             ZkeyMismatchError: the backend panicked while proving.
         """
         proof, signal = self.prove_raw(commitments, witness=witness)

@@ -237,8 +237,10 @@ VDI_BILLING_VERIFY_PROFILE = env.str(
 VDI_DEFAULT_TARIFF_ID = env.str("VDI_DEFAULT_TARIFF_ID", default="api-requests")
 VDI_BILLING_INCIRCUIT_BINDING = env.bool("VDI_BILLING_INCIRCUIT_BINDING", default=False)
 # With the binding on: "sync" proves before signing (billing_proof inside the
-# signed attestation); "async" signs and logs at once and a Celery worker
-# attaches a detached billing_proof later (Bundle.proof_status shows where).
+# signed attestation); "parallel" proves while signing and logging and answers
+# with a detached billing_proof; "async" signs and logs at once and a Celery
+# worker attaches a detached billing_proof later (Bundle.proof_status says
+# where it stands). Any other value refuses to attest with proofs.
 VDI_BILLING_PROOF_MODE = env.str("VDI_BILLING_PROOF_MODE", default="sync")
 # Async proving: attempts per bundle before it is marked failed, and bundles
 # per worker run (billing_proofs_attach).

@@ -4,11 +4,23 @@ from django.db import migrations, models
 
 
 def mark_embedded(apps, schema_editor):
-    """Bundles signed with a proof inside the attestation are ``embedded``."""
+    """Bundles signed with a proof inside the attestation are ``embedded``
+    (the substring only preselects: event attributes may contain it too)."""
+    import json
+
     Bundle = apps.get_model("billing", "Bundle")
-    Bundle.objects.filter(document__contains='"billing_proof"').update(
-        proof_status="embedded"
+    rows = Bundle.objects.filter(document__contains='"billing_proof"').values_list(
+        "pk", "document"
     )
+    embedded = [
+        pk
+        for pk, document in rows.iterator(chunk_size=1000)
+        if "billing_proof" in json.loads(document).get("attestation", {})
+    ]
+    for start in range(0, len(embedded), 1000):
+        Bundle.objects.filter(pk__in=embedded[start : start + 1000]).update(
+            proof_status="embedded"
+        )
 
 
 class Migration(migrations.Migration):
@@ -31,6 +43,15 @@ class Migration(migrations.Migration):
             model_name="bundle",
             name="proof_attached_at",
             field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="bundle",
+            name="proof_claimed_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Async proving: a worker's claim on this bundle lasts until then.",
+                null=True,
+            ),
         ),
         migrations.AddField(
             model_name="bundle",

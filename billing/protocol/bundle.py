@@ -285,9 +285,8 @@ class Bundle:
         """Return ``(billing_proof member or None, where)``; ``where`` is
         ``"attestation.billing_proof"`` (signed, sync proving),
         ``"billing_proof"`` (detached, attached after signing) or ``""``."""
-        embedded = self.attestation.get("billing_proof")
-        if embedded is not None:
-            return embedded, "attestation.billing_proof"
+        if "billing_proof" in self.attestation:  # even null: present, checked
+            return self.attestation["billing_proof"], "attestation.billing_proof"
         if self.detached_proof is not None:
             return self.detached_proof, "billing_proof"
         return None, ""

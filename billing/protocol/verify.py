@@ -408,7 +408,7 @@ class BundleVerifier:
 
         def billing_proof() -> None:
             proof, where = bundle.billing_proof
-            if proof is None:
+            if not where:
                 raise SkipCheck(
                     "no billing_proof (optional in the standard profile; an "
                     "async proof may not be attached yet)",

@@ -34,10 +34,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.checks import PROOF_MODES
 from billing.errors import (
     AttestDisabled,
     AttestInProgress,
@@ -456,6 +458,11 @@ def meter_events_attest(
     if prove is None:
         prove = settings.VDI_BILLING_INCIRCUIT_BINDING
     mode = proof_mode or settings.VDI_BILLING_PROOF_MODE
+    if mode not in PROOF_MODES:
+        # A misconfiguration, not bad input: never attest with a silent no-op.
+        raise ImproperlyConfigured(
+            f"VDI_BILLING_PROOF_MODE is {mode!r}; expected one of {PROOF_MODES}"
+        )
     if prove:
         # Refuse (503 artifact_manifest_mismatch / prover errors) before
         # anything is reserved; never substitute other artifacts. Async
@@ -579,7 +586,9 @@ def _commit(
     proof_status: str = {
         "off": Bundle.ProofStatus.NONE.value,
         "sync": Bundle.ProofStatus.EMBEDDED.value,
-    }.get(proof_mode, Bundle.ProofStatus.PENDING.value)
+        "parallel": Bundle.ProofStatus.PENDING.value,
+        "async": Bundle.ProofStatus.PENDING.value,
+    }[proof_mode]
     tariffs: dict[int, TariffDoc] = {}
     prepared = []
     for item in owned:
@@ -718,11 +727,12 @@ def _commit(
     if proof_mode == "async":
         unproved = owned
     elif proof_mode == "parallel":
-        unproved = _attach_parallel_proofs(owned, proofs, outcomes, now)
+        unproved = _attach_parallel_proofs(owned, proofs, outcomes)
     if unproved:
-        billing_proofs_dispatch(
-            receipt_ids=[item.attestation["receipt"]["receipt_id"] for item in unproved]  # type: ignore[index]
-        )
+        ids = [item.attestation["receipt"]["receipt_id"] for item in unproved]  # type: ignore[index]
+        # After the commit (immediately when no transaction is open), so a
+        # worker always finds the rows.
+        transaction.on_commit(lambda: billing_proofs_dispatch(receipt_ids=ids))
 
 
 @contextmanager
@@ -741,7 +751,6 @@ def _attach_parallel_proofs(
     owned: list[_Pending],
     proofs: list[Future[dict[str, Any]] | None],
     outcomes: list[AttestOutcome | None],
-    now: datetime,
 ) -> list[_Pending]:
     """Wait for the proofs started before signing, store each as the bundle's
     detached proof (``pending`` -> ``attached``) and add it to the answer.
@@ -764,7 +773,7 @@ def _attach_parallel_proofs(
             ).update(
                 proof_status=Bundle.ProofStatus.ATTACHED,
                 billing_proof=json.dumps(proof, separators=(",", ":"), sort_keys=True),
-                proof_attached_at=now,
+                proof_attached_at=timezone.now(),
                 proof_attempts=1,
             )
         except Exception:

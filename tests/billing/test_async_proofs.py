@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Bundle
 from billing.protocol.bundle import attestation_leaf_hash
 from billing.protocol.verify import PROFILE_STRICT, verify_bundle
 from billing.selectors import bundle_get, trust_anchors_get
+from billing.services.attest import meter_events_attest
 from billing.services.proofs import billing_proofs_attach, billing_proofs_retry
 from circuits.artifacts import artifact_status
 from circuits.protocol.groth16 import verify_groth16
@@ -166,7 +169,9 @@ def test_failed_attempts_end_in_failed_and_staff_can_retry(
     assert billing_proofs_attach()["retrying"] == 1
     row = Bundle.objects.get(receipt_id=receipt_id)
     assert (row.proof_status, row.proof_attempts) == ("pending", 1)
-    assert row.proof_error.startswith("artifact_manifest_mismatch")
+    assert row.proof_error.startswith("artifact_manifest_mismatch: ")
+    status = tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt_id}/proof")
+    assert status.json()["error"] == "artifact_manifest_mismatch"  # code only
     assert billing_proofs_attach()["failed"] == 1
     row.refresh_from_db()
     assert (row.proof_status, row.proof_attempts) == ("failed", 2)
@@ -221,16 +226,19 @@ def test_sweep_leaves_fresh_bundles_and_never_proves_twice(
 
 
 def test_eager_celery_attaches_during_the_request(
-    settings: Any, tenant_setup: TenantSetup
+    settings: Any, tenant_setup: TenantSetup, django_capture_on_commit_callbacks: Any
 ) -> None:
-    """With CELERY_TASK_ALWAYS_EAGER (the development default) the queued task
-    runs in the attesting process: the answer says pending (the bundle was
-    signed without a proof), and the stored bundle already has it."""
+    """With CELERY_TASK_ALWAYS_EAGER (the development default) the task queued
+    once the attest committed runs in the attesting process: the answer says
+    pending (the bundle was signed without a proof), and the stored bundle
+    already has it."""
     settings.VDI_BILLING_INCIRCUIT_BINDING = True
     settings.VDI_BILLING_PROOF_MODE = "async"
     artifact_status(refresh=True)
     assert celery_app.conf.task_always_eager
-    response = tenant_setup.client.post(ATTEST, make_event(), format="json")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = tenant_setup.client.post(ATTEST, make_event(), format="json")
+    assert len(callbacks) == 1
     assert response.status_code == 201, response.content
     assert response["Billing-Proof-Status"] == "pending"
     receipt_id = response.json()["attestation"]["receipt"]["receipt_id"]
@@ -308,8 +316,8 @@ def test_parallel_mode_answers_with_the_detached_proof(
 
 def test_proof_mode_system_check(settings: Any) -> None:
     """billing.E002 names an unknown VDI_BILLING_PROOF_MODE or a batch/attempt
-    bound below 1; billing.W002 warns about async proving on the in-memory
-    broker in production; valid settings give nothing."""
+    bound below 1; billing.W002 warns about async proving with eager Celery
+    tasks in production; valid settings give nothing."""
     from billing.checks import check_proof_mode
 
     for mode in ("sync", "parallel", "async"):
@@ -323,8 +331,10 @@ def test_proof_mode_system_check(settings: Any) -> None:
     settings.VDI_BILLING_PROOF_BATCH = 64
     settings.VDI_BILLING_INCIRCUIT_BINDING = True
     settings.PRODUCTION = True
-    settings.CELERY_BROKER_URL = "memory://"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     assert [m.id for m in check_proof_mode()] == ["billing.W002"]
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert check_proof_mode() == []
 
 
 @pytest.mark.parametrize(
@@ -354,13 +364,53 @@ def test_an_unprovable_bundle_does_not_block_the_others(
     after it in the sweep are still attached."""
     first = _attest(tenant_setup, "evt_a")["attestation"]["receipt"]["receipt_id"]
     second = _attest(tenant_setup, "evt_b")["attestation"]["receipt"]["receipt_id"]
+    third = _attest(tenant_setup, "evt_c")["attestation"]["receipt"]["receipt_id"]
     row = Bundle.objects.get(receipt_id=first)
     document = json.loads(row.document)
     document["attestation"]["billing_commitments"]["elements"][0] = str(2**254)
     Bundle.objects.filter(pk=row.pk).update(document=json.dumps(document))
+    row = Bundle.objects.get(receipt_id=third)
+    document = json.loads(row.document)
+    del document["attestation"]["billing_commitments"]["public_signals"]
+    Bundle.objects.filter(pk=row.pk).update(document=json.dumps(document))
     counts = billing_proofs_attach()
-    assert (counts["attached"], counts["retrying"]) == (1, 1)
+    assert (counts["attached"], counts["retrying"]) == (1, 2)
+    assert Bundle.objects.get(receipt_id=third).proof_error.startswith("KeyError")
     assert Bundle.objects.get(receipt_id=second).proof_status == "attached"
     broken = Bundle.objects.get(receipt_id=first)
     assert (broken.proof_status, broken.proof_attempts) == ("pending", 1)
     assert broken.proof_error.startswith("groth16_prover_input_invalid")
+
+
+def test_queued_ids_are_all_proved_in_rounds_and_claims_are_respected(
+    async_mode: None, tenant_setup: TenantSetup
+) -> None:
+    """A task's receipt ids are all proved, in rounds of ``limit``; a bundle
+    another worker has claimed is left alone until the claim expires."""
+    ids = [
+        _attest(tenant_setup, f"evt_{i}")["attestation"]["receipt"]["receipt_id"]
+        for i in range(5)
+    ]
+    claimed = Bundle.objects.get(receipt_id=ids[0])
+    Bundle.objects.filter(pk=claimed.pk).update(
+        proof_claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    assert billing_proofs_attach(receipt_ids=ids, limit=2)["attached"] == 4
+    assert Bundle.objects.get(pk=claimed.pk).proof_status == "pending"
+    Bundle.objects.filter(pk=claimed.pk).update(
+        proof_claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert billing_proofs_attach(receipt_ids=ids, limit=2)["attached"] == 1
+    assert set(Bundle.objects.values_list("proof_status", flat=True)) == {"attached"}
+    assert not Bundle.objects.filter(proof_claimed_until__isnull=False).exists()
+
+
+def test_unknown_proof_mode_refuses_to_attest(
+    settings: Any, tenant_setup: TenantSetup
+) -> None:
+    """A mistyped VDI_BILLING_PROOF_MODE never attests without proofs silently."""
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    settings.VDI_BILLING_PROOF_MODE = "Async"
+    with pytest.raises(ImproperlyConfigured, match="VDI_BILLING_PROOF_MODE"):
+        meter_events_attest(payloads=[make_event()], tenant=tenant_setup.tenant)
+    assert not Bundle.objects.exists()

@@ -31,6 +31,7 @@ from tests.billing.protocol.builders import (
     StrictKit,
     event_json,
     flip_b64url,
+    resign,
     signed_test_manifest,
 )
 from tests.billing.protocol.groth16_trapdoor import TrapdoorKey
@@ -103,6 +104,9 @@ def corpus(kit: StrictKit) -> dict[str, dict[str, Any]]:
     detached_foreign["billing_proof"] = kit.billing_proof(
         foreign["billing_commitments"]["public_signals"][0]
     )
+    null_proof = kit.attestation(with_proof=False)
+    null_proof["billing_proof"] = None  # signed by the (trusted) issuer as null
+    signed_null_proof = kit.bundle(attestation=resign(kit.keys, null_proof), timestamp=stamp)
     proof_twice = copy.deepcopy(valid)
     proof_twice["billing_proof"] = copy.deepcopy(
         valid["attestation"]["billing_proof"]
@@ -124,6 +128,7 @@ def corpus(kit: StrictKit) -> dict[str, dict[str, Any]]:
         "detached_proof": detached,
         "detached_proof_for_other_charge": detached_foreign,
         "proof_inside_and_detached": proof_twice,
+        "signed_null_proof": signed_null_proof,
         "revoked_receipt": revoked,
         "unknown_issuer": stranger,
         "not_a_bundle": {"format": "vdi-billing/1"},
@@ -213,6 +218,8 @@ def test_cli_and_api_agree_on_the_corpus(
     assert api["detached_proof_for_other_charge"][0] is False
     assert "billing_proof" in api["detached_proof_for_other_charge"][1]
     assert api["proof_inside_and_detached"] == (False, ["bundle_format"])
+    assert api["signed_null_proof"][0] is False  # present but null: checked, fails
+    assert "billing_proof" in api["signed_null_proof"][1]
     if profile == STRICT:
         assert api["no_log"] == (False, ["checkpoint_signature", "log_inclusion"])
         assert api["no_proof"] == (False, ["billing_proof", "authority_binding"])
