@@ -159,27 +159,13 @@ def parse_zkey_verify(output: str) -> ZkeyVerification:
     """Parse ``snarkjs zkey verify`` output (snarkjs 0.7.x layout)."""
     contributions = []
     pattern = re.compile(r"contribution #(\d+) (.*):\s*$", re.MULTILINE)
-    matches = list(pattern.finditer(output))
-    for position, match in enumerate(matches):
-        end = (
-            matches[position + 1].start()
-            if position + 1 < len(matches)
-            else len(output)
-        )
-        block = output[match.start() : end]
+    for match, block in _contribution_blocks(pattern, output):
         entry: dict[str, Any] = {
             "index": int(match.group(1)),
             "name": match.group(2).strip(),
             "contribution_hash": parse_hash_after(block, match.group(0).strip()),
         }
-        beacon = re.search(r"Beacon generator: ([0-9a-fA-F]+)", block)
-        if beacon:
-            entry["beacon"] = beacon.group(1).lower()
-            iterations = re.search(r"Beacon iterations Exp: (\d+)", block)
-            entry["beacon_iterations_exp"] = (
-                int(iterations.group(1)) if iterations else None
-            )
-        contributions.append(entry)
+        contributions.append(_with_beacon(entry, block))
     contributions.sort(key=lambda item: item["index"])
     return ZkeyVerification(
         ok="ZKey Ok!" in output,
@@ -200,30 +186,37 @@ def parse_ptau_verify(output: str) -> list[dict[str, Any]]:
     """
     entries = []
     pattern = re.compile(r"Contribution #(\d+): (.*)$", re.MULTILINE)
-    matches = list(pattern.finditer(output))
-    for position, match in enumerate(matches):
-        end = (
-            matches[position + 1].start()
-            if position + 1 < len(matches)
-            else len(output)
-        )
-        block = output[match.start() : end]
+    for match, block in _contribution_blocks(pattern, output):
         entry: dict[str, Any] = {
             "index": int(match.group(1)),
             "name": match.group(2).strip(),
             "contribution_hash": parse_hash_after(block, "Response Hash:"),
             "next_challenge_hash": parse_hash_after(block, "Next Challenge:"),
         }
-        beacon = re.search(r"Beacon generator: ([0-9a-fA-F]+)", block)
-        if beacon:
-            entry["beacon"] = beacon.group(1).lower()
-            iterations = re.search(r"Beacon iterations Exp: (\d+)", block)
-            entry["beacon_iterations_exp"] = (
-                int(iterations.group(1)) if iterations else None
-            )
-        entries.append(entry)
+        entries.append(_with_beacon(entry, block))
     entries.sort(key=lambda item: item["index"])
     return entries
+
+
+def _contribution_blocks(
+    pattern: re.Pattern[str], output: str
+) -> list[tuple[re.Match[str], str]]:
+    """Split snarkjs verify output into ``(heading match, block)`` pairs: each
+    block runs from a contribution heading to the next one (or the end)."""
+    matches = list(pattern.finditer(output))
+    ends = [m.start() for m in matches[1:]] + [len(output)]
+    return [(m, output[m.start() : end]) for m, end in zip(matches, ends, strict=True)]
+
+
+def _with_beacon(entry: dict[str, Any], block: str) -> dict[str, Any]:
+    """Add ``beacon`` (lowercase hex) and ``beacon_iterations_exp`` to
+    ``entry`` when ``block`` is a beacon contribution; return ``entry``."""
+    beacon = re.search(r"Beacon generator: ([0-9a-fA-F]+)", block)
+    if beacon:
+        entry["beacon"] = beacon.group(1).lower()
+        iterations = re.search(r"Beacon iterations Exp: (\d+)", block)
+        entry["beacon_iterations_exp"] = int(iterations.group(1)) if iterations else None
+    return entry
 
 
 def zkey_contribute(
