@@ -29,6 +29,18 @@ class AttestInProgress(BillingServiceError):
     code = "attest_in_progress"
 
 
+class ReservationLost(AttestInProgress):
+    """This request's replay reservation expired (or its holder was judged
+    dead) and another request took the event over before this one committed.
+
+    Nothing of this request was stored; a retry returns the other request's
+    bundle (``replayed``) or answers ``attest_in_progress`` while it runs.
+    HTTP 409, like its parent.
+    """
+
+    code = "reservation_lost"
+
+
 class EventTooOld(BillingServiceError):
     """``occurred_at`` is older than the late-event window (default 35 days)."""
 

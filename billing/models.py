@@ -210,7 +210,11 @@ class ReplayReservation(models.Model):
     ``committed_at`` in the same transaction as the bundle and the log leaf;
     deleted on a caught failure; an expired ``reserved`` row may be reclaimed.
     ``request_hash`` is SHA-256(JCS(event)): the same event_id with another body
-    is a conflict.
+    is a conflict. ``holder`` tells whether the reserving attempt still lives
+    before ``expires_at``: on PostgreSQL the key of a session-level advisory
+    lock its database connection holds (released by the server when the
+    worker dies), elsewhere its operating-system process id; ``None`` for
+    rows written before the column existed (they wait for ``expires_at``).
     """
 
     class Status(models.TextChoices):
@@ -228,6 +232,7 @@ class ReplayReservation(models.Model):
         max_length=16, choices=Status.choices, default=Status.RESERVED
     )
     expires_at = models.DateTimeField()
+    holder = models.BigIntegerField(null=True, blank=True)
     committed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

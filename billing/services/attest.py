@@ -8,8 +8,9 @@ call :func:`meter_events_attest`. For each event it
    late-event window (skipped for staff backfills, which the receipt records);
 2. finds the published tariff version in force at ``occurred_at``;
 3. **reserves** ``(tenant, event_id, window)`` in its own committed transaction
-   (``reserved`` + ``expires_at``): a crash leaves a row that expires and can be
-   reclaimed;
+   (``reserved`` + ``expires_at`` + ``holder``): a crash leaves a row that is
+   reclaimed once it expires or, sooner, once its holder is seen dead
+   (:mod:`billing.services.holder`);
 4. in **one transaction** for the whole batch: appends every attestation to the
    transparency log, signs one checkpoint, stores meter events and bundles and
    flips the reservations to ``committed`` (checked by token, so a reservation
@@ -28,7 +29,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ from billing.errors import (
     EventTooOld,
     NoTariffInForce,
     ReplayConflict,
+    ReservationLost,
     TenantMismatch,
     UnknownTenant,
 )
@@ -77,6 +79,7 @@ from billing.selectors import (
     bundle_documents,
     trust_anchors_get,
 )
+from billing.services.holder import ReservationHolder, holder_alive
 from billing.services.proofs import billing_proofs_dispatch
 from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
@@ -151,9 +154,7 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
     key = trust.key("meter", envelope.kid)
     if key is None:
         raise UnknownKeyError(f"meter kid {envelope.kid} is not trusted", field="kid")
-    if key.status == "revoked" or not key.is_valid_at(
-        envelope.event.occurred_at_dt
-    ):
+    if key.status == "revoked" or not key.is_valid_at(envelope.event.occurred_at_dt):
         raise UnknownKeyError(
             f"meter kid {envelope.kid} is revoked or not valid at occurred_at "
             f"{envelope.event.occurred_at}",
@@ -248,13 +249,18 @@ class _TariffFinder:
 
 
 def _reserve(
-    items: list[_Pending], now: datetime, outcomes: list[AttestOutcome | None]
+    items: list[_Pending],
+    now: datetime,
+    outcomes: list[AttestOutcome | None],
+    holder: ReservationHolder | None,
 ) -> list[_Pending]:
-    """Reserve each item's key; return the items this call now owns.
+    """Reserve each item's key for ``holder``; return the items this call now
+    owns.
 
     Items whose key is already committed get ``replayed`` (same body) or a
-    :class:`ReplayConflict`; keys reserved by an in-flight request get
-    :class:`AttestInProgress` (or a conflict if the body differs).
+    :class:`ReplayConflict`; keys reserved by a live in-flight request get
+    :class:`AttestInProgress` (or a conflict if the body differs); keys whose
+    reservation expired or whose holder is dead are taken over.
     """
     ttl = timedelta(seconds=settings.VDI_BILLING_REPLAY_RESERVE_TTL_SEC)
     owned: list[_Pending] = []
@@ -273,7 +279,7 @@ def _reserve(
         if row is None:
             fresh.append(item)
         else:
-            _resolve_existing(item, row, now, ttl, outcomes, owned)
+            _resolve_existing(item, row, now, ttl, outcomes, owned, holder)
     if fresh:
         for item in fresh:
             item.token = uuid.uuid4()
@@ -285,6 +291,7 @@ def _reserve(
                 request_hash=item.request_hash,
                 token=item.token,
                 expires_at=now + ttl,
+                holder=holder.key if holder is not None else None,
             )
             for item in fresh
         ]
@@ -304,7 +311,7 @@ def _reserve(
                     current = ReplayReservation.objects.get(
                         tenant=item.tenant, event_id=item.key[1], window=item.key[2]
                     )
-                    _resolve_existing(item, current, now, ttl, outcomes, owned)
+                    _resolve_existing(item, current, now, ttl, outcomes, owned, holder)
     return owned
 
 
@@ -315,6 +322,7 @@ def _resolve_existing(
     ttl: timedelta,
     outcomes: list[AttestOutcome | None],
     owned: list[_Pending],
+    holder: ReservationHolder | None,
 ) -> None:
     if row.status == ReplayReservation.Status.COMMITTED:
         if row.request_hash != item.request_hash:
@@ -331,7 +339,8 @@ def _resolve_existing(
         # The stored bundle is attached in one query per batch by _attach_replays.
         outcomes[item.index] = AttestOutcome("replayed", key=item.key)
         return
-    if row.expires_at > now:
+    mine = holder.key if holder is not None else None
+    if row.expires_at > now and holder_alive(row.holder, mine=mine):
         error: ProtocolError
         if row.request_hash != item.request_hash:
             error = ReplayConflict(
@@ -345,19 +354,28 @@ def _resolve_existing(
             )
         outcomes[item.index] = AttestOutcome("rejected", error=error, key=item.key)
         return
-    # Expired reservation left by a crash: reclaim it, idempotently (only one
-    # reclaimer wins the conditional update).
+    # Expired reservation, or one whose holder died (a crash): reclaim it,
+    # idempotently (only one reclaimer wins the conditional update; the old
+    # holder, should it still run, loses its token-checked commit).
     token = uuid.uuid4()
     won = ReplayReservation.objects.filter(
         pk=row.pk, status=ReplayReservation.Status.RESERVED, token=row.token
-    ).update(token=token, expires_at=now + ttl, request_hash=item.request_hash)
+    ).update(
+        token=token,
+        expires_at=now + ttl,
+        request_hash=item.request_hash,
+        holder=mine,
+    )
     if won:
         item.token = token
         owned.append(item)
     else:
         outcomes[item.index] = AttestOutcome(
             "rejected",
-            error=AttestInProgress("reservation was reclaimed concurrently; retry"),
+            error=AttestInProgress(
+                f"event_id {item.key[1]}: reservation was reclaimed concurrently; retry",
+                field="event.event_id",
+            ),
             key=item.key,
         )
 
@@ -523,21 +541,25 @@ def meter_events_attest(
                 version=version,
             )
         )
-    owned = _reserve(pending, now, outcomes)
-    _attach_replays(outcomes)
-    if owned:
-        try:
-            _commit(
-                owned,
-                keyring,
-                now,
-                backfill,
-                outcomes,
-                proof_mode=mode if prove else "off",
-            )
-        except BaseException:
-            _release(owned)
-            raise
+    # The holder (an advisory lock on PostgreSQL) lives as long as this
+    # attempt: a second request finding our reservation can tell whether we
+    # died, instead of waiting for expires_at.
+    with ReservationHolder() if pending else nullcontext(None) as holder:
+        owned = _reserve(pending, now, outcomes, holder)
+        _attach_replays(outcomes)
+        if owned:
+            try:
+                _commit(
+                    owned,
+                    keyring,
+                    now,
+                    backfill,
+                    outcomes,
+                    proof_mode=mode if prove else "off",
+                )
+            except BaseException:
+                _release(owned)
+                raise
     for index, first, event_hash in duplicates:
         original = outcomes[first]
         if original is not None and original.status != "rejected":
@@ -608,9 +630,7 @@ def _commit(
         # batch at once on the prover's thread pool (groth16py releases the GIL).
         prover = get_prover()
         proofs = [
-            prover.submit(
-                [int(e) for e in digests["billing_commitments"]["elements"]]
-            )
+            prover.submit([int(e) for e in digests["billing_commitments"]["elements"]])
             for _, _, _, digests in prepared
         ]
     # A failure before the commit leaves no use for the proofs: cancel the
@@ -633,74 +653,17 @@ def _commit(
                 digests=digests,
             )
             item.extra["charge"] = charge
-        with transaction.atomic():
-            events = []
-            for item in owned:
-                ev = item.envelope.event
-                events.append(
-                    MeterEvent(
-                        tenant=item.tenant,
-                        event_id=ev.event_id,
-                        window=ev.window,
-                        metric=ev.metric,
-                        quantity=ev.quantity,
-                        occurred_at=ev.occurred_at_dt,
-                        attributes=ev.attributes,
-                        meter_kid=item.envelope.kid,
-                        event_hash=item.request_hash,
-                        backfilled=backfill,
-                    )
-                )
-            MeterEvent.objects.bulk_create(events)
-            if not all(e.pk for e in events):  # backends without RETURNING ids
-                lookup = {
-                    (e.tenant_id, e.event_id, e.window): e.pk
-                    for e in MeterEvent.objects.filter(
-                        Q(
-                            *[
-                                Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2])
-                                for i in owned
-                            ],
-                            _connector=Q.OR,
-                        )
-                    )
-                }
-                for e in events:
-                    e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
-            leaf_hashes = log_enqueue(
-                leaf_datas=[canonical_json(item.attestation) for item in owned]
-            )
-            bundles = []
-            for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
-                assert item.attestation is not None
-                charge = item.extra["charge"]
-                bundles.append(
-                    Bundle(
-                        receipt_id=item.attestation["receipt"]["receipt_id"],
-                        tenant=item.tenant,
-                        meter_event=event_row,
-                        tariff_version=item.version,
-                        leaf_hash=leaf,
-                        amount_minor=charge.amount_minor,
-                        currency=charge.currency,
-                        fingerprint=item.attestation["billing_verify_fingerprint"],
-                        document=_storage_json(build_bundle(item.attestation)),
-                        issued_at=now,
-                        proof_status=proof_status,
-                    )
-                )
-                item.extra["leaf_hash"] = leaf
-            Bundle.objects.bulk_create(bundles)
-            updated = ReplayReservation.objects.filter(
-                token__in=[item.token for item in owned],
-                status=ReplayReservation.Status.RESERVED,
-            ).update(status=ReplayReservation.Status.COMMITTED, committed_at=now)
-            if updated != len(owned):
-                # A reservation expired and was reclaimed while we worked: abort the
-                # whole batch rather than commit an event twice.
-                raise AttestInProgress(
-                    f"{len(owned) - updated} reservation(s) expired during attestation; retry"
-                )
+        try:
+            with transaction.atomic():
+                _store(owned, now, backfill, proof_status)
+        except IntegrityError:
+            # Backstop for backends without row locks (SQLite): a takeover that
+            # committed between our check and our inserts shows up as a unique
+            # violation on the event or bundle. Ours to report, not a 500.
+            lost = _lost_reservations(owned)
+            if lost:
+                raise _reservation_lost(lost) from None
+            raise
     # Committed: the events are attested whatever happens next. Sequencing is
     # a group commit shared with concurrent requests; should it fail, the
     # leaves stay queued (log_tick sequences them) and the bundles are
@@ -713,7 +676,9 @@ def _commit(
         )
         evidence = log_evidence_list(leaf_hashes=leaves)
     except Exception:
-        logger.exception("sequencing %d attested leaves failed; left queued", len(leaves))
+        logger.exception(
+            "sequencing %d attested leaves failed; left queued", len(leaves)
+        )
     for item in owned:
         assert item.attestation is not None
         document = build_bundle(item.attestation)
@@ -733,6 +698,124 @@ def _commit(
         # After the commit (immediately when no transaction is open), so a
         # worker always finds the rows.
         transaction.on_commit(lambda: billing_proofs_dispatch(receipt_ids=ids))
+
+
+def _lost_reservations(owned: list[_Pending]) -> list[_Pending]:
+    """Return the items whose reservation is no longer ours (reclaimed by
+    another request after it expired or its holder was judged dead)."""
+    held = set(
+        ReplayReservation.objects.filter(
+            token__in=[item.token for item in owned],
+            status=ReplayReservation.Status.RESERVED,
+        ).values_list("token", flat=True)
+    )
+    return [item for item in owned if item.token not in held]
+
+
+def _reservation_lost(lost: list[_Pending]) -> ReservationLost:
+    first = lost[0].key[1]
+    more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+    return ReservationLost(
+        f"the reservation of event_id {first}{more} was taken over by another "
+        "request before this one committed; nothing was stored, retry",
+        field="event.event_id",
+    )
+
+
+def _store(
+    owned: list[_Pending], now: datetime, backfill: bool, proof_status: str
+) -> None:
+    """Store the owned items' events, queued leaves and bundles and flip their
+    reservations to ``committed``; call inside one transaction.
+
+    First locks our reservation rows (``SELECT ... FOR UPDATE``) and checks
+    they are still ours, so a request whose reservation was reclaimed inserts
+    nothing and a reclaimer waits for our commit (and then finds the row
+    committed).
+
+    Raises:
+        ReservationLost: a reservation was taken over by another request.
+    """
+    held = set(
+        ReplayReservation.objects.select_for_update()
+        .filter(
+            token__in=[item.token for item in owned],
+            status=ReplayReservation.Status.RESERVED,
+        )
+        .values_list("token", flat=True)
+    )
+    lost = [item for item in owned if item.token not in held]
+    if lost:
+        raise _reservation_lost(lost)
+    events = []
+    for item in owned:
+        ev = item.envelope.event
+        events.append(
+            MeterEvent(
+                tenant=item.tenant,
+                event_id=ev.event_id,
+                window=ev.window,
+                metric=ev.metric,
+                quantity=ev.quantity,
+                occurred_at=ev.occurred_at_dt,
+                attributes=ev.attributes,
+                meter_kid=item.envelope.kid,
+                event_hash=item.request_hash,
+                backfilled=backfill,
+            )
+        )
+    MeterEvent.objects.bulk_create(events)
+    if not all(e.pk for e in events):  # backends without RETURNING ids
+        lookup = {
+            (e.tenant_id, e.event_id, e.window): e.pk
+            for e in MeterEvent.objects.filter(
+                Q(
+                    *[
+                        Q(tenant=i.tenant, event_id=i.key[1], window=i.key[2])
+                        for i in owned
+                    ],
+                    _connector=Q.OR,
+                )
+            )
+        }
+        for e in events:
+            e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
+    leaf_hashes = log_enqueue(
+        leaf_datas=[canonical_json(item.attestation) for item in owned]
+    )
+    bundles = []
+    for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
+        assert item.attestation is not None
+        charge = item.extra["charge"]
+        bundles.append(
+            Bundle(
+                receipt_id=item.attestation["receipt"]["receipt_id"],
+                tenant=item.tenant,
+                meter_event=event_row,
+                tariff_version=item.version,
+                leaf_hash=leaf,
+                amount_minor=charge.amount_minor,
+                currency=charge.currency,
+                fingerprint=item.attestation["billing_verify_fingerprint"],
+                document=_storage_json(build_bundle(item.attestation)),
+                issued_at=now,
+                proof_status=proof_status,
+            )
+        )
+        item.extra["leaf_hash"] = leaf
+    Bundle.objects.bulk_create(bundles)
+    updated = ReplayReservation.objects.filter(
+        token__in=[item.token for item in owned],
+        status=ReplayReservation.Status.RESERVED,
+    ).update(status=ReplayReservation.Status.COMMITTED, committed_at=now)
+    if updated != len(owned):
+        # Cannot happen while the rows are locked above; should it, abort the
+        # whole batch rather than commit an event twice.
+        raise ReservationLost(
+            f"{len(owned) - updated} reservation(s) were taken over during "
+            "attestation; nothing was stored, retry",
+            field="event.event_id",
+        )
 
 
 @contextmanager
