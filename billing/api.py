@@ -43,7 +43,6 @@ from billing.protocol.verify import (
     resolve_profile,
 )
 from billing.selectors import (
-    bundle_get,
     bundle_proof_status_get,
     meter_key_get,
     meter_key_list,
@@ -51,6 +50,7 @@ from billing.selectors import (
     verification_options_get,
 )
 from billing.services.attest import meter_event_attest, meter_events_attest
+from billing.services.bundles import bundle_get_sequenced
 from billing.services.tenants import meter_key_register, meter_key_retire
 from transparency.protocol.errors import ProtocolError
 
@@ -258,8 +258,11 @@ class BundleDetailApi(APIView):
     authentication_classes = [TenantApiKeyAuthentication]
 
     def get(self, request: Request, receipt_id: str) -> Response:
-        """Return the stored bundle or 404 ``bundle_not_found``."""
-        return Response(bundle_get(receipt_id=receipt_id, tenant=request.user))
+        """Return the stored bundle or 404 ``bundle_not_found`` (a bundle whose
+        sequencing was interrupted is sequenced first)."""
+        return Response(
+            bundle_get_sequenced(receipt_id=receipt_id, tenant=request.user)
+        )
 
 
 class BundleProofStatusApi(APIView):

@@ -184,7 +184,9 @@ def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str,
     revocation snapshot in force (``revocation``), the freshness bound
     (``max_snapshot_age_seconds``, seconds) and, when the snapshot could not be
     obtained, the error as ``revocation_problem`` (so the check fails with its
-    code); nothing for other profiles. The meta dict is
+    code); nothing for other profiles. Without Celery beat, our own snapshot
+    is first re-signed if it nears expiry
+    (``revocation.services.revocation_snapshot_refresh_lazily``). The meta dict is
     ``revocation.selectors.revocation_snapshot_for_verification``'s (``source``,
     ``fetched_at``, ``last_error``, ``max_age_seconds``), empty if not strict.
 
@@ -192,9 +194,13 @@ def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str,
     """
     from billing.protocol.verify import PROFILE_STRICT, CheckFailed
     from revocation.selectors import revocation_snapshot_for_verification
+    from revocation.services import revocation_snapshot_refresh_lazily
 
     if profile != PROFILE_STRICT:
         return {}, {}
+    # Development has no beat to keep our snapshot fresh: re-sign it here when
+    # it nears expiry (a no-op with beat; see VDI_CELERY_BEAT).
+    revocation_snapshot_refresh_lazily()
     snapshot, meta = revocation_snapshot_for_verification()
     options: dict[str, Any] = {
         "revocation": snapshot,

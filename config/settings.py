@@ -149,6 +149,12 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="cache+memory:/
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not PRODUCTION)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
+# Whether Celery beat runs config/celery.py's schedule (log_tick, snapshot
+# refresh). Without it (the in-memory broker of development) the server keeps
+# itself fresh lazily on reads: it re-signs a revocation snapshot nearing
+# expiry when strict verification needs it, and the auditor's head counts as
+# stale only when there is log work left unsigned, not merely for being idle.
+VDI_CELERY_BEAT = env.bool("VDI_CELERY_BEAT", default=CELERY_BROKER_URL != "memory://")
 
 # --- meterproof keys (names as the seed's deploy checklist) -----------------
 VDI_SIGNING_KEY = env.str("VDI_SIGNING_KEY", default="")

@@ -252,6 +252,39 @@ def revocation_snapshot_refresh(
     return revocation_snapshot_publish(now=moment)
 
 
+def revocation_snapshot_refresh_lazily(
+    *, now: datetime | None = None
+) -> RevocationSnapshot | None:
+    """Without Celery beat (``VDI_CELERY_BEAT`` false, development), re-sign
+    our snapshot on demand: call before strict verification. Returns the new
+    row, or ``None`` when nothing was done.
+
+    Does nothing when beat runs (``revocation-snapshot-refresh`` does it, and
+    a stale snapshot then honestly fails strict checks), when the snapshot in
+    force comes from elsewhere (inline or URL source), when none was published
+    yet (publishing the first stays an operator's act: strict checks fail
+    closed with ``revocation_snapshot_missing`` until then), or when this
+    server holds no issuer key. Otherwise behaves as :func:`revocation_snapshot_refresh`
+    (re-signs once half of ``VDI_BILLING_REVOCATION_MAX_AGE_SEC`` has passed),
+    so at most one write per half max-age.
+    """
+    from billing.errors import SigningKeysUnconfigured
+    from revocation.selectors import (
+        SOURCE_LOCAL,
+        revocation_snapshot_latest,
+        revocation_source,
+    )
+
+    if settings.VDI_CELERY_BEAT or revocation_source() != SOURCE_LOCAL:
+        return None
+    if revocation_snapshot_latest() is None:
+        return None
+    try:
+        return revocation_snapshot_refresh(now=now)
+    except SigningKeysUnconfigured:
+        return None
+
+
 # --------------------------------------------------------------------------
 # Revocations
 # --------------------------------------------------------------------------

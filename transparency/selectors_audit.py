@@ -304,6 +304,10 @@ class HeadAudit:
         stale_after: the age beyond which the head counts as stale
             (twice ``VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC``).
         checkpoint_count: how many checkpoints the log has signed.
+        beat: whether Celery beat is expected to re-sign the head
+            (``VDI_CELERY_BEAT``).
+        queued_age: how long the oldest queued leaf has waited, ``None``
+            when nothing is queued.
     """
 
     latest: CheckpointAudit | None
@@ -313,11 +317,23 @@ class HeadAudit:
     stale_after: timedelta
     checkpoint_count: int
     trust: AuditTrust
+    beat: bool = True
+    queued_age: timedelta | None = None
 
     @property
     def stale(self) -> bool:
-        """True if the newest checkpoint is older than ``stale_after``."""
-        return self.age is not None and self.age > self.stale_after
+        """True if the log has stopped doing its periodic work.
+
+        With beat (production), the head is re-signed every interval even
+        when idle, so a newest checkpoint older than ``stale_after`` means
+        the signer stopped (RFC 6962 §3.5's maximum merge delay idea).
+        Without beat (development), nothing re-signs an idle log, so age
+        alone proves nothing: the head is stale only if a leaf has waited
+        in the queue longer than ``stale_after``.
+        """
+        if self.beat:
+            return self.age is not None and self.age > self.stale_after
+        return self.queued_age is not None and self.queued_age > self.stale_after
 
 
 def head_audit_get(*, now: datetime | None = None) -> HeadAudit:
@@ -329,6 +345,8 @@ def head_audit_get(*, now: datetime | None = None) -> HeadAudit:
     latest = checkpoint_latest()
     state = LogState.objects.filter(id=1).first()
     interval = int(getattr(settings, "VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC", 60))
+    oldest = QueuedEntry.objects.order_by("id").values_list("queued_at", flat=True)
+    oldest_queued = oldest.first()
     return HeadAudit(
         latest=checkpoint_audit(latest, trust) if latest else None,
         tree_size=state.tree_size if state else 0,
@@ -337,6 +355,8 @@ def head_audit_get(*, now: datetime | None = None) -> HeadAudit:
         stale_after=timedelta(seconds=2 * interval),
         checkpoint_count=Checkpoint.objects.count(),
         trust=trust,
+        beat=bool(settings.VDI_CELERY_BEAT),
+        queued_age=(now - oldest_queued) if oldest_queued else None,
     )
 
 

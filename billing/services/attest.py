@@ -85,7 +85,7 @@ from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
 from transparency.protocol.errors import ProtocolError
 from transparency.selectors import log_evidence_list
-from transparency.services import log_enqueue, log_sequence
+from transparency.services import log_enqueue, log_heal, log_sequence
 
 logger = logging.getLogger(__name__)
 
@@ -380,8 +380,12 @@ def _resolve_existing(
         )
 
 
-def _attach_replays(outcomes: list[AttestOutcome | None]) -> None:
-    """Load the stored bundles of replayed outcomes (one query per 500)."""
+def _attach_replays(outcomes: list[AttestOutcome | None], keyring: Keyring) -> None:
+    """Load the stored bundles of replayed outcomes (one query per 500).
+
+    A replayed bundle whose leaf is still queued (its first attest was
+    interrupted before sequencing) is sequenced first (:func:`log_heal`), so
+    a retry returns it with log evidence."""
     wanted = {
         receipt_id_for(o.key[0], o.key[2], o.key[1]): o
         for o in outcomes
@@ -395,6 +399,17 @@ def _attach_replays(outcomes: list[AttestOutcome | None]) -> None:
             )
         )
         documents = bundle_documents(row[2:] for row in rows)
+        unlogged = [
+            row[3]
+            for row, document in zip(rows, documents, strict=True)
+            if "log" not in document and row[3] is not None
+        ]
+        if unlogged and log_heal(
+            leaf_hashes=unlogged,
+            signer=keyring.log_signer,
+            origin=keyring.log_origin,
+        ):
+            documents = bundle_documents(row[2:] for row in rows)
         for (receipt_id, proof_status, *_), document in zip(
             rows, documents, strict=True
         ):
@@ -546,7 +561,7 @@ def meter_events_attest(
     # died, instead of waiting for expires_at.
     with ReservationHolder() if pending else nullcontext(None) as holder:
         owned = _reserve(pending, now, outcomes, holder)
-        _attach_replays(outcomes)
+        _attach_replays(outcomes, keyring)
         if owned:
             try:
                 _commit(

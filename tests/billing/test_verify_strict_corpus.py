@@ -313,3 +313,34 @@ def test_verify_body_size_is_bounded(signing_keys: Any, settings: Any) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("beat", [False, True])
+def test_local_snapshot_an_hour_old_without_beat_is_resigned_on_demand(
+    server: Server, settings: Any, beat: bool
+) -> None:
+    """Our own snapshot was last signed two hours ago (max age one hour).
+    Without Celery beat (development) strict verification re-signs it first
+    and the revocation checks pass; with beat (production) nothing re-signs
+    on demand and the stale snapshot fails closed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from revocation.models import RevocationSnapshot
+    from revocation.services import revocation_snapshot_publish
+
+    settings.VDI_BILLING_REVOCATION_JSON = ""
+    settings.VDI_CELERY_BEAT = beat
+    settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC = 3600
+    revocation_snapshot_publish(now=timezone.now() - timedelta(hours=2))
+    bundle = corpus(server.kit)["valid"]
+    body = APIClient().post(f"{VERIFY}?profile={STRICT}", bundle, format="json").json()
+    checks = {c["name"]: (c["status"], c.get("code")) for c in body["checks"]}
+    if beat:
+        assert checks["revocation_snapshot"] == ("fail", "revocation_snapshot_stale")
+        assert RevocationSnapshot.objects.count() == 1
+    else:
+        assert checks["revocation_snapshot"][0] == "pass", checks
+        assert checks["not_revoked"][0] == "pass", checks
+        assert RevocationSnapshot.objects.count() == 2

@@ -21,7 +21,13 @@ from django.utils import timezone
 from billing.models import Bundle
 from billing.services.attest import meter_events_attest
 from tests.billing.test_admin import attest_demo_events, bare_event
-from transparency.models import Checkpoint, Cosignature, LogEntry, LogNode
+from transparency.models import (
+    Checkpoint,
+    Cosignature,
+    LogEntry,
+    LogNode,
+    QueuedEntry,
+)
 from transparency.protocol.note import generate_key, sign_cosignature
 from transparency.selectors_audit import AUDITORS_GROUP
 from transparency.services.audit import auditor_create
@@ -151,10 +157,40 @@ def test_head_shows_size_root_note_and_verified_signature(
 def test_head_warns_when_stale(
     log: list[Bundle], auditor: Client, settings: Any
 ) -> None:
-    """A newest checkpoint older than twice the interval shows a warning."""
+    """With Celery beat (production), a newest checkpoint older than twice
+    the interval shows a warning: the signer stopped."""
+    settings.VDI_CELERY_BEAT = True
     settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC = 60
     Checkpoint.objects.update(signed_at=timezone.now() - timedelta(minutes=5))
     assert "Stale head" in _body(auditor.get(reverse("audit:head")))
+
+
+def test_idle_head_without_beat_is_not_stale(
+    log: list[Bundle], auditor: Client, settings: Any
+) -> None:
+    """Without Celery beat (development), an idle log whose every leaf is
+    signed is not stale however old its checkpoint (default interval: ten
+    minutes pass twice over)."""
+    settings.VDI_CELERY_BEAT = False
+    Checkpoint.objects.update(signed_at=timezone.now() - timedelta(minutes=25))
+    body = _body(auditor.get(reverse("audit:head")))
+    assert "Stale head" not in body and 'badge pass">fresh' in body
+
+
+def test_head_without_beat_is_stale_when_a_leaf_waits_too_long(
+    log: list[Bundle], auditor: Client, settings: Any
+) -> None:
+    """Without Celery beat, a leaf left queued longer than twice the interval
+    (sequencing stopped) still shows the stale warning."""
+    settings.VDI_CELERY_BEAT = False
+    settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC = 60
+    QueuedEntry.objects.create(
+        leaf_hash="ab" * 32,
+        data="{}",
+        queued_at=timezone.now() - timedelta(minutes=5),
+    )
+    body = _body(auditor.get(reverse("audit:head")))
+    assert "Stale head" in body and "1 queued leaves" in body
 
 
 def test_head_lists_witness_cosignatures_with_verdicts(

@@ -351,6 +351,39 @@ def log_sequence(
     raise TimeoutError(f"{len(wanted) - len(found)} leaves still queued")
 
 
+def log_heal(
+    *,
+    leaf_hashes: Sequence[str],
+    signer: NoteSigner,
+    origin: str,
+    max_rounds: int = 3,
+) -> int:
+    """Sequence the given leaves if any is still queued; return how many were.
+
+    Self-healing without Celery beat: an attest whose sequencing was
+    interrupted (a crash or an error after its commit) leaves its leaves in
+    ``QueuedEntry``; the next read of such a bundle (or a retry of its attest)
+    calls this. Cost: one indexed query when nothing is queued; otherwise at
+    most ``max_rounds`` sequencing rounds of :data:`MAX_BATCH` leaves, shared
+    with concurrent requests (the group commit). A failure is logged, never
+    raised: the reader gets the bundle without log evidence, as before.
+    """
+    queued = list(
+        QueuedEntry.objects.filter(leaf_hash__in=list(leaf_hashes)).values_list(
+            "leaf_hash", flat=True
+        )
+    )
+    if not queued:
+        return 0
+    try:
+        log_sequence(
+            leaf_hashes=queued, signer=signer, origin=origin, max_rounds=max_rounds
+        )
+    except Exception:
+        logger.exception("healing %d queued leaves failed; left queued", len(queued))
+    return len(queued)
+
+
 def log_append(
     *, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str
 ) -> AppendResult:

@@ -22,10 +22,12 @@ import billing.services.attest as attest_module
 from billing.errors import AttestInProgress
 from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.canonical import canonical_hash
+from billing.protocol.verify import verify_bundle
+from billing.selectors import trust_anchors_get
 from billing.services.attest import meter_event_attest
 from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.test_api_attest import ATTEST, assert_error
-from transparency.models import LogEntry, QueuedEntry
+from transparency.models import LogEntry, LogNode, QueuedEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +211,46 @@ def test_reservation_of_a_killed_worker_is_taken_over_in_seconds(
 
 
 _CONNINFO_KEYS = {"dbname", "user", "password", "host", "port"}
+
+
+def _attest_with_interrupted_sequencing(tenant_setup: TenantSetup) -> dict[str, Any]:
+    """Attest one event while the sequencer fails (its node slot is taken),
+    as a crash between commit and sequencing leaves it: bundle stored, leaf
+    queued. Then clear the fault; no Celery beat runs afterwards."""
+    LogNode.objects.create(level=0, index=0, hash=b"\x00" * 32)
+    event = make_event(event_id="evt_unsequenced")
+    response = tenant_setup.client.post(ATTEST, event, format="json")
+    assert response.status_code == 201, response.content
+    assert "log" not in response.json()
+    assert QueuedEntry.objects.count() == 1 and LogEntry.objects.count() == 0
+    LogNode.objects.all().delete()
+    return event
+
+
+def test_get_of_an_unsequenced_bundle_sequences_it(
+    tenant_setup: TenantSetup,
+) -> None:
+    """Without beat, the next GET of a bundle whose sequencing was
+    interrupted sequences its leaf and returns log evidence that verifies."""
+    _attest_with_interrupted_sequencing(tenant_setup)
+    receipt = Bundle.objects.get().receipt_id
+    response = tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt}")
+    assert response.status_code == 200, response.content
+    bundle = response.json()
+    assert bundle["log"]["leaf_index"] == 0
+    assert QueuedEntry.objects.count() == 0 and LogEntry.objects.count() == 1
+    assert verify_bundle(bundle, trust_anchors_get()).ok
+
+
+def test_retry_of_an_unsequenced_attest_sequences_it(
+    tenant_setup: TenantSetup,
+) -> None:
+    """Without beat, a retry of the same attest (a replay) sequences the
+    queued leaf and returns the bundle with log evidence; nothing doubles."""
+    event = _attest_with_interrupted_sequencing(tenant_setup)
+    retry = tenant_setup.client.post(ATTEST, event, format="json")
+    assert retry.status_code == 200, retry.content
+    assert retry.json()["log"]["leaf_index"] == 0
+    assert QueuedEntry.objects.count() == 0 and LogEntry.objects.count() == 1
+    assert Bundle.objects.count() == 1
+    assert verify_bundle(retry.json(), trust_anchors_get()).ok
