@@ -92,6 +92,7 @@ class Tracker:
         self.longest = 0.0
         self.longest_event = -1
         self.statuses: Counter[str] = Counter()
+        self.failures: list[tuple[float, str]] = []  # (monotonic, outcome)
 
     def record(self, index: int, outcome: str) -> None:
         """Record one answer for event ``index``: ``ok`` (a bundle), an error
@@ -99,6 +100,8 @@ class Tracker:
         now = time.monotonic()
         with self.lock:
             self.statuses[outcome] += 1
+            if outcome != "ok" and outcome not in IN_PROGRESS:
+                self.failures.append((now, outcome))
             start = self.streak_start[index]
             if outcome in IN_PROGRESS:
                 if start is None:
@@ -419,11 +422,14 @@ def main() -> int:  # noqa: C901 - one linear scenario
 
             def load() -> None:
                 while not stop.is_set():
+                    before = len(tracker.failures)
                     if rng.random() < 0.6:
                         client.attest([rng.randrange(count)], tracker)
                     else:
                         picks = rng.sample(range(count), rng.randint(2, 8))
                         client.attest(picks, tracker)
+                    if len(tracker.failures) > before:
+                        time.sleep(0.2)  # back off like a real client
 
             threads = [
                 threading.Thread(target=load, daemon=True) for _ in range(args.clients)
@@ -432,6 +438,7 @@ def main() -> int:  # noqa: C901 - one linear scenario
                 t.start()
             killed = 0
             restarted = False
+            restart_at = restart_done = 0.0
             deadline = time.monotonic() + max(30.0, kills * args.kill_interval * 4)
             while killed < kills and time.monotonic() < deadline:
                 time.sleep(args.kill_interval * rng.uniform(0.5, 1.5))
@@ -442,7 +449,9 @@ def main() -> int:  # noqa: C901 - one linear scenario
                 killed += 1
                 if restart and not restarted and killed >= kills // 2:
                     log(f"restarting PostgreSQL {restart} (immediate)")
+                    restart_at = time.monotonic()
                     restart_postgres(restart)
+                    restart_done = time.monotonic()
                     restarted = True
             time.sleep(1.0)
             stop.set()
@@ -490,6 +499,14 @@ def main() -> int:  # noqa: C901 - one linear scenario
         **figures,
         "longest_in_progress_s": round(tracker.longest, 1),
         "answers": dict(sorted(tracker.statuses.items())),
+        # failed answers (5xx, transport) outside the PostgreSQL restart
+        # (from its start to 10 s after it is back) are worker kills only
+        "failed_answers_during_restart": sum(
+            1 for at, _ in tracker.failures if restart_at <= at <= restart_done + 10
+        )
+        if restarted
+        else 0,
+        "postgres_restart_s": round(restart_done - restart_at, 1) if restarted else 0,
         "wall_s": round(time.monotonic() - started, 1),
     }
     print(json.dumps(summary, indent=2))
