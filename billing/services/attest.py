@@ -63,8 +63,9 @@ from billing.protocol.bundle import (
     attestation_digests,
     build_attestation,
     build_bundle,
+    receipt_id_for,
 )
-from billing.protocol.canonical import canonical_hash, canonical_json
+from billing.protocol.canonical import canonical_json
 from billing.protocol.errors import UnknownKeyError
 from billing.protocol.events import MeterEnvelope
 from billing.protocol.events import MeterEvent as MeterEventDoc
@@ -117,13 +118,6 @@ class _Pending:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def receipt_id_for(tenant: str, window: str, event_id: str) -> str:
-    """Return the receipt id of an event: ``rcpt_`` + 24 hex of
-    SHA-256(JCS([tenant, window, event_id])). Deterministic, so a retried event
-    keeps its receipt id."""
-    return "rcpt_" + canonical_hash([tenant, window, event_id])[:24]
-
-
 def _is_envelope(payload: Any) -> bool:
     return isinstance(payload, dict) and {"event", "kid", "sig"} <= payload.keys()
 
@@ -151,9 +145,7 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
     key = trust.key("meter", envelope.kid)
     if key is None:
         raise UnknownKeyError(f"meter kid {envelope.kid} is not trusted", field="kid")
-    if key.status == "revoked" or not key.is_valid_at(
-        envelope.event.occurred_at_dt
-    ):
+    if key.status == "revoked" or not key.is_valid_at(envelope.event.occurred_at_dt):
         raise UnknownKeyError(
             f"meter kid {envelope.kid} is revoked or not valid at occurred_at "
             f"{envelope.event.occurred_at}",
@@ -608,9 +600,7 @@ def _commit(
         # batch at once on the prover's thread pool (groth16py releases the GIL).
         prover = get_prover()
         proofs = [
-            prover.submit(
-                [int(e) for e in digests["billing_commitments"]["elements"]]
-            )
+            prover.submit([int(e) for e in digests["billing_commitments"]["elements"]])
             for _, _, _, digests in prepared
         ]
     # A failure before the commit leaves no use for the proofs: cancel the
@@ -713,7 +703,9 @@ def _commit(
         )
         evidence = log_evidence_list(leaf_hashes=leaves)
     except Exception:
-        logger.exception("sequencing %d attested leaves failed; left queued", len(leaves))
+        logger.exception(
+            "sequencing %d attested leaves failed; left queued", len(leaves)
+        )
     for item in owned:
         assert item.attestation is not None
         document = build_bundle(item.attestation)
