@@ -113,3 +113,17 @@ def test_non_json_is_malformed(text: str) -> None:
         loads(text)
     assert info.value.code == "malformed_json"
     assert isinstance(info.value, ProtocolError)
+
+
+def test_log_responses_are_read_strictly() -> None:
+    """Regression (audit 6): a log answer naming ``tree_size`` twice is a
+    ``log_response_invalid`` naming the member, not last-wins."""
+    from transparency.protocol.errors import LogResponseError
+    from transparency.protocol.logapi import fetch_head
+
+    def fetch(path: str) -> bytes:
+        return b'{"tree_size": 1, "tree_size": 9, "root_hash": "00"}'
+
+    with pytest.raises(LogResponseError) as info:
+        fetch_head(fetch)
+    assert (info.value.code, info.value.field) == ("log_response_invalid", "tree_size")
