@@ -417,7 +417,13 @@ def _file_check(base: Path, name: str, expected: str) -> ArtifactCheck:
 def _derived(name: str, expected: Any, compute: Any) -> ArtifactCheck:
     try:
         actual = str(compute())
-    except (OSError, ValueError, R1csFormatError, ManifestMalformed) as exc:
+    except (
+        OSError,
+        ValueError,
+        JsonInputError,
+        R1csFormatError,
+        ManifestMalformed,
+    ) as exc:
         return ArtifactCheck(name, "derived", str(expected), None, False, str(exc))
     ok = actual == str(expected)
     detail = "" if ok else "differs from the manifest"
