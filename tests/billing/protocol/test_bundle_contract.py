@@ -17,7 +17,8 @@ import pytest
 
 from billing.protocol.bundle import Bundle
 from billing.protocol.cli import main
-from billing.protocol.errors import BundleFormatError
+from billing.protocol.errors import BundleFormatError, TrustAnchorError
+from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import BundleVerifier, verify_bundle
 from transparency.protocol.errors import DuplicateMemberError
 
@@ -216,3 +217,28 @@ def test_signed_null_embedded_billing_proof_fails_bundle_format(
     with pytest.raises(BundleFormatError) as info:
         Bundle.from_json(bundle)
     assert info.value.field == "attestation.billing_proof"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (("log",), "log"),
+        (("circuits",), "circuits"),
+        (("log", "verifier_keys"), "log.verifier_keys"),
+        (("log", "witnesses"), "log.witnesses"),
+        (("circuits", "manifests"), "circuits.manifests"),
+    ],
+)
+def test_null_optional_trust_member_makes_the_trust_file_unusable(
+    kit: StrictKit, path: tuple[str, ...], field: str
+) -> None:
+    """Null is never absent in the trust file either: a null optional member is
+    ``trust_anchors_invalid`` naming it (the CLI exits 2)."""
+    doc = kit.trust().to_json()
+    target = doc
+    for name in path[:-1]:
+        target = target[name]
+    target[path[-1]] = None
+    with pytest.raises(TrustAnchorError) as info:
+        TrustAnchors.from_json(doc)
+    assert (info.value.code, info.value.field) == ("trust_anchors_invalid", field)
