@@ -58,7 +58,8 @@ from billing.services.tenants import (
 )
 from transparency.admin import ReadOnlyAdmin
 from transparency.models import LogEntry
-from transparency.protocol.errors import ProtocolError
+from transparency.protocol.errors import JsonInputError, ProtocolError
+from transparency.protocol.strictjson import loads as strict_loads
 
 admin.site.site_header = "meterproof administration"
 admin.site.site_title = "meterproof admin"
@@ -573,8 +574,35 @@ class TariffAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return format_html('<a class="addlink" href="{}">add a draft version</a>', url)
 
 
+class StrictJSONDecoder(json.JSONDecoder):
+    """``json.JSONDecoder`` that reads with the protocol's strict I-JSON reader
+    (duplicate member names, nesting over 64 levels, lone surrogates and
+    ``NaN`` are refused), for Django's ``forms.JSONField(decoder=...)``."""
+
+    def decode(self, s: str, _w: Any = None) -> Any:
+        """Return the parsed value.
+
+        Raises:
+            json.JSONDecodeError: the reader refused ``s`` (the message names
+                its code, e.g. ``duplicate_member``, and the member's path).
+        """
+        try:
+            return strict_loads(s)
+        except JsonInputError as exc:
+            where = f" at {exc.field}" if exc.field else ""
+            raise json.JSONDecodeError(
+                f"{exc.code}{where}: {exc.message}", s, 0
+            ) from None
+
+
 class PrettyJSONField(forms.JSONField):
-    """A JSON form field whose textarea shows the value indented."""
+    """A JSON form field whose textarea shows the value indented and whose
+    input is read strictly (:class:`StrictJSONDecoder`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Use :class:`StrictJSONDecoder` unless another decoder is given."""
+        kwargs.setdefault("decoder", StrictJSONDecoder)
+        super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
         """Indent valid JSON; leave what the user typed alone if it is not."""
@@ -1050,4 +1078,6 @@ class BundleAdmin(ReadOnlyAdmin):
     @admin.display(description="bundle JSON")
     def document_pretty(self, obj: Bundle) -> str:
         """The bundle JSON with its current log evidence, indented for reading."""
-        return pretty_json(bundle_documents([(obj.document, obj.leaf_hash, obj.billing_proof)])[0])
+        return pretty_json(
+            bundle_documents([(obj.document, obj.leaf_hash, obj.billing_proof)])[0]
+        )

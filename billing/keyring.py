@@ -22,7 +22,6 @@ when present.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +47,9 @@ from billing.protocol.trust import (
 from billing.protocol.verify import manifest_vkey_hashes
 from circuits.protocol.errors import ManifestMalformed
 from circuits.protocol.manifest import authority_keys_from_json
-from transparency.protocol.errors import ProtocolError
+from transparency.protocol.errors import JsonInputError, ProtocolError
 from transparency.protocol.note import COSIGNATURE_TYPE, NoteSigner, NoteVerifier
+from transparency.protocol.strictjson import loads as strict_loads
 
 #: Roles a retired key may have (``log-operator`` is accepted as a spelling).
 RETIRED_ROLES = ("meter", "issuer", "log_operator")
@@ -117,8 +117,8 @@ def parse_retired_keys(text: str) -> tuple[TrustedKey, ...]:
     if not text.strip():
         return ()
     try:
-        entries = json.loads(text)
-    except ValueError as exc:
+        entries = strict_loads(text)
+    except JsonInputError as exc:
         raise SigningKeysUnconfigured(
             f"VDI_BILLING_RETIRED_KEYS is not JSON: {exc}"
         ) from exc
@@ -198,13 +198,9 @@ def shipped_circuit_anchors(directory: Path) -> CircuitAnchors | None:
     if not manifest_path.is_file():
         return None
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        vkey = (
-            json.loads(vkey_path.read_text(encoding="utf-8"))
-            if vkey_path.is_file()
-            else None
-        )
-    except (OSError, ValueError) as exc:
+        manifest = strict_loads(manifest_path.read_bytes())
+        vkey = strict_loads(vkey_path.read_bytes()) if vkey_path.is_file() else None
+    except (OSError, JsonInputError) as exc:
         raise SigningKeysUnconfigured(
             f"circuit artifacts in {directory}: {exc}"
         ) from exc
@@ -283,7 +279,9 @@ def _load(config: tuple[Any, ...]) -> Keyring:
         # shipped manifest), plus the public half of a configured signing key.
         authorities: dict[str, TrustedKey] = {}
         if authority_jwk:
-            for kid, vk in authority_keys_from_json(json.loads(authority_jwk)).items():
+            for kid, vk in authority_keys_from_json(
+                strict_loads(authority_jwk)
+            ).items():
                 authorities[kid] = TrustedKey(kid, "manifest_authority", vk)
         if authority_hex:
             pair = KeyPair.from_signing_key(signing_key_from_seed_hex(authority_hex))

@@ -12,7 +12,6 @@ while ``VDI_BILLING_INCIRCUIT_BINDING`` is on.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ from circuits.protocol.manifest import (
     validate_artifacts,
     verify_manifest_signature,
 )
+from transparency.protocol.errors import JsonInputError
+from transparency.protocol.strictjson import loads as strict_loads
 
 __all__ = [
     "MANIFEST_FILENAME",
@@ -110,8 +111,8 @@ def authority_keys(jwk_setting: str | None = None) -> dict[str, nacl.signing.Ver
     if not text.strip():
         return {}
     try:
-        parsed = json.loads(text)
-    except ValueError as exc:
+        parsed = strict_loads(text)
+    except JsonInputError as exc:
         raise ManifestMalformed(
             f"VDI_MANIFEST_AUTHORITY_PUBLIC_JWK is not JSON: {exc}",
             field="VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",

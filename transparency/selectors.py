@@ -7,7 +7,6 @@ root. Every proof costs O(log n) stored-node reads (two queries).
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +22,7 @@ from transparency.errors import (
 )
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState
 from transparency.protocol.merkle import consistency_proof, inclusion_proof
+from transparency.protocol.strictjson import loads as strict_loads
 from transparency.selectors_witness import checkpoint_note_cosigned
 from transparency.services.log import NodeCache
 
@@ -293,5 +293,10 @@ def _tile_count(node_level: int, index: int, width: int | None) -> int:
 
 
 def entry_data_json(entry: LogEntry) -> Any:
-    """Return an entry's data (the JCS attestation) parsed as JSON."""
-    return json.loads(entry.data)
+    """Return an entry's data (the JCS attestation) parsed by the strict
+    I-JSON reader (log entries read back are input like any other).
+
+    Raises:
+        JsonInputError: the stored data is not I-JSON.
+    """
+    return strict_loads(entry.data)

@@ -8,8 +8,9 @@ Shape (all digests SHA-256 lowercase hex over RFC 8785 JCS bytes)::
         "meter_envelope": {"event": {...}, "kid": "<meter kid>", "sig": "<b64url>"},
         "tariff": {...},                          # the published tariff version
         "charge": {"quantity", "amount_minor", "currency", "tariff_hash"},
-        "receipt": {"receipt_id", "issued_at", "kid": "<issuer kid>",
-                    "backfilled": false},
+        "receipt": {"receipt_id": "rcpt_" + 24 hex of
+                        SHA-256(JCS([tenant, window, event_id])),
+                    "issued_at", "kid": "<issuer kid>", "backfilled": false},
         "meter_hash": SHA-256(JCS(event)),
         "charge_hash": SHA-256(JCS(charge)),
         "billing_verify_fingerprint":
@@ -37,6 +38,11 @@ the JCS bytes of the whole signed attestation, so the leaf hash
 Commitment elements are the high and low 128-bit halves of ``meter_hash``,
 ``tariff_hash``, ``charge_hash`` and the fingerprint, in that order; the public
 signal is circomlib Poseidon over the eight (binding ``bn128-poseidon8-v1``).
+
+Null is never absent: an optional member (``log``, the top-level or embedded
+``billing_proof``) is either left out or an object; ``null`` fails
+``bundle_format``. Bundle files and bodies are read with the strict I-JSON
+reader (:func:`Bundle.from_bytes`), which refuses duplicate member names.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from circuits.protocol.commitments import (
     digest_to_field_pair,
 )
 from transparency.protocol.merkle import leaf_hash
+from transparency.protocol.strictjson import loads as strict_loads
 
 from .canonical import canonical_hash, canonical_json
 from .errors import BundleFormatError, MeterEventError, TariffError
@@ -78,6 +85,17 @@ _ATTESTATION_KEYS = {
 _OPTIONAL_ATTESTATION_KEYS = {"billing_proof"}
 _RECEIPT_KEYS = {"receipt_id", "issued_at", "kid", "backfilled"}
 _LOG_KEYS = {"leaf_index", "tree_size", "leaf_hash", "inclusion_proof", "checkpoint"}
+
+
+def receipt_id_for(tenant: str, window: str, event_id: str) -> str:
+    """Return the receipt id of an event: ``rcpt_`` + the first 24 lowercase
+    hex characters of SHA-256(JCS([tenant, window, event_id])).
+
+    Deterministic, so a retried event keeps its receipt id; the verifier's
+    ``meter_hash`` check recomputes it from the signed event
+    (``receipt_id_mismatch`` otherwise).
+    """
+    return "rcpt_" + canonical_hash([tenant, window, event_id])[:24]
 
 
 def _subfield(prefix: str, field: str | None) -> str:
@@ -292,14 +310,34 @@ class Bundle:
         return None, ""
 
     @classmethod
+    def from_bytes(cls, data: bytes | bytearray) -> Bundle:
+        """Parse a bundle from its JSON text (UTF-8 bytes), strictly.
+
+        Raises:
+            JsonInputError: (``malformed_json``, ``duplicate_member``,
+                ``json_too_deep``, ``invalid_unicode``) from
+                :func:`transparency.protocol.strictjson.loads`.
+            BundleFormatError: as :meth:`from_json`.
+        """
+        return cls.from_json(strict_loads(data))
+
+    @classmethod
     def from_json(cls, obj: Any) -> Bundle:
-        """Parse a bundle, validating every member's shape.
+        """Parse a bundle (already decoded JSON), validating every member's
+        shape. Optional members (``log``, ``billing_proof`` at the top level or
+        in the attestation) are absent or objects, never ``null``.
 
         Raises:
             BundleFormatError: naming the offending field (dotted path).
         """
         if not isinstance(obj, dict):
             raise BundleFormatError("bundle must be a JSON object", field="bundle")
+        for name in ("log", "billing_proof"):
+            if name in obj and obj[name] is None:
+                raise BundleFormatError(
+                    f"{name} is null: leave an optional member out, never null",
+                    field=name,
+                )
         if obj.get("format") != BUNDLE_FORMAT:
             raise BundleFormatError(
                 f"format must be {BUNDLE_FORMAT!r}, found {obj.get('format')!r}",
@@ -324,6 +362,11 @@ class Bundle:
             raise BundleFormatError(
                 f"unknown attestation field {extra[0]!r}",
                 field=f"attestation.{extra[0]}",
+            )
+        if "billing_proof" in att and att["billing_proof"] is None:
+            raise BundleFormatError(
+                "billing_proof is null: leave an optional member out, never null",
+                field="attestation.billing_proof",
             )
         if att["format"] != BUNDLE_FORMAT:
             raise BundleFormatError(
@@ -386,7 +429,7 @@ class Bundle:
         if not isinstance(att["sig"], str):
             raise BundleFormatError("sig must be a string", field="attestation.sig")
         detached = obj.get("billing_proof")
-        if detached is not None:
+        if "billing_proof" in obj:
             if not isinstance(detached, dict):
                 raise BundleFormatError(
                     "billing_proof must be an object", field="billing_proof"
@@ -397,7 +440,7 @@ class Bundle:
                     "detached; a bundle carries at most one",
                     field="billing_proof",
                 )
-        log = cls._parse_log(obj.get("log"))
+        log = cls._parse_log(obj["log"]) if "log" in obj else None
         return cls(
             attestation=att,
             envelope=envelope,
@@ -412,9 +455,7 @@ class Bundle:
         )
 
     @staticmethod
-    def _parse_log(log: Any) -> LogEvidence | None:
-        if log is None:
-            return None
+    def _parse_log(log: Any) -> LogEvidence:
         if not isinstance(log, dict) or set(log) != _LOG_KEYS:
             raise BundleFormatError(
                 f"log must have exactly {sorted(_LOG_KEYS)}", field="log"

@@ -10,7 +10,10 @@ Usage::
 
 ``verify`` prints a JSON report with the named checks of every bundle and exits
 0 (all valid), 1 (any invalid) or 2 (unusable input: missing path, unreadable
-or malformed trust anchors, no bundle found). ``price`` prints the charge of a
+or malformed trust anchors, no bundle found). Every file is read with the
+strict I-JSON reader: a trust file with a duplicate member name or nesting
+deeper than 64 levels is unusable (2); such a bundle file fails
+``bundle_format`` with ``duplicate_member`` or ``json_too_deep``. ``price`` prints the charge of a
 quantity under a tariff (``amount_minor`` in the currency's minor unit).
 It trusts nothing but the trust-anchor file given on the command line.
 
@@ -34,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from revocation.protocol.snapshot import snapshot_open
-from transparency.protocol.errors import ProtocolError
+from transparency.protocol.errors import JsonInputError, ProtocolError
+from transparency.protocol.strictjson import loads as strict_loads
 
 from .tariff import Tariff, price_breakdown
 from .trust import TrustAnchors
@@ -57,12 +61,22 @@ class UsageError(Exception):
 
 
 def _load_json(path: Path, what: str) -> Any:
+    """Read ``path`` with the strict I-JSON reader.
+
+    Raises:
+        UsageError: unreadable, or refused by the reader (duplicate member,
+            nesting over 64 levels, not UTF-8, not JSON): the file is
+            unusable as a whole (exit 2).
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{what} {path} is not JSON: {exc}") from exc
+    try:
+        return strict_loads(data)
+    except JsonInputError as exc:
+        where = f" at {exc.field}" if exc.field else ""
+        raise UsageError(f"{what} {path}: {exc.code}{where}: {exc.message}") from exc
 
 
 def collect_bundle_files(
@@ -140,12 +154,13 @@ def _verify_files(files: list[str]) -> list[dict[str, Any]]:
 
 def _verify_one(verifier: BundleVerifier, path: Path) -> dict[str, Any]:
     try:
-        data: Any = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as exc:  # too deep to parse
-        data = None
-        report = verifier.verify(data).to_json()
-        report["checks"][0]["message"] = f"cannot read bundle: {exc}"
+        data = path.read_bytes()
+    except OSError as exc:
+        report = verifier.verify(None).to_json()
+        report["checks"][0]["message"] = f"cannot read bundle: {exc.strerror}"
         return {"file": str(path), **report}
+    # The bytes go to the verifier: its bundle_format check reads them with
+    # the strict I-JSON reader and reports the reader's code.
     return {"file": str(path), **verifier.verify(data).to_json()}
 
 

@@ -121,7 +121,8 @@ class CircuitAnchors:
         """
         if not isinstance(obj, dict):
             raise TrustAnchorError("circuits must be an object", field="circuits")
-        manifests = obj.get("manifests") or []
+        _refuse_null(obj, ("manifests", "verification_keys"), "circuits.")
+        manifests = obj.get("manifests", [])
         if not isinstance(manifests, list) or not all(
             isinstance(m, dict) for m in manifests
         ):
@@ -129,7 +130,7 @@ class CircuitAnchors:
                 "circuits.manifests must be a list of objects",
                 field="circuits.manifests",
             )
-        vkeys = obj.get("verification_keys") or {}
+        vkeys = obj.get("verification_keys", {})
         if not isinstance(vkeys, dict) or not all(
             isinstance(k, str) and isinstance(v, dict) for k, v in vkeys.items()
         ):
@@ -234,18 +235,20 @@ class TrustAnchors:
         if not isinstance(raw_keys, list):
             raise TrustAnchorError("keys must be a list", field="keys")
         keys = [_parse_key(entry, f"keys[{i}]") for i, entry in enumerate(raw_keys)]
-        log = obj.get("log") or {}
+        _refuse_null(obj, ("log", "circuits"), "")
+        log = obj.get("log", {})
         if not isinstance(log, dict):
             raise TrustAnchorError("log must be an object", field="log")
+        _refuse_null(log, ("verifier_keys", "witnesses", "witness_threshold"), "log.")
         origin = log.get("origin")
-        vkeys = log.get("verifier_keys") or []
+        vkeys = log.get("verifier_keys", [])
         if origin is not None and not isinstance(origin, str):
             raise TrustAnchorError("log.origin must be a string", field="log.origin")
         if not isinstance(vkeys, list) or not all(isinstance(v, str) for v in vkeys):
             raise TrustAnchorError(
                 "log.verifier_keys must be a list of strings", field="log.verifier_keys"
             )
-        witnesses = log.get("witnesses") or []
+        witnesses = log.get("witnesses", [])
         if not isinstance(witnesses, list) or not all(
             isinstance(v, str) for v in witnesses
         ):
@@ -275,9 +278,7 @@ class TrustAnchors:
                 field="log.witness_threshold",
             )
         circuits = (
-            CircuitAnchors.from_json(obj["circuits"])
-            if obj.get("circuits") is not None
-            else None
+            CircuitAnchors.from_json(obj["circuits"]) if "circuits" in obj else None
         )
         extra = {
             k: v
@@ -293,6 +294,16 @@ class TrustAnchors:
             witness_threshold=threshold,
             circuits=circuits,
         )
+
+
+def _refuse_null(obj: dict[str, Any], names: tuple[str, ...], prefix: str) -> None:
+    """Null is never absent: an optional member is left out or well typed."""
+    for name in names:
+        if name in obj and obj[name] is None:
+            raise TrustAnchorError(
+                f"{prefix}{name} is null: leave an optional member out, never null",
+                field=f"{prefix}{name}",
+            )
 
 
 def _parse_key(entry: Any, path: str) -> TrustedKey:

@@ -18,6 +18,11 @@ Standard profile checks, in order:
 ``charge_hash`` · ``fingerprint`` · ``commitments`` · ``billing_proof`` ·
 ``checkpoint_signature`` · ``log_inclusion``.
 
+``meter_hash`` also recomputes ``receipt.receipt_id`` from the signed event
+(``rcpt_`` + 24 hex of SHA-256(JCS([tenant, window, event_id])),
+``receipt_id_mismatch``). When ``bundle_format`` fails, no other check runs and
+the report lists that one check only.
+
 When the trust anchors set ``log.witness_threshold`` k > 0, ``checkpoint_signature``
 (every profile) also requires k distinct verified C2SP tlog-cosignatures by
 listed witness keys (``witness_cosignatures_insufficient``).
@@ -64,6 +69,7 @@ from .bundle import (
     attestation_leaf_hash,
     billing_commitments,
     billing_fingerprint,
+    receipt_id_for,
     unsigned,
 )
 from .canonical import canonical_hash
@@ -239,7 +245,10 @@ class BundleVerifier:
         self._checkpoints: dict[str, tuple[Checkpoint, Note]] = {}
 
     def verify(self, bundle_json: Any) -> VerificationReport:
-        """Run every check of the profile on ``bundle_json`` (parsed JSON)."""
+        """Run every check of the profile on ``bundle_json``: parsed JSON, or
+        the bundle file's bytes (read by the strict I-JSON reader inside
+        ``bundle_format``, so a duplicate member or over-deep nesting fails
+        that check with ``duplicate_member`` / ``json_too_deep``)."""
         report = VerificationReport(profile=self.profile)
         state: dict[str, Any] = {}
 
@@ -265,7 +274,10 @@ class BundleVerifier:
                 report.checks.append(CheckResult(name, "pass"))
 
         def parse() -> None:
-            state["bundle"] = Bundle.from_json(bundle_json)
+            if isinstance(bundle_json, (bytes, bytearray)):
+                state["bundle"] = Bundle.from_bytes(bundle_json)
+            else:
+                state["bundle"] = Bundle.from_json(bundle_json)
 
         run("bundle_format", parse)
         bundle: Bundle | None = state.get("bundle")
@@ -373,6 +385,17 @@ class BundleVerifier:
             if att["meter_hash"] != canonical_hash(att["meter_envelope"]["event"]):
                 raise CheckFailed(
                     "meter_hash_mismatch", "meter_hash != SHA-256(JCS(event))"
+                )
+            expected_receipt = receipt_id_for(
+                event.tenant, event.window, event.event_id
+            )
+            if bundle.receipt_id != expected_receipt:
+                raise CheckFailed(
+                    "receipt_id_mismatch",
+                    f"receipt.receipt_id is {bundle.receipt_id!r}, expected "
+                    f"{expected_receipt!r} = 'rcpt_' + 24 hex of "
+                    "SHA-256(JCS([tenant, window, event_id]))",
+                    field="attestation.receipt.receipt_id",
                 )
 
         def charge_hash() -> None:

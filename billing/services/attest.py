@@ -65,8 +65,9 @@ from billing.protocol.bundle import (
     attestation_digests,
     build_attestation,
     build_bundle,
+    receipt_id_for,
 )
-from billing.protocol.canonical import canonical_hash, canonical_json
+from billing.protocol.canonical import canonical_json
 from billing.protocol.errors import UnknownKeyError
 from billing.protocol.events import MeterEnvelope
 from billing.protocol.events import MeterEvent as MeterEventDoc
@@ -118,13 +119,6 @@ class _Pending:
     token: uuid.UUID | None = None
     attestation: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def receipt_id_for(tenant: str, window: str, event_id: str) -> str:
-    """Return the receipt id of an event: ``rcpt_`` + 24 hex of
-    SHA-256(JCS([tenant, window, event_id])). Deterministic, so a retried event
-    keeps its receipt id."""
-    return "rcpt_" + canonical_hash([tenant, window, event_id])[:24]
 
 
 def _is_envelope(payload: Any) -> bool:

@@ -34,7 +34,6 @@ anchors come in as arguments.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -62,10 +61,12 @@ from transparency.protocol.ed25519 import (
 )
 from transparency.protocol.errors import (
     CanonicalizationError,
+    JsonInputError,
     KeyFormatError,
     SignatureError,
 )
 from transparency.protocol.jcs import canonical_hash, sha256_hex
+from transparency.protocol.strictjson import loads as strict_loads
 
 __all__ = [
     "CONTEXT_ARTIFACT_MANIFEST",
@@ -215,13 +216,16 @@ def load_manifest(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[st
         manifest: Any = copy.deepcopy(dict(source))
     else:
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            data = Path(source).read_bytes()
         except OSError as exc:
             raise ManifestMissing(f"cannot read manifest {source}: {exc}") from exc
         try:
-            manifest = json.loads(text)
-        except ValueError as exc:
-            raise ManifestMalformed(f"manifest {source} is not JSON: {exc}") from exc
+            manifest = strict_loads(data)
+        except JsonInputError as exc:
+            raise ManifestMalformed(
+                f"manifest {source} is not I-JSON ({exc.code}): {exc.message}",
+                field=exc.field,
+            ) from exc
     if not isinstance(manifest, dict):
         raise ManifestMalformed(
             f"manifest is a {type(manifest).__name__}, expected a JSON object"
@@ -413,7 +417,13 @@ def _file_check(base: Path, name: str, expected: str) -> ArtifactCheck:
 def _derived(name: str, expected: Any, compute: Any) -> ArtifactCheck:
     try:
         actual = str(compute())
-    except (OSError, ValueError, R1csFormatError, ManifestMalformed) as exc:
+    except (
+        OSError,
+        ValueError,
+        JsonInputError,
+        R1csFormatError,
+        ManifestMalformed,
+    ) as exc:
         return ArtifactCheck(name, "derived", str(expected), None, False, str(exc))
     ok = actual == str(expected)
     detail = "" if ok else "differs from the manifest"
@@ -448,9 +458,7 @@ def validate_artifacts(
         return read_r1cs_header(r1cs_path.read_bytes())
 
     def vkey() -> str:
-        return vkey_hash(
-            json.loads((base / roles["verification_key"]).read_text("utf-8"))
-        )
+        return vkey_hash(strict_loads((base / roles["verification_key"]).read_bytes()))
 
     checks.append(
         _derived(
@@ -516,7 +524,7 @@ def build_manifest(
         "roles": dict(roles),
         "circuit_hash": artifacts[roles["r1cs"]],
         "vkey_hash": vkey_hash(
-            json.loads((base / roles["verification_key"]).read_text("utf-8"))
+            strict_loads((base / roles["verification_key"]).read_bytes())
         ),
         "transcript_hash": artifacts[roles["transcript"]],
         "r1cs": header.to_json(),

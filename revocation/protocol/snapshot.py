@@ -23,7 +23,6 @@ same code.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,9 +33,11 @@ import nacl.signing
 from transparency.protocol.ed25519 import key_id, sign_object, verify_object
 from transparency.protocol.errors import (
     CanonicalizationError,
+    JsonInputError,
     SignatureError,
 )
 from transparency.protocol.jcs import canonical_hash, canonical_json
+from transparency.protocol.strictjson import loads as strict_loads
 
 from .errors import (
     RevocationFeedMalformedError,
@@ -205,57 +206,21 @@ def _malformed(message: str, field: str | None = None) -> NoReturn:
     raise RevocationFeedMalformedError(message, field=field)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            _malformed(f"duplicate member {key!r}", key)
-        result[key] = value
-    return result
-
-
-def _no_float(text: str) -> NoReturn:
-    _malformed(f"non-integer number {text[:40]} (protocol numbers are integers)")
-
-
-def _no_constant(text: str) -> NoReturn:
-    _malformed(f"{text} is not JSON")
-
-
 #: Deepest nesting accepted in a feed body (the snapshot itself has depth 2).
 _MAX_DEPTH = 8
-_STRUCTURE = re.compile(r'[\[\]{}"]')
 
 
-def _check_depth(text: str) -> None:
-    """Refuse deeply nested JSON before the C decoder recurses into it (a
-    megabyte of ``[`` can exhaust its stack). Linear in ``len(text)``; skips
-    string contents; an unterminated string is left to the JSON parser."""
-    depth = 0
-    position = 0
-    while (match := _STRUCTURE.search(text, position)) is not None:
-        token = match.group()
-        position = match.end()
-        if token == '"':
-            while True:
-                end = text.find('"', position)
-                if end < 0:
-                    return
-                backslashes = 0
-                while (
-                    end - 1 - backslashes >= position
-                    and text[end - 1 - backslashes] == "\\"
-                ):
-                    backslashes += 1
-                position = end + 1
-                if backslashes % 2 == 0:
-                    break
-        elif token in "[{":
-            depth += 1
-            if depth > _MAX_DEPTH:
-                _malformed(f"revocation feed nests deeper than {_MAX_DEPTH} levels")
-        else:
-            depth -= 1
+def _no_floats(value: Any) -> None:
+    """Refuse non-integer numbers (protocol numbers are integers)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            _malformed("non-integer number (protocol numbers are integers)")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _load(document: Any, max_bytes: int) -> dict[str, Any]:
@@ -267,23 +232,15 @@ def _load(document: Any, max_bytes: int) -> dict[str, Any]:
                 f"revocation feed is {len(raw)} bytes, the limit is {max_bytes}"
             )
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
+            parsed = strict_loads(raw, max_depth=_MAX_DEPTH)
+        except JsonInputError as exc:
+            # One code for every unreadable feed; the reader's code is kept
+            # in the message (duplicate_member, json_too_deep, ...).
             raise RevocationFeedMalformedError(
-                f"revocation feed is not UTF-8: {exc}"
+                f"revocation feed is not I-JSON ({exc.code}): {exc.message}",
+                field=exc.field,
             ) from exc
-        _check_depth(text)
-        try:
-            parsed = json.loads(
-                text,
-                object_pairs_hook=_no_duplicates,
-                parse_float=_no_float,
-                parse_constant=_no_constant,
-            )
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise RevocationFeedMalformedError(
-                f"revocation feed is not JSON: {exc}"
-            ) from exc
+        _no_floats(parsed)
     else:
         parsed = document
         if isinstance(parsed, dict):

@@ -404,6 +404,28 @@ def test_draft_edit_goes_through_update_service(
     assert draft.pricing == {"model": "per_unit", "unit_amount_decimal": "3"}
 
 
+def test_draft_pricing_with_duplicate_member_is_a_form_error(
+    admin_client: Any, catalogue: dict[str, Any]
+) -> None:
+    """Regression (audit 6): a pricing JSON naming ``unit_amount_decimal``
+    twice is refused (the form is shown again), never saved last-wins."""
+    draft = catalogue["draft"]
+    before = draft.pricing
+    url = reverse("admin:billing_tariffversion_change", args=[draft.pk])
+    bad = admin_client.post(
+        url,
+        _draft_post(
+            draft,
+            pricing='{"model": "per_unit", "unit_amount_decimal": "3", '
+            '"unit_amount_decimal": "300"}',
+        ),
+    )
+    assert bad.status_code == 200
+    assert "Enter a valid JSON" in html.unescape(bad.content.decode())
+    draft.refresh_from_db()
+    assert draft.pricing == before
+
+
 def test_draft_add_form_creates_next_version(
     admin_client: Any, catalogue: dict[str, Any]
 ) -> None:

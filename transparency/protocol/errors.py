@@ -168,3 +168,36 @@ class WitnessFetchFailed(WitnessError):
     """The log could not be reached or answered with a malformed response."""
 
     code = "witness_fetch_failed"
+
+
+class JsonInputError(ProtocolError):
+    """A JSON text is not accepted by the strict reader (RFC 8259 syntax, or
+    a number literal ``NaN``/``Infinity``, or trailing data).
+
+    Raised by :mod:`transparency.protocol.strictjson`, the one reader used at
+    every boundary (API bodies, bundles, trust anchors, snapshots, tariffs,
+    manifests, CLI input). ``field`` is the JSON path when known.
+    """
+
+    code = "malformed_json"
+
+
+class DuplicateMemberError(JsonInputError):
+    """An object has two members with the same name (RFC 7493 §2.3, I-JSON);
+    ``field`` is the path of the repeated member."""
+
+    code = "duplicate_member"
+
+
+class JsonTooDeepError(JsonInputError):
+    """Arrays and objects nest deeper than the reader's limit
+    (``strictjson.MAX_DEPTH``, 64 levels)."""
+
+    code = "json_too_deep"
+
+
+class JsonUnicodeError(JsonInputError):
+    """The text is not UTF-8, or a string holds a lone surrogate escape
+    (RFC 7493 §2.1)."""
+
+    code = "invalid_unicode"

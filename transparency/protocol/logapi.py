@@ -13,13 +13,13 @@ parser here is strict and raises :class:`LogResponseError` on anything else.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from transparency.protocol.errors import LogResponseError
+from transparency.protocol.errors import JsonInputError, LogResponseError
 from transparency.protocol.merkle import HASH_SIZE
+from transparency.protocol.strictjson import loads as strict_loads
 
 __all__ = [
     "CONSISTENCY_PATH",
@@ -52,9 +52,12 @@ ENTRIES_PAGE_SIZE = 1000
 def _json(fetch: Fetcher, path: str) -> dict[str, Any]:
     raw = fetch(path)
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise LogResponseError(f"GET {path}: response is not JSON: {exc}") from None
+        value = strict_loads(raw)
+    except JsonInputError as exc:
+        raise LogResponseError(
+            f"GET {path}: response is not I-JSON ({exc.code}): {exc.message}",
+            field=exc.field,
+        ) from None
     if not isinstance(value, dict):
         raise LogResponseError(
             f"GET {path}: expected a JSON object, found {type(value).__name__}"

@@ -17,6 +17,7 @@ from billing.protocol.bundle import (
     attestation_leaf_data,
     build_attestation,
     build_bundle,
+    receipt_id_for,
     unsigned,
 )
 from billing.protocol.canonical import canonical_hash
@@ -143,7 +144,7 @@ def make_attestation(
     *,
     event: dict[str, Any] | None = None,
     tariff: dict[str, Any] | None = None,
-    receipt_id: str = "rcpt_1",
+    receipt_id: str | None = None,
     billing_proof: dict[str, Any] | None = None,
     issued_at: datetime = ISSUED_AT,
 ) -> dict[str, Any]:
@@ -151,9 +152,13 @@ def make_attestation(
 
     The charge is ``compute_charge(tariff, quantity)``; the issuer does not
     check the tariff's metric or window here, so callers can build honestly
-    signed bundles that are wrong in one respect only.
+    signed bundles that are wrong in one respect only. ``receipt_id``
+    defaults to the server's derivation from the event (``receipt_id_for``).
     """
     envelope = sign_envelope(keys.meter, event or event_json())
+    if receipt_id is None:
+        doc = envelope.event
+        receipt_id = receipt_id_for(doc.tenant, doc.window, doc.event_id)
     parsed = Tariff.from_json(tariff or tariff_json())
     return build_attestation(
         envelope=envelope,

@@ -35,9 +35,7 @@ def keys() -> Keys:
 def bundles(keys: Keys) -> list[dict[str, Any]]:
     """Three valid bundles of one log batch (quantities 1, 2, 3)."""
     atts = [
-        make_attestation(
-            keys, event=event_json(event_id=f"evt_{q}", quantity=q), receipt_id=f"r{q}"
-        )
+        make_attestation(keys, event=event_json(event_id=f"evt_{q}", quantity=q))
         for q in (1, 2, 3)
     ]
     return log_bundles(keys, atts)
@@ -190,9 +188,7 @@ def test_jobs_2_gives_the_same_verdicts_as_jobs_1(
 ) -> None:
     """On 210 bundles (one tampered) the parallel run matches the serial one."""
     atts = [
-        make_attestation(
-            keys, event=event_json(event_id=f"evt_{i}", quantity=i), receipt_id=f"r{i}"
-        )
+        make_attestation(keys, event=event_json(event_id=f"evt_{i}", quantity=i))
         for i in range(210)
     ]
     built = log_bundles(keys, atts)

@@ -213,6 +213,21 @@ def test_load_manifest_missing_and_not_json(tmp_path: Path) -> None:
         load_manifest(tmp_path / "bad.json")
 
 
+def test_load_manifest_refuses_duplicate_member_names(
+    tmp_path: Path, shipped_manifest: dict[str, Any]
+) -> None:
+    """Regression (audit 6): a manifest file naming ``vkey_hash`` twice is
+    manifest_malformed with the member's path, not last-wins."""
+    text = json.dumps(shipped_manifest)
+    forged = text.replace(
+        '"vkey_hash": ', '"vkey_hash": "' + "0" * 64 + '", "vkey_hash": ', 1
+    )
+    (tmp_path / "dup.json").write_text(forged)
+    with pytest.raises(ManifestMalformed) as info:
+        load_manifest(tmp_path / "dup.json")
+    assert (info.value.code, info.value.field) == ("manifest_malformed", "vkey_hash")
+
+
 def test_authority_keys_from_json_shapes(authority: nacl.signing.SigningKey) -> None:
     """One JWK, a list, or a JWKS; a stated kid must be the thumbprint."""
     jwk = authority_jwk(authority.verify_key)
