@@ -15,14 +15,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.errors import MeterKeyConflict, MeterKeyInvalid
+from billing.keyring import get_keyring
 from billing.models import ApiKey, MeterKey, Tariff, Tenant
-from billing.protocol.errors import KeyFormatError
+from billing.protocol.errors import KeyFormatError, TrustAnchorError
 from billing.protocol.keys import (
     b64url_decode,
     b64url_encode,
     key_id,
+    verify_key_from_bytes,
     verify_key_from_jwk,
 )
+from billing.protocol.trust import TRUST_FORMAT, TrustAnchors, TrustedKey
+from transparency.protocol.note import NoteVerifier
 
 API_KEY_PREFIX = "mp"
 
@@ -99,6 +103,56 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def _published_server_kids() -> set[str]:
+    """Return the RFC 7638 kids of every key this server publishes under a
+    server role: issuer, meter, log operator and manifest authorities
+    (current and retired), and the log witnesses' Ed25519 keys.
+
+    Raises:
+        SigningKeysUnconfigured: the server has no keys (fail closed: a key
+            cannot be checked against keys that are not loaded).
+    """
+    keyring = get_keyring()
+    kids = {key.kid for key in keyring.trust_anchors().keys}
+    for vkey in keyring.witnesses:
+        public = NoteVerifier.from_vkey(vkey).public_key
+        kids.add(key_id(nacl.signing.VerifyKey(public)))
+    return kids
+
+
+def _already_registered(kid: str) -> MeterKeyConflict:
+    # One message whoever holds the key (the server, another tenant or this
+    # one), so a 409 reveals nothing about other tenants.
+    return MeterKeyConflict(f"meter key {kid} is already registered", field="jwk")
+
+
+def _check_publishable(key: TrustedKey) -> None:
+    """Refuse a key entry the verifiers' trust parser would not read back
+    exactly (e.g. a year before 1000, which has no RFC 3339 spelling).
+
+    Raises:
+        MeterKeyInvalid: naming ``not_before``/``not_after`` (or ``jwk``).
+    """
+    try:
+        parsed = TrustAnchors.from_json(
+            {"format": TRUST_FORMAT, "keys": [key.to_json()]}
+        ).keys[0]
+    except (TrustAnchorError, ValueError, OverflowError) as exc:
+        where = getattr(exc, "field", None) or ""
+        name = where.rsplit(".", 1)[-1] if "." in where else None
+        field = name if name in ("not_before", "not_after") else "not_after"
+        raise MeterKeyInvalid(
+            f"{field} cannot be published as an RFC 3339 UTC timestamp "
+            f"(YYYY-MM-DDTHH:MM:SSZ, years 1000-9999): {exc}",
+            field=field,
+        ) from exc
+    for name in ("not_before", "not_after"):
+        if getattr(parsed, name) != getattr(key, name):
+            raise MeterKeyInvalid(
+                f"{name} does not survive publication as RFC 3339 UTC", field=name
+            )
+
+
 @transaction.atomic
 def meter_key_register(
     *,
@@ -116,10 +170,19 @@ def meter_key_register(
     bounds the event times (``occurred_at``) it may sign for (strict profile).
     The key may only sign events of ``tenant``.
 
+    The key entry this adds to ``/.well-known/vdi-billing-trust.json`` is
+    first read back with the verifiers' own parser
+    (``billing.protocol.trust.TrustAnchors.from_json``), so a registration can
+    never make the published trust unreadable.
+
     Raises:
-        KeyFormatError: malformed key, or neither/both forms given.
-        MeterKeyInvalid: ``not_after`` not after ``not_before``.
-        MeterKeyConflict: the kid is already registered (any tenant).
+        KeyFormatError: malformed key, a small-order or non-canonical point,
+            or neither/both forms given.
+        MeterKeyInvalid: ``not_after`` not after ``not_before``, or a bound
+            that has no RFC 3339 UTC spelling (field names it).
+        MeterKeyConflict: the kid is already published: registered by any
+            tenant, or one of the server's keys in any role (same message).
+        SigningKeysUnconfigured: the server has no keys to compare with.
     """
     if (jwk is None) == (public_key_b64url is None):
         raise KeyFormatError(
@@ -129,16 +192,22 @@ def meter_key_register(
         verify_key = verify_key_from_jwk(dict(jwk), field="jwk")
     else:
         raw = b64url_decode(public_key_b64url or "", field="public_key_b64url")
-        if len(raw) != 32:
-            raise KeyFormatError(
-                "Ed25519 public key must be 32 bytes", field="public_key_b64url"
-            )
-        verify_key = nacl.signing.VerifyKey(raw)
+        verify_key = verify_key_from_bytes(raw, field="public_key_b64url")
     if not_before is not None and not_after is not None and not_after <= not_before:
         raise MeterKeyInvalid("not_after must be after not_before", field="not_after")
     kid = key_id(verify_key)
-    if MeterKey.objects.filter(kid=kid).exists():
-        raise MeterKeyConflict(f"meter key {kid} is already registered", field="jwk")
+    _check_publishable(
+        TrustedKey(
+            kid=kid,
+            role="meter",
+            verify_key=verify_key,
+            tenant=tenant.slug,
+            not_before=not_before,
+            not_after=not_after,
+        )
+    )
+    if kid in _published_server_kids() or MeterKey.objects.filter(kid=kid).exists():
+        raise _already_registered(kid)
     row = MeterKey(
         tenant=tenant,
         kid=kid,
@@ -151,9 +220,7 @@ def meter_key_register(
         with transaction.atomic():
             row.save()
     except IntegrityError as exc:  # a concurrent registration won
-        raise MeterKeyConflict(
-            f"meter key {kid} is already registered", field="jwk"
-        ) from exc
+        raise _already_registered(kid) from exc
     return row
 
 
