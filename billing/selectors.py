@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -44,11 +45,35 @@ def trust_anchors_get(keyring: Keyring | None = None) -> TrustAnchors:
     """Return the trust anchors this server publishes at
     ``/.well-known/vdi-billing-trust.json``.
 
+    Every key (server or tenant) whose kid has a revocation in force is
+    listed with ``status: revoked``: attest refuses it at once, the strict
+    profile's ``not_revoked`` fails what it signed, and the standard profile
+    (which only requires the kid to be listed) still verifies bundles it
+    signed before.
+
     Raises:
         SigningKeysUnconfigured: if the server has no keys.
     """
     keyring = keyring or get_keyring()
-    return keyring.trust_anchors(tenant_meter_keys())
+    anchors = keyring.trust_anchors(tenant_meter_keys())
+    revoked = revoked_kids_in_force()
+    if not revoked:
+        return anchors
+    return dataclasses.replace(
+        anchors,
+        keys=tuple(
+            dataclasses.replace(key, status="revoked") if key.kid in revoked else key
+            for key in anchors.keys
+        ),
+    )
+
+
+def revoked_kids_in_force() -> frozenset[str]:
+    """Return the kids with a revocation in force (tenant or staff), the
+    ones :func:`trust_anchors_get` publishes with ``status: revoked``."""
+    from revocation.selectors import revoked_key_list
+
+    return frozenset(revoked_key_list(in_force=True).values_list("kid", flat=True))
 
 
 #: Bundle columns :func:`bundle_documents` reads, in order.
