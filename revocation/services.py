@@ -120,14 +120,26 @@ def http_fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
 # --------------------------------------------------------------------------
 
 
-def _actor_label(actor: Any) -> str:
-    if actor is None:
-        return "system"
-    return str(actor.get_username())
+def _actor_label(actor: Any, label: str | None = None) -> str:
+    if actor is not None:
+        return str(actor.get_username())
+    return label or "system"
 
 
 def _actor_user(actor: Any) -> Any:
     return actor if actor is not None and getattr(actor, "pk", None) else None
+
+
+def _log_text(text: str) -> str:
+    """Return free text (a reason, a user name) safe for one log line: control
+    characters (newline, carriage return, escape, ...) and backslashes escaped
+    as Python string escapes, so input can never start a forged log line."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch == "\\" or not ch.isprintable()
+        else ch
+        for ch in text
+    )
 
 
 def _require(value: str, field: str, pattern: str, what: str) -> str:
@@ -259,14 +271,21 @@ def revocation_snapshot_refresh(
 
 @transaction.atomic
 def revocation_key_add(
-    *, kid: str, reason: str, actor: Any = None, now: datetime | None = None
+    *,
+    kid: str,
+    reason: str,
+    actor: Any = None,
+    actor_label: str | None = None,
+    now: datetime | None = None,
 ) -> RevokedKey:
     """Revoke key ID ``kid`` and publish a new snapshot.
 
     Args:
         kid: the RFC 7638 thumbprint (1..128 printable ASCII, no spaces).
-        reason: why (required, free text).
-        actor: the staff user (``request.user``), or ``None`` for "system".
+        reason: why (required, free text; logged escaped, one line).
+        actor: the staff user (``request.user``), or ``None``.
+        actor_label: who acted when ``actor`` is ``None`` (e.g.
+            ``tenant:acme`` for a tenant's API call); default "system".
         now: the clock (default ``timezone.now()``).
 
     Raises:
@@ -287,13 +306,18 @@ def revocation_key_add(
         kid=kid,
         reason=reason,
         revoked_by=_actor_user(actor),
-        revoked_by_label=_actor_label(actor),
+        revoked_by_label=_actor_label(actor, actor_label),
         revoked_at=moment,
     )
     row.full_clean(validate_constraints=False)
     row.save()
     revocation_snapshot_publish(now=moment)
-    logger.warning("kid %s revoked by %s: %s", kid, row.revoked_by_label, reason)
+    logger.warning(
+        "kid %s revoked by %s: %s",
+        kid,
+        _log_text(row.revoked_by_label),
+        _log_text(reason),
+    )
     return row
 
 
@@ -380,7 +404,10 @@ def revocation_attestation_add(
     row.save()
     revocation_snapshot_publish(now=moment)
     logger.warning(
-        "attestation %s revoked by %s: %s", row.identifier, row.revoked_by_label, reason
+        "attestation %s revoked by %s: %s",
+        row.identifier,
+        _log_text(row.revoked_by_label),
+        _log_text(reason),
     )
     return row
 
@@ -436,7 +463,10 @@ def _lift(
     row.save(update_fields=["lifted_at", "lifted_by", "lifted_by_label", "lift_reason"])
     revocation_snapshot_publish(now=moment)
     logger.warning(
-        "%s revocation lifted by %s: %s", what(row), row.lifted_by_label, reason
+        "%s revocation lifted by %s: %s",
+        what(row),
+        _log_text(row.lifted_by_label),
+        _log_text(reason),
     )
     return row
 

@@ -235,3 +235,48 @@ def meter_key_retire(*, meter_key: MeterKey, at: datetime | None = None) -> Mete
         meter_key.not_after = moment
         meter_key.save(update_fields=["not_after"])
     return meter_key
+
+
+#: Longest revocation ``reason`` a tenant may give, in characters.
+MAX_REVOCATION_REASON_CHARS = 500
+
+
+def meter_key_revoke(*, tenant: Tenant, meter_key: MeterKey, reason: str = "") -> Any:
+    """Revoke one of ``tenant``'s own gateway meter keys: its kid is listed in
+    the next signed revocation snapshot and published with ``status:
+    revoked``, and attest refuses it from now on. The revocation is recorded
+    as done by ``tenant:<slug>`` (never "system").
+
+    Returns the ``revocation.models.RevokedKey`` row.
+
+    Raises:
+        MeterKeyNotFound: ``meter_key`` is not ``tenant``'s.
+        MeterKeyConflict: the kid is also one of the server's published keys
+            (a row registered before that was refused); a tenant never revokes
+            a server key.
+        RevocationInputInvalid: ``reason`` longer than
+            :data:`MAX_REVOCATION_REASON_CHARS` (field ``reason``).
+        AlreadyRevoked: the kid already has a revocation in force.
+    """
+    from billing.errors import MeterKeyNotFound
+    from revocation.errors import RevocationInputInvalid
+    from revocation.services import revocation_key_add
+
+    if meter_key.tenant_id != tenant.pk:
+        raise MeterKeyNotFound(
+            f"no meter key {meter_key.kid} for this tenant", field="kid"
+        )
+    if meter_key.kid in _published_server_kids():
+        raise MeterKeyConflict(
+            f"meter key {meter_key.kid} cannot be revoked by a tenant", field="kid"
+        )
+    text = (reason or "").strip() or f"revoked by tenant {tenant.slug}"
+    if len(text) > MAX_REVOCATION_REASON_CHARS:
+        raise RevocationInputInvalid(
+            f"reason is {len(text)} characters, the limit is "
+            f"{MAX_REVOCATION_REASON_CHARS}",
+            field="reason",
+        )
+    return revocation_key_add(
+        kid=meter_key.kid, reason=text, actor_label=f"tenant:{tenant.slug}"
+    )

@@ -7,12 +7,13 @@ the offline verifier parses."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from billing.models import MeterKey
+from billing.models import Bundle, MeterKey
 from billing.protocol.errors import KeyFormatError, TrustAnchorError
 from billing.protocol.keys import (
     CONTEXT_METER_ENVELOPE,
@@ -22,10 +23,12 @@ from billing.protocol.keys import (
     sign_object,
 )
 from billing.protocol.trust import TrustAnchors
-from billing.selectors import trust_anchors_get
+from billing.protocol.verify import PROFILE_STRICT, verify_bundle
+from billing.selectors import trust_anchors_get, verification_options_get
 from billing.services.tenants import api_key_issue, meter_key_register
 from revocation.models import RevokedKey
-from tests.billing.conftest import TenantSetup
+from revocation.services import revocation_key_add
+from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.factories import TenantFactory
 
 KEYS = "/api/vdi/billing/meter-keys"
@@ -159,3 +162,130 @@ def test_trust_parser_refuses_degenerate_keys(signing_keys: Any, name: str) -> N
         TrustAnchors.from_json(doc)
     assert caught.value.code == "trust_anchors_invalid"
     assert caught.value.field == "keys[0].jwk"
+
+
+# --------------------------------------------------------------------------
+# Item 2: a revoked gateway key stops minting charges at once
+# --------------------------------------------------------------------------
+
+
+def registered_gateway(setup: TenantSetup) -> KeyPair:
+    """A gateway key registered by ``setup``'s tenant over the API."""
+    gateway = KeyPair.generate()
+    response = setup.client.post(KEYS, public_jwk(gateway.verify_key), format="json")
+    assert response.status_code == 201, response.content
+    return gateway
+
+
+def published_status(kid: str) -> str:
+    """The ``status`` the published trust.json gives ``kid``."""
+    doc = APIClient().get(TRUST).json()
+    return str(next(k for k in doc["keys"] if k["kid"] == kid)["status"])
+
+
+def test_tenant_revoked_key_cannot_attest(tenant_setup: TenantSetup) -> None:
+    """After the tenant revokes its gateway key, single and batch attests of
+    new events it signed are refused (403 meter_key_revoked, nothing stored),
+    and trust.json lists the kid as revoked."""
+    gateway = registered_gateway(tenant_setup)
+    first = tenant_setup.client.post(
+        ATTEST, envelope(gateway, make_event(event_id="evt_before")), format="json"
+    )
+    assert first.status_code == 201, first.content
+    assert published_status(gateway.kid) == "active"
+
+    revoke = tenant_setup.client.post(
+        f"{KEYS}/{gateway.kid}/revoke", {"reason": "gateway stolen"}, format="json"
+    )
+    assert revoke.status_code == 201, revoke.content
+    assert published_status(gateway.kid) == "revoked"
+
+    before = MeterKey.objects.count(), Bundle.objects.count()
+    single = tenant_setup.client.post(
+        ATTEST, envelope(gateway, make_event(event_id="evt_after")), format="json"
+    )
+    assert single.status_code == 403, single.content
+    assert single.json()["error"]["code"] == "meter_key_revoked"
+    assert single.json()["error"]["field"] == "kid"
+    batch = tenant_setup.client.post(
+        BATCH,
+        {"events": [envelope(gateway, make_event(event_id="evt_batch"))]},
+        format="json",
+    )
+    assert batch.status_code == 200, batch.content
+    result = batch.json()["results"][0]
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "meter_key_revoked"
+    assert (MeterKey.objects.count(), Bundle.objects.count()) == before
+
+    # The bundle signed before the revocation still verifies under the
+    # standard profile; the strict profile refuses it with kid_revoked.
+    bundle = first.json()
+    assert verify_bundle(bundle, trust_anchors_get()).ok
+    options, _ = verification_options_get(profile=PROFILE_STRICT)
+    strict = verify_bundle(
+        bundle, trust_anchors_get(), profile=PROFILE_STRICT, **options
+    )
+    failed = {c.name: c.code for c in strict.checks if c.status == "fail"}
+    assert failed.get("not_revoked") == "kid_revoked"
+
+
+def test_staff_revoked_key_cannot_attest(
+    tenant_setup: TenantSetup, django_user_model: Any
+) -> None:
+    """A staff revocation of a tenant's gateway kid refuses its events at once."""
+    gateway = registered_gateway(tenant_setup)
+    staff = django_user_model.objects.create_superuser(
+        username="carol", email="carol@example.com", password="pw-carol-123"
+    )
+    revocation_key_add(kid=gateway.kid, reason="compromised", actor=staff)
+    response = tenant_setup.client.post(
+        ATTEST, envelope(gateway, make_event()), format="json"
+    )
+    assert response.status_code == 403, response.content
+    assert response.json()["error"]["code"] == "meter_key_revoked"
+    assert published_status(gateway.kid) == "revoked"
+    assert not Bundle.objects.exists()
+
+
+# --------------------------------------------------------------------------
+# Item 3: nothing a tenant registers can break the published trust
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["not_before", "not_after"])
+def test_unpublishable_window_is_refused(tenant_setup: TenantSetup, name: str) -> None:
+    """A bound in year 0999 (no RFC 3339 spelling the verifier parses) is 400
+    meter_key_invalid naming the field; trust.json stays parseable."""
+    gateway = KeyPair.generate()
+    body = {**public_jwk(gateway.verify_key), name: "0999-01-01T00:00:00Z"}
+    response = tenant_setup.client.post(KEYS, body, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("meter_key_invalid", name)
+    assert MeterKey.objects.count() == 0
+    TrustAnchors.from_json(APIClient().get(TRUST).json())
+
+
+# --------------------------------------------------------------------------
+# Item 21: the tenant's revocation reason cannot forge log lines
+# --------------------------------------------------------------------------
+
+
+def test_tenant_revocation_reason_is_escaped_and_tenant_is_actor(
+    tenant_setup: TenantSetup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A newline in the reason is escaped in the log (one line), and the
+    revocation is recorded as done by the tenant, not "system"."""
+    gateway = registered_gateway(tenant_setup)
+    forged = "lost\nWARNING meterproof.revocation kid X revoked by admin: ok"
+    with caplog.at_level(logging.WARNING, logger="meterproof.revocation"):
+        response = tenant_setup.client.post(
+            f"{KEYS}/{gateway.kid}/revoke", {"reason": forged}, format="json"
+        )
+    assert response.status_code == 201, response.content
+    lines = [r.getMessage() for r in caplog.records if gateway.kid in r.getMessage()]
+    assert lines and all("\n" not in line and "\r" not in line for line in lines)
+    row = RevokedKey.objects.get(kid=gateway.kid)
+    assert row.revoked_by_label == "tenant:acme"
+    assert row.reason == forged
