@@ -63,6 +63,9 @@ FETCH_BACKOFF_CAP_SEC = 30.0
 FETCH_TIMEOUT_SEC = 10.0
 
 _KID_OR_ID = r"[\x21-\x7e]{1,128}"
+#: An RFC 7638 thumbprint as this protocol writes kids: base64url (no
+#: padding) of a 32-byte SHA-256 digest, 43 characters.
+KID_PATTERN = r"[A-Za-z0-9_-]{43}"
 
 
 class Fetcher(Protocol):
@@ -281,7 +284,7 @@ def revocation_key_add(
     """Revoke key ID ``kid`` and publish a new snapshot.
 
     Args:
-        kid: the RFC 7638 thumbprint (1..128 printable ASCII, no spaces).
+        kid: the RFC 7638 thumbprint (43 base64url characters).
         reason: why (required, free text; logged escaped, one line).
         actor: the staff user (``request.user``), or ``None``.
         actor_label: who acted when ``actor`` is ``None`` (e.g.
@@ -289,11 +292,17 @@ def revocation_key_add(
         now: the clock (default ``timezone.now()``).
 
     Raises:
-        RevocationInputInvalid: malformed kid or empty reason.
+        RevocationInputInvalid: a kid that is not 43 base64url characters,
+            or an empty reason.
         AlreadyRevoked: ``kid`` already has a revocation in force.
         SigningKeysUnconfigured: no issuer key (nothing is stored).
     """
-    kid = _require((kid or "").strip(), "kid", _KID_OR_ID, "a key ID (RFC 7638)")
+    kid = _require(
+        (kid or "").strip(),
+        "kid",
+        KID_PATTERN,
+        "an RFC 7638 key ID (43 base64url characters)",
+    )
     reason = _reason(reason)
     if (
         RevokedKey.objects.select_for_update()
