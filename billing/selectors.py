@@ -15,6 +15,7 @@ from billing.models import Bundle, MeterKey, Tenant
 from billing.protocol.keys import b64url_decode
 from billing.protocol.timefmt import format_rfc3339_utc
 from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.verify import CheckResult
 from transparency.selectors import log_evidence_list
 
 
@@ -231,3 +232,48 @@ def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str,
             str(problem["code"]), str(problem["message"]), field="revocation"
         )
     return options, meta
+
+
+def bundle_revocation_check(*, bundle_json: Any) -> CheckResult:
+    """Return whether a bundle, or a key that signed it, is revoked: the
+    strict profile's ``not_revoked`` check (``billing.protocol.verify``, the
+    one verifier) run against the revocation snapshot in force, whatever
+    profile the caller shows.
+
+    ``bundle_json`` is a bundle as served (``bundle_get``). The result is a
+    :class:`CheckResult` named ``not_revoked``: ``pass``; ``fail`` with
+    ``kid_revoked`` or ``attestation_revoked`` (or the verifier's code when
+    the bundle cannot be read); or ``skip`` with the snapshot problem's code
+    (``revocation_snapshot_missing`` ...) and a message starting "revocation
+    not checked" when no verified snapshot is available.
+
+    Used wherever a verdict is shown (auditor entry page, bundle admin).
+    """
+    from billing.protocol.verify import PROFILE_STRICT, verify_bundle
+
+    options, meta = verification_options_get(profile=PROFILE_STRICT)
+    if options.get("revocation") is None:
+        problem = meta.get("last_error") or {
+            "code": "revocation_snapshot_missing",
+            "message": "no revocation snapshot",
+        }
+        return CheckResult(
+            "not_revoked",
+            "skip",
+            str(problem["code"]),
+            f"revocation not checked: {problem['message']}",
+        )
+    report = verify_bundle(
+        bundle_json, trust_anchors_get(), profile=PROFILE_STRICT, **options
+    )
+    for check in report.checks:
+        if check.name == "not_revoked":
+            return check
+    # The bundle did not parse far enough for the check to run: fail closed.
+    failed = [c for c in report.checks if c.status == "fail"]
+    return CheckResult(
+        "not_revoked",
+        "fail",
+        failed[0].code if failed else "revocation_check_missing",
+        failed[0].message if failed else "the not_revoked check did not run",
+    )
