@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,34 +13,54 @@ from django.db.models import QuerySet
 from billing.errors import BundleNotFound
 from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, Tenant
-from billing.protocol.keys import b64url_decode
+from billing.protocol.keys import b64url_decode, verify_key_from_bytes
 from billing.protocol.timefmt import format_rfc3339_utc
-from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.trust import TrustAnchors, TrustedKey, check_key_entry
 from billing.protocol.verify import CheckResult
+from transparency.protocol.errors import ProtocolError
 from transparency.selectors import log_evidence_list
+
+logger = logging.getLogger("meterproof.billing")
 
 
 def tenant_meter_keys() -> tuple[TrustedKey, ...]:
     """Return every registered tenant gateway meter key as a trust anchor
-    (``status`` retired once its ``not_after`` has passed)."""
-    import nacl.signing
+    (``status`` retired once its ``not_after`` has passed).
+
+    A row stored before registration checked keys and windows (a small-order
+    key, a bound before year 1000) is left out and logged on
+    ``meterproof.billing``: one such row must not make the whole published
+    trust document unreadable to verifiers.
+    """
     from django.utils import timezone
 
     now = timezone.now()
-    return tuple(
-        TrustedKey(
-            kid=row.kid,
-            role="meter",
-            verify_key=nacl.signing.VerifyKey(b64url_decode(row.public_key_b64url)),
-            tenant=row.tenant.slug,
-            not_before=row.not_before,
-            not_after=row.not_after,
-            status="retired"
-            if row.not_after is not None and row.not_after <= now
-            else "active",
-        )
-        for row in MeterKey.objects.select_related("tenant").order_by("id")
-    )
+    keys = []
+    for row in MeterKey.objects.select_related("tenant").order_by("id"):
+        try:
+            key = TrustedKey(
+                kid=row.kid,
+                role="meter",
+                verify_key=verify_key_from_bytes(b64url_decode(row.public_key_b64url)),
+                tenant=row.tenant.slug,
+                not_before=row.not_before,
+                not_after=row.not_after,
+                status="retired"
+                if row.not_after is not None and row.not_after <= now
+                else "active",
+            )
+            check_key_entry(key)
+        except ProtocolError as exc:
+            logger.warning(
+                "meter key %s of tenant %s not published: %s [%s]",
+                row.kid,
+                row.tenant.slug,
+                exc.message,
+                exc.code,
+            )
+            continue
+        keys.append(key)
+    return tuple(keys)
 
 
 def trust_anchors_get(keyring: Keyring | None = None) -> TrustAnchors:

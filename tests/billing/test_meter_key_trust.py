@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -289,3 +290,32 @@ def test_tenant_revocation_reason_is_escaped_and_tenant_is_actor(
     row = RevokedKey.objects.get(kid=gateway.kid)
     assert row.revoked_by_label == "tenant:acme"
     assert row.reason == forged
+
+
+@pytest.mark.parametrize(
+    ("public_key", "not_after"),
+    [
+        (bytes(32), None),
+        (None, datetime(999, 1, 1, tzinfo=UTC)),
+    ],
+    ids=["all_zero_key", "year_0999"],
+)
+def test_legacy_unpublishable_row_is_left_out_of_trust(
+    tenant_setup: TenantSetup,
+    public_key: bytes | None,
+    not_after: datetime | None,
+) -> None:
+    """A row stored before registration checked keys and windows is left out
+    of trust.json, which stays parseable by the verifiers' parser."""
+    good = registered_gateway(tenant_setup)
+    raw = public_key or bytes(KeyPair.generate().verify_key)
+    MeterKey.objects.create(
+        tenant=tenant_setup.tenant,
+        kid="legacy-row-kid-0000000000000000000000000000"[:43],
+        public_key_b64url=b64url_encode(raw),
+        not_after=not_after,
+    )
+    trust = TrustAnchors.from_json(APIClient().get(TRUST).json())
+    kids = {key.kid for key in trust.keys}
+    assert good.kid in kids
+    assert not any(key.kid.startswith("legacy") for key in trust.keys)
