@@ -319,3 +319,22 @@ def test_legacy_unpublishable_row_is_left_out_of_trust(
     kids = {key.kid for key in trust.keys}
     assert good.kid in kids
     assert not any(key.kid.startswith("legacy") for key in trust.keys)
+
+
+def test_tenant_cannot_revoke_a_server_kid_held_by_a_legacy_row(
+    tenant_setup: TenantSetup, signing_keys: Any
+) -> None:
+    """A row registered before server keys were refused (the issuer's key)
+    cannot be used to revoke that kid: 409 meter_key_conflict, nothing
+    revoked or published."""
+    issuer = signing_keys.issuer
+    MeterKey.objects.create(
+        tenant=tenant_setup.tenant,
+        kid=issuer.kid,
+        public_key_b64url=b64url_encode(bytes(issuer.verify_key)),
+    )
+    response = tenant_setup.client.post(f"{KEYS}/{issuer.kid}/revoke")
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "meter_key_conflict"
+    assert not RevokedKey.objects.exists()
+    assert published_status(issuer.kid) == "active"
