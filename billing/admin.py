@@ -39,7 +39,7 @@ from billing.models import (
 )
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import format_amount, price_breakdown
-from billing.selectors import bundle_documents
+from billing.selectors import bundle_documents, bundle_get, bundle_revocation_check
 from billing.services.proofs import billing_proofs_retry
 from billing.services.tariffs import (
     tariff_create,
@@ -983,6 +983,7 @@ class BundleAdmin(ReadOnlyAdmin):
         "proof_attempts",
         "proof_error",
         "proof_attached_at",
+        "revocation",
         "document_pretty",
     )
     readonly_fields = fields
@@ -1074,6 +1075,23 @@ class BundleAdmin(ReadOnlyAdmin):
     def tariff_version_link(self, obj: Bundle) -> str:
         """Link to the tariff version that priced the event."""
         return admin_link(obj.tariff_version)
+
+    @admin.display(description="revocation")
+    def revocation(self, obj: Bundle) -> str:
+        """Whether the bundle or a key that signed it is revoked: the strict
+        profile's ``not_revoked`` check against the snapshot in force
+        (``bundle_revocation_check``)."""
+        try:
+            check = bundle_revocation_check(
+                bundle_json=bundle_get(receipt_id=obj.receipt_id)
+            )
+        except Exception as exc:  # shown, never a 500
+            return f"revocation not checked: {describe_error(exc)}"
+        if check.status == "pass":
+            return "✓ not revoked (attestation and keys absent from the revocation snapshot)"
+        if check.status == "fail":
+            return f"✗ REVOKED ({check.code}): {check.message}"
+        return f"{check.message} ({check.code})"
 
     @admin.display(description="bundle JSON")
     def document_pretty(self, obj: Bundle) -> str:

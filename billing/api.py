@@ -51,7 +51,11 @@ from billing.selectors import (
 )
 from billing.services.attest import meter_event_attest, meter_events_attest
 from billing.services.bundles import bundle_get_sequenced
-from billing.services.tenants import meter_key_register, meter_key_retire
+from billing.services.tenants import (
+    meter_key_register,
+    meter_key_retire,
+    meter_key_revoke,
+)
 from transparency.protocol.errors import ProtocolError
 
 
@@ -239,13 +243,14 @@ class MeterKeyRevokeApi(APIView):
     authentication_classes = [TenantApiKeyAuthentication]
 
     def post(self, request: Request, kid: str) -> Response:
-        """Return ``{"kid", "revoked_at"}`` (201); 409 if already revoked."""
-        from revocation.services import revocation_key_add
-
+        """Return ``{"kid", "revoked_at"}`` (201); 404 for another tenant's
+        or an unknown kid; 409 ``already_revoked``; 400
+        ``revocation_input_invalid`` for a ``reason`` over 500 characters."""
         row = meter_key_get(tenant=request.user, kid=kid)
         body = request.data if isinstance(request.data, dict) else {}
-        reason = str(body.get("reason") or f"revoked by tenant {request.user.slug}")
-        revoked = revocation_key_add(kid=row.kid, reason=reason)
+        revoked = meter_key_revoke(
+            tenant=request.user, meter_key=row, reason=str(body.get("reason") or "")
+        )
         return Response(
             {"kid": row.kid, "revoked_at": revoked.revoked_at.isoformat()},
             status=201,

@@ -119,6 +119,15 @@ class MeterKeyInvalid(BillingServiceError):
     code = "meter_key_invalid"
 
 
+class MeterKeyRevoked(BillingServiceError):
+    """The meter envelope's kid is revoked (by its tenant or by staff): the
+    key may not sign new charges (HTTP 403; bundles it signed before still
+    verify under the standard profile, strict fails them with
+    ``kid_revoked``)."""
+
+    code = "meter_key_revoked"
+
+
 class MeterKeyNotFound(BillingServiceError):
     """No meter key with this kid for the tenant."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,44 +13,89 @@ from django.db.models import QuerySet
 from billing.errors import BundleNotFound
 from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, Tenant
-from billing.protocol.keys import b64url_decode
+from billing.protocol.keys import b64url_decode, verify_key_from_bytes
 from billing.protocol.timefmt import format_rfc3339_utc
-from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.trust import TrustAnchors, TrustedKey, check_key_entry
+from billing.protocol.verify import CheckResult
+from transparency.protocol.errors import ProtocolError
 from transparency.selectors import log_evidence_list
+
+logger = logging.getLogger("meterproof.billing")
 
 
 def tenant_meter_keys() -> tuple[TrustedKey, ...]:
     """Return every registered tenant gateway meter key as a trust anchor
-    (``status`` retired once its ``not_after`` has passed)."""
-    import nacl.signing
+    (``status`` retired once its ``not_after`` has passed).
+
+    A row stored before registration checked keys and windows (a small-order
+    key, a bound before year 1000) is left out and logged on
+    ``meterproof.billing``: one such row must not make the whole published
+    trust document unreadable to verifiers.
+    """
     from django.utils import timezone
 
     now = timezone.now()
-    return tuple(
-        TrustedKey(
-            kid=row.kid,
-            role="meter",
-            verify_key=nacl.signing.VerifyKey(b64url_decode(row.public_key_b64url)),
-            tenant=row.tenant.slug,
-            not_before=row.not_before,
-            not_after=row.not_after,
-            status="retired"
-            if row.not_after is not None and row.not_after <= now
-            else "active",
-        )
-        for row in MeterKey.objects.select_related("tenant").order_by("id")
-    )
+    keys = []
+    for row in MeterKey.objects.select_related("tenant").order_by("id"):
+        try:
+            key = TrustedKey(
+                kid=row.kid,
+                role="meter",
+                verify_key=verify_key_from_bytes(b64url_decode(row.public_key_b64url)),
+                tenant=row.tenant.slug,
+                not_before=row.not_before,
+                not_after=row.not_after,
+                status="retired"
+                if row.not_after is not None and row.not_after <= now
+                else "active",
+            )
+            check_key_entry(key)
+        except ProtocolError as exc:
+            logger.warning(
+                "meter key %s of tenant %s not published: %s [%s]",
+                row.kid,
+                row.tenant.slug,
+                exc.message,
+                exc.code,
+            )
+            continue
+        keys.append(key)
+    return tuple(keys)
 
 
 def trust_anchors_get(keyring: Keyring | None = None) -> TrustAnchors:
     """Return the trust anchors this server publishes at
     ``/.well-known/vdi-billing-trust.json``.
 
+    Every key (server or tenant) whose kid has a revocation in force is
+    listed with ``status: revoked``: attest refuses it at once, the strict
+    profile's ``not_revoked`` fails what it signed, and the standard profile
+    (which only requires the kid to be listed) still verifies bundles it
+    signed before.
+
     Raises:
         SigningKeysUnconfigured: if the server has no keys.
     """
     keyring = keyring or get_keyring()
-    return keyring.trust_anchors(tenant_meter_keys())
+    anchors = keyring.trust_anchors(tenant_meter_keys())
+    revoked = revoked_kids_in_force()
+    if not revoked:
+        return anchors
+    return dataclasses.replace(
+        anchors,
+        keys=tuple(
+            dataclasses.replace(key, status="revoked") if key.kid in revoked else key
+            for key in anchors.keys
+        ),
+    )
+
+
+def revoked_kids_in_force() -> frozenset[str]:
+    """Return the kids with a revocation in force (tenant or staff), the
+    ones :func:`trust_anchors_get` publishes with ``status: revoked``."""
+    from revocation.selectors import revoked_key_list
+
+    return frozenset(revoked_key_list(in_force=True).values_list("kid", flat=True))
 
 
 #: Bundle columns :func:`bundle_documents` reads, in order.
@@ -212,3 +259,48 @@ def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str,
             str(problem["code"]), str(problem["message"]), field="revocation"
         )
     return options, meta
+
+
+def bundle_revocation_check(*, bundle_json: Any) -> CheckResult:
+    """Return whether a bundle, or a key that signed it, is revoked: the
+    strict profile's ``not_revoked`` check (``billing.protocol.verify``, the
+    one verifier) run against the revocation snapshot in force, whatever
+    profile the caller shows.
+
+    ``bundle_json`` is a bundle as served (``bundle_get``). The result is a
+    :class:`CheckResult` named ``not_revoked``: ``pass``; ``fail`` with
+    ``kid_revoked`` or ``attestation_revoked`` (or the verifier's code when
+    the bundle cannot be read); or ``skip`` with the snapshot problem's code
+    (``revocation_snapshot_missing`` ...) and a message starting "revocation
+    not checked" when no verified snapshot is available.
+
+    Used wherever a verdict is shown (auditor entry page, bundle admin).
+    """
+    from billing.protocol.verify import PROFILE_STRICT, verify_bundle
+
+    options, meta = verification_options_get(profile=PROFILE_STRICT)
+    if options.get("revocation") is None:
+        problem = meta.get("last_error") or {
+            "code": "revocation_snapshot_missing",
+            "message": "no revocation snapshot",
+        }
+        return CheckResult(
+            "not_revoked",
+            "skip",
+            str(problem["code"]),
+            f"revocation not checked: {problem['message']}",
+        )
+    report = verify_bundle(
+        bundle_json, trust_anchors_get(), profile=PROFILE_STRICT, **options
+    )
+    for check in report.checks:
+        if check.name == "not_revoked":
+            return check
+    # The bundle did not parse far enough for the check to run: fail closed.
+    failed = [c for c in report.checks if c.status == "fail"]
+    return CheckResult(
+        "not_revoked",
+        "fail",
+        failed[0].code if failed else "revocation_check_missing",
+        failed[0].message if failed else "the not_revoked check did not run",
+    )

@@ -13,6 +13,7 @@ suite never sees a developer's keys).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "axes",
     "transparency.apps.TransparencyConfig",
     "billing.apps.BillingConfig",
     "revocation.apps.RevocationConfig",
@@ -57,6 +59,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the
+    # lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +104,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # re-checkpoints the WAL, measured at ~3 ms per request).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sign-in lockout (django-axes) on every form that calls authenticate(): the
+# staff admin /admin/login/ and the auditor /audit/login/. After
+# MP_LOGIN_FAILURE_LIMIT wrong passwords for one username from one client
+# address, sign-in is refused (HTTP 429, templates/lockout.html) for
+# MP_LOGIN_COOLOFF_MINUTES, even with the right password; a successful
+# sign-in resets the count. Behind a reverse proxy, install django-ipware and
+# set the AXES_IPWARE_* settings so the client address is the real one.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("MP_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("MP_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from billing.admin import ServiceErrorsMixin, describe_error, pretty_json, utc
+from billing.selectors import trust_anchors_get
 from revocation.models import (
     RevocationFetch,
     RevocationSnapshot,
@@ -136,8 +137,27 @@ class RevocationAdminBase(ServiceErrorsMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/revocation/lift.html", context)
 
 
+def known_key_choices() -> list[tuple[str, str]]:
+    """Return ``(kid, label)`` for every key this server publishes in its
+    trust anchors (server roles and tenant gateway meter keys), the keys
+    staff may revoke; the label names the role, tenant and status."""
+    choices = [("", "---------")]
+    for key in trust_anchors_get().keys:
+        owner = f", tenant {key.tenant}" if key.tenant else ""
+        choices.append((key.kid, f"{key.kid} ({key.role}{owner}, {key.status})"))
+    return choices
+
+
 class RevokedKeyAddForm(forms.ModelForm):
-    """Revoke a key ID (``revocation_key_add``)."""
+    """Revoke a key ID (``revocation_key_add``), picked from the keys this
+    server publishes: a typo or an unknown kid is a form error, never a
+    published revocation."""
+
+    kid = forms.ChoiceField(
+        choices=known_key_choices,
+        label="Key",
+        help_text="A key published in /.well-known/vdi-billing-trust.json.",
+    )
 
     class Meta:
         model = RevokedKey

@@ -63,6 +63,9 @@ FETCH_BACKOFF_CAP_SEC = 30.0
 FETCH_TIMEOUT_SEC = 10.0
 
 _KID_OR_ID = r"[\x21-\x7e]{1,128}"
+#: An RFC 7638 thumbprint as this protocol writes kids: base64url (no
+#: padding) of a 32-byte SHA-256 digest, 43 characters.
+KID_PATTERN = r"[A-Za-z0-9_-]{43}"
 
 
 class Fetcher(Protocol):
@@ -120,14 +123,26 @@ def http_fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
 # --------------------------------------------------------------------------
 
 
-def _actor_label(actor: Any) -> str:
-    if actor is None:
-        return "system"
-    return str(actor.get_username())
+def _actor_label(actor: Any, label: str | None = None) -> str:
+    if actor is not None:
+        return str(actor.get_username())
+    return label or "system"
 
 
 def _actor_user(actor: Any) -> Any:
     return actor if actor is not None and getattr(actor, "pk", None) else None
+
+
+def _log_text(text: str) -> str:
+    """Return free text (a reason, a user name) safe for one log line: control
+    characters (newline, carriage return, escape, ...) and backslashes escaped
+    as Python string escapes, so input can never start a forged log line."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch == "\\" or not ch.isprintable()
+        else ch
+        for ch in text
+    )
 
 
 def _require(value: str, field: str, pattern: str, what: str) -> str:
@@ -292,22 +307,35 @@ def revocation_snapshot_refresh_lazily(
 
 @transaction.atomic
 def revocation_key_add(
-    *, kid: str, reason: str, actor: Any = None, now: datetime | None = None
+    *,
+    kid: str,
+    reason: str,
+    actor: Any = None,
+    actor_label: str | None = None,
+    now: datetime | None = None,
 ) -> RevokedKey:
     """Revoke key ID ``kid`` and publish a new snapshot.
 
     Args:
-        kid: the RFC 7638 thumbprint (1..128 printable ASCII, no spaces).
-        reason: why (required, free text).
-        actor: the staff user (``request.user``), or ``None`` for "system".
+        kid: the RFC 7638 thumbprint (43 base64url characters).
+        reason: why (required, free text; logged escaped, one line).
+        actor: the staff user (``request.user``), or ``None``.
+        actor_label: who acted when ``actor`` is ``None`` (e.g.
+            ``tenant:acme`` for a tenant's API call); default "system".
         now: the clock (default ``timezone.now()``).
 
     Raises:
-        RevocationInputInvalid: malformed kid or empty reason.
+        RevocationInputInvalid: a kid that is not 43 base64url characters,
+            or an empty reason.
         AlreadyRevoked: ``kid`` already has a revocation in force.
         SigningKeysUnconfigured: no issuer key (nothing is stored).
     """
-    kid = _require((kid or "").strip(), "kid", _KID_OR_ID, "a key ID (RFC 7638)")
+    kid = _require(
+        (kid or "").strip(),
+        "kid",
+        KID_PATTERN,
+        "an RFC 7638 key ID (43 base64url characters)",
+    )
     reason = _reason(reason)
     if (
         RevokedKey.objects.select_for_update()
@@ -320,13 +348,18 @@ def revocation_key_add(
         kid=kid,
         reason=reason,
         revoked_by=_actor_user(actor),
-        revoked_by_label=_actor_label(actor),
+        revoked_by_label=_actor_label(actor, actor_label),
         revoked_at=moment,
     )
     row.full_clean(validate_constraints=False)
     row.save()
     revocation_snapshot_publish(now=moment)
-    logger.warning("kid %s revoked by %s: %s", kid, row.revoked_by_label, reason)
+    logger.warning(
+        "kid %s revoked by %s: %s",
+        kid,
+        _log_text(row.revoked_by_label),
+        _log_text(reason),
+    )
     return row
 
 
@@ -413,7 +446,10 @@ def revocation_attestation_add(
     row.save()
     revocation_snapshot_publish(now=moment)
     logger.warning(
-        "attestation %s revoked by %s: %s", row.identifier, row.revoked_by_label, reason
+        "attestation %s revoked by %s: %s",
+        row.identifier,
+        _log_text(row.revoked_by_label),
+        _log_text(reason),
     )
     return row
 
@@ -469,7 +505,10 @@ def _lift(
     row.save(update_fields=["lifted_at", "lifted_by", "lifted_by_label", "lift_reason"])
     revocation_snapshot_publish(now=moment)
     logger.warning(
-        "%s revocation lifted by %s: %s", what(row), row.lifted_by_label, reason
+        "%s revocation lifted by %s: %s",
+        what(row),
+        _log_text(row.lifted_by_label),
+        _log_text(reason),
     )
     return row
 

@@ -528,6 +528,9 @@ class EntryAudit:
         report: :func:`billing.protocol.verify.verify_bundle`'s report on
             the bundle, ``None`` without a bundle.
         bundle_problem: why the bundle could not be verified at all.
+        revocation: the strict profile's ``not_revoked`` check on the bundle
+            against the revocation snapshot in force (``skip`` when there is
+            none), whatever profile ``report`` ran; ``None`` without a bundle.
     """
 
     entry: LogEntry
@@ -541,11 +544,26 @@ class EntryAudit:
     bundle_pretty: str = ""
     report: VerificationReport | None = None
     bundle_problem: str = ""
+    revocation: CheckResult | None = None
 
     @property
     def ok(self) -> bool:
-        """True iff the log checks passed and the bundle (if any) verified."""
-        return verdict_ok(self.checks) and (self.report is None or self.report.ok)
+        """True iff the log checks passed, the bundle (if any) verified, and
+        neither it nor a key that signed it is revoked."""
+        return (
+            verdict_ok(self.checks)
+            and (self.report is None or self.report.ok)
+            and (self.revocation is None or self.revocation.status != "fail")
+        )
+
+    @property
+    def every_check_passed(self) -> bool:
+        """True iff :attr:`ok` and revocation was checked (and passed), the
+        only case the page may say the bundle "passes every check"."""
+        return self.ok and (
+            self.report is None
+            or (self.revocation is not None and self.revocation.status == "pass")
+        )
 
 
 def bundle_report_get(*, bundle_json: Any, trust: AuditTrust) -> VerificationReport:
@@ -652,9 +670,27 @@ def entry_audit_get(*, leaf_index: int) -> EntryAudit:
             bundle = bundle_get(receipt_id=row[0])
             result.bundle_pretty = json.dumps(bundle, indent=2, ensure_ascii=False)
             result.report = bundle_report_get(bundle_json=bundle, trust=trust)
+            result.revocation = bundle_revocation_get(
+                bundle_json=bundle, report=result.report
+            )
         except Exception as exc:  # shown, never a 500
             result.bundle_problem = getattr(exc, "message", str(exc))
     return result
+
+
+def bundle_revocation_get(
+    *, bundle_json: Any, report: VerificationReport
+) -> CheckResult:
+    """Return the ``not_revoked`` verdict on a bundle: ``report``'s own when
+    it ran the strict profile, else the strict check run against the
+    revocation snapshot in force
+    (:func:`billing.selectors.bundle_revocation_check`)."""
+    from billing.selectors import bundle_revocation_check
+
+    for check in report.checks:
+        if check.name == "not_revoked":
+            return check
+    return bundle_revocation_check(bundle_json=bundle_json)
 
 
 def entry_neighbours(*, leaf_index: int) -> tuple[int | None, int | None]:

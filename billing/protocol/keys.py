@@ -23,6 +23,7 @@ from transparency.protocol.ed25519 import (
     signing_key_from_pem,
     signing_key_from_seed_hex,
     signing_key_to_pem,
+    verify_key_from_bytes,
     verify_key_from_jwk,
     verify_object,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "signing_key_from_pem",
     "signing_key_from_seed_hex",
     "signing_key_to_pem",
+    "verify_key_from_bytes",
     "verify_key_from_jwk",
     "verify_object",
 ]

@@ -306,6 +306,30 @@ def _refuse_null(obj: dict[str, Any], names: tuple[str, ...], prefix: str) -> No
             )
 
 
+def check_key_entry(key: TrustedKey, path: str = "keys[0]") -> None:
+    """Check that ``key``'s published entry (:meth:`TrustedKey.to_json`)
+    reads back through this module's parser as the same key, so publishing it
+    can never make a trust document that verifiers refuse (e.g. a year before
+    1000 has no ``YYYY`` spelling, RFC 3339 §5.6).
+
+    Raises:
+        TrustAnchorError: naming the entry's field (``<path>.not_after``,
+            ``<path>.jwk``, ...) that cannot be written or read back.
+    """
+    try:
+        entry = key.to_json()
+    except (ValueError, OverflowError) as exc:
+        raise TrustAnchorError(
+            f"key entry cannot be published: {exc}", field=path
+        ) from exc
+    parsed = _parse_key(entry, path)
+    for name in ("kid", "role", "tenant", "not_before", "not_after", "status"):
+        if getattr(parsed, name) != getattr(key, name):
+            raise TrustAnchorError(
+                f"{name} does not read back as published", field=f"{path}.{name}"
+            )
+
+
 def _parse_key(entry: Any, path: str) -> TrustedKey:
     if not isinstance(entry, dict):
         raise TrustAnchorError("key entry must be an object", field=path)

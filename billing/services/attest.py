@@ -46,6 +46,7 @@ from billing.errors import (
     AttestInProgress,
     EventInFuture,
     EventTooOld,
+    MeterKeyRevoked,
     NoTariffInForce,
     ReplayConflict,
     ReservationLost,
@@ -148,9 +149,14 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
     key = trust.key("meter", envelope.kid)
     if key is None:
         raise UnknownKeyError(f"meter kid {envelope.kid} is not trusted", field="kid")
-    if key.status == "revoked" or not key.is_valid_at(envelope.event.occurred_at_dt):
+    if key.status == "revoked":
+        raise MeterKeyRevoked(
+            f"meter kid {envelope.kid} is revoked and may not sign new events",
+            field="kid",
+        )
+    if not key.is_valid_at(envelope.event.occurred_at_dt):
         raise UnknownKeyError(
-            f"meter kid {envelope.kid} is revoked or not valid at occurred_at "
+            f"meter kid {envelope.kid} is not valid at occurred_at "
             f"{envelope.event.occurred_at}",
             field="kid",
         )

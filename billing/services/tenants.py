@@ -15,14 +15,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.errors import MeterKeyConflict, MeterKeyInvalid
+from billing.keyring import get_keyring
 from billing.models import ApiKey, MeterKey, Tariff, Tenant
-from billing.protocol.errors import KeyFormatError
+from billing.protocol.errors import KeyFormatError, TrustAnchorError
 from billing.protocol.keys import (
     b64url_decode,
     b64url_encode,
     key_id,
+    verify_key_from_bytes,
     verify_key_from_jwk,
 )
+from billing.protocol.trust import TrustedKey, check_key_entry
+from transparency.protocol.note import NoteVerifier
 
 API_KEY_PREFIX = "mp"
 
@@ -99,6 +103,49 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def _published_server_kids() -> set[str]:
+    """Return the RFC 7638 kids of every key this server publishes under a
+    server role: issuer, meter, log operator and manifest authorities
+    (current and retired), and the log witnesses' Ed25519 keys.
+
+    Raises:
+        SigningKeysUnconfigured: the server has no keys (fail closed: a key
+            cannot be checked against keys that are not loaded).
+    """
+    keyring = get_keyring()
+    kids = {key.kid for key in keyring.trust_anchors().keys}
+    for vkey in keyring.witnesses:
+        public = NoteVerifier.from_vkey(vkey).public_key
+        kids.add(key_id(nacl.signing.VerifyKey(public)))
+    return kids
+
+
+def _already_registered(kid: str) -> MeterKeyConflict:
+    # One message whoever holds the key (the server, another tenant or this
+    # one), so a 409 reveals nothing about other tenants.
+    return MeterKeyConflict(f"meter key {kid} is already registered", field="jwk")
+
+
+def _check_publishable(key: TrustedKey) -> None:
+    """Refuse a key entry the verifiers' trust parser would not read back
+    exactly (``billing.protocol.trust.check_key_entry``).
+
+    Raises:
+        MeterKeyInvalid: naming ``not_before`` or ``not_after``.
+    """
+    try:
+        check_key_entry(key)
+    except TrustAnchorError as exc:
+        name = (exc.field or "").rsplit(".", 1)[-1]
+        field = name if name in ("not_before", "not_after") else "not_after"
+        raise MeterKeyInvalid(
+            f"{field} cannot be published as an RFC 3339 UTC timestamp that "
+            f"verifiers parse (YYYY-MM-DDTHH:MM:SSZ, years 1000-9999): "
+            f"{exc.message}",
+            field=field,
+        ) from exc
+
+
 @transaction.atomic
 def meter_key_register(
     *,
@@ -116,10 +163,19 @@ def meter_key_register(
     bounds the event times (``occurred_at``) it may sign for (strict profile).
     The key may only sign events of ``tenant``.
 
+    The key entry this adds to ``/.well-known/vdi-billing-trust.json`` is
+    first read back with the verifiers' own parser
+    (``billing.protocol.trust.TrustAnchors.from_json``), so a registration can
+    never make the published trust unreadable.
+
     Raises:
-        KeyFormatError: malformed key, or neither/both forms given.
-        MeterKeyInvalid: ``not_after`` not after ``not_before``.
-        MeterKeyConflict: the kid is already registered (any tenant).
+        KeyFormatError: malformed key, a small-order or non-canonical point,
+            or neither/both forms given.
+        MeterKeyInvalid: ``not_after`` not after ``not_before``, or a bound
+            that has no RFC 3339 UTC spelling (field names it).
+        MeterKeyConflict: the kid is already published: registered by any
+            tenant, or one of the server's keys in any role (same message).
+        SigningKeysUnconfigured: the server has no keys to compare with.
     """
     if (jwk is None) == (public_key_b64url is None):
         raise KeyFormatError(
@@ -129,16 +185,22 @@ def meter_key_register(
         verify_key = verify_key_from_jwk(dict(jwk), field="jwk")
     else:
         raw = b64url_decode(public_key_b64url or "", field="public_key_b64url")
-        if len(raw) != 32:
-            raise KeyFormatError(
-                "Ed25519 public key must be 32 bytes", field="public_key_b64url"
-            )
-        verify_key = nacl.signing.VerifyKey(raw)
+        verify_key = verify_key_from_bytes(raw, field="public_key_b64url")
     if not_before is not None and not_after is not None and not_after <= not_before:
         raise MeterKeyInvalid("not_after must be after not_before", field="not_after")
     kid = key_id(verify_key)
-    if MeterKey.objects.filter(kid=kid).exists():
-        raise MeterKeyConflict(f"meter key {kid} is already registered", field="jwk")
+    _check_publishable(
+        TrustedKey(
+            kid=kid,
+            role="meter",
+            verify_key=verify_key,
+            tenant=tenant.slug,
+            not_before=not_before,
+            not_after=not_after,
+        )
+    )
+    if kid in _published_server_kids() or MeterKey.objects.filter(kid=kid).exists():
+        raise _already_registered(kid)
     row = MeterKey(
         tenant=tenant,
         kid=kid,
@@ -151,9 +213,7 @@ def meter_key_register(
         with transaction.atomic():
             row.save()
     except IntegrityError as exc:  # a concurrent registration won
-        raise MeterKeyConflict(
-            f"meter key {kid} is already registered", field="jwk"
-        ) from exc
+        raise _already_registered(kid) from exc
     return row
 
 
@@ -168,3 +228,48 @@ def meter_key_retire(*, meter_key: MeterKey, at: datetime | None = None) -> Mete
         meter_key.not_after = moment
         meter_key.save(update_fields=["not_after"])
     return meter_key
+
+
+#: Longest revocation ``reason`` a tenant may give, in characters.
+MAX_REVOCATION_REASON_CHARS = 500
+
+
+def meter_key_revoke(*, tenant: Tenant, meter_key: MeterKey, reason: str = "") -> Any:
+    """Revoke one of ``tenant``'s own gateway meter keys: its kid is listed in
+    the next signed revocation snapshot and published with ``status:
+    revoked``, and attest refuses it from now on. The revocation is recorded
+    as done by ``tenant:<slug>`` (never "system").
+
+    Returns the ``revocation.models.RevokedKey`` row.
+
+    Raises:
+        MeterKeyNotFound: ``meter_key`` is not ``tenant``'s.
+        MeterKeyConflict: the kid is also one of the server's published keys
+            (a row registered before that was refused); a tenant never revokes
+            a server key.
+        RevocationInputInvalid: ``reason`` longer than
+            :data:`MAX_REVOCATION_REASON_CHARS` (field ``reason``).
+        AlreadyRevoked: the kid already has a revocation in force.
+    """
+    from billing.errors import MeterKeyNotFound
+    from revocation.errors import RevocationInputInvalid
+    from revocation.services import revocation_key_add
+
+    if meter_key.tenant_id != tenant.pk:
+        raise MeterKeyNotFound(
+            f"no meter key {meter_key.kid} for this tenant", field="kid"
+        )
+    if meter_key.kid in _published_server_kids():
+        raise MeterKeyConflict(
+            f"meter key {meter_key.kid} cannot be revoked by a tenant", field="kid"
+        )
+    text = (reason or "").strip() or f"revoked by tenant {tenant.slug}"
+    if len(text) > MAX_REVOCATION_REASON_CHARS:
+        raise RevocationInputInvalid(
+            f"reason is {len(text)} characters, the limit is "
+            f"{MAX_REVOCATION_REASON_CHARS}",
+            field="reason",
+        )
+    return revocation_key_add(
+        kid=meter_key.kid, reason=text, actor_label=f"tenant:{tenant.slug}"
+    )

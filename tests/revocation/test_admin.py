@@ -9,6 +9,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from revocation.errors import RevocationInputInvalid
 from revocation.models import (
     RevocationFetch,
     RevocationSnapshot,
@@ -34,22 +35,40 @@ def messages_of(response: Any) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def test_add_key_revocation_through_the_form(admin_client: Any, staff: Any) -> None:
+@pytest.fixture
+def known_kid(signing_keys: Any) -> str:
+    """A kid the server publishes (its meter key): one the add form offers."""
+    return str(signing_keys.meter.kid)
+
+
+def test_add_key_revocation_through_the_form(
+    admin_client: Any, staff: Any, known_kid: str
+) -> None:
     """The add form calls revocation_key_add: actor alice, snapshot published."""
     url = reverse("admin:revocation_revokedkey_add")
     assert admin_client.get(url).status_code == 200
-    response = admin_client.post(url, {"kid": KID, "reason": "key leaked in CI log"})
+    response = admin_client.post(
+        url, {"kid": known_kid, "reason": "key leaked in CI log"}
+    )
     assert response.status_code == 302
     row = RevokedKey.objects.get()
-    assert (row.kid, row.revoked_by, row.revoked_by_label) == (KID, staff, "alice")
+    assert (row.kid, row.revoked_by, row.revoked_by_label) == (
+        known_kid,
+        staff,
+        "alice",
+    )
     assert RevocationSnapshot.objects.get().sequence == 0
 
 
-def test_duplicate_revocation_is_an_error_message(admin_client: Any) -> None:
+def test_duplicate_revocation_is_an_error_message(
+    admin_client: Any, known_kid: str
+) -> None:
     """A second revocation of the same kid is refused with a message, no row."""
-    revocation_key_add(kid=KID, reason="r")
+    revocation_key_add(kid=known_kid, reason="r")
     url = reverse("admin:revocation_revokedkey_add")
-    response = admin_client.post(url, {"kid": KID, "reason": "again"}, follow=True)
+    response = admin_client.post(
+        url, {"kid": known_kid, "reason": "again"}, follow=True
+    )
     assert any("already_revoked" in m for m in messages_of(response))
     assert RevokedKey.objects.count() == 1 and RevocationSnapshot.objects.count() == 1
 
@@ -146,3 +165,38 @@ def test_snapshot_and_fetch_pages_render_read_only(admin_client: Any) -> None:
             admin_client.get(reverse(f"admin:revocation_{name}_changelist")).status_code
             == 200
         )
+
+
+def test_add_form_refuses_an_unknown_kid_and_offers_known_keys(
+    admin_client: Any, signing_keys: Any
+) -> None:
+    """The add form offers the published keys (server roles and tenant meter
+    keys) to pick from; a kid that is not one (``not-a-real-kid``, or a
+    well-formed but unknown thumbprint) is a form error and nothing is
+    revoked or published."""
+    url = reverse("admin:revocation_revokedkey_add")
+    page = admin_client.get(url).content.decode()
+    for key in (signing_keys.issuer, signing_keys.meter, signing_keys.log_operator):
+        assert f'value="{key.kid}"' in page
+    for kid in ("not-a-real-kid", "u" * 43):
+        response = admin_client.post(url, {"kid": kid, "reason": "typo"})
+        assert response.status_code == 200
+        assert b"Select a valid choice" in response.content
+    assert not RevokedKey.objects.exists()
+    assert not RevocationSnapshot.objects.exists()
+
+
+@pytest.mark.parametrize("kid", ["not-a-real-kid", "m" * 42, "m" * 44, "m" * 42 + "!"])
+def test_service_refuses_a_kid_that_is_no_thumbprint(
+    signing_keys: Any, kid: str
+) -> None:
+    """revocation_key_add takes only an RFC 7638 SHA-256 thumbprint shape
+    (43 base64url characters): RevocationInputInvalid on kid, nothing stored."""
+    with pytest.raises(RevocationInputInvalid) as caught:
+        revocation_key_add(kid=kid, reason="r")
+    assert (caught.value.code, caught.value.field) == (
+        "revocation_input_invalid",
+        "kid",
+    )
+    assert not RevokedKey.objects.exists()
+    assert not RevocationSnapshot.objects.exists()

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
@@ -36,6 +37,7 @@ __all__ = [
     "signing_key_from_pem",
     "signing_key_from_seed_hex",
     "signing_key_to_pem",
+    "verify_key_from_bytes",
     "verify_key_from_jwk",
     "verify_object",
 ]
@@ -135,7 +137,8 @@ def verify_key_from_jwk(
 
     Raises:
         KeyFormatError: if ``jwk`` is not ``{"kty": "OKP", "crv": "Ed25519",
-            "x": <32 bytes base64url>}``.
+            "x": <32 bytes base64url>}`` or ``x`` is not a valid public key
+            (:func:`verify_key_from_bytes`).
     """
     if (
         not isinstance(jwk, dict)
@@ -144,9 +147,33 @@ def verify_key_from_jwk(
     ):
         raise KeyFormatError("expected an OKP Ed25519 JWK", field=field)
     raw = b64url_decode(jwk.get("x", ""), field=f"{field}.x" if field else "x")
+    return verify_key_from_bytes(raw, field=field)
+
+
+def verify_key_from_bytes(
+    raw: bytes, *, field: str | None = None
+) -> nacl.signing.VerifyKey:
+    """Return the Ed25519 verify key of a 32-byte public key encoding.
+
+    The encoding must be a canonical point of prime order (libsodium's
+    ``crypto_core_ed25519_is_valid_point``): small-order points (the all-zero
+    key, the identity), non-canonical encodings (y >= p) and points outside
+    the prime-order subgroup are refused, since no honestly generated key is
+    one and a signature check against them proves nothing (RFC 8032 §5.1.3;
+    "Taming the many EdDSAs", Chalkias et al. 2020).
+
+    Raises:
+        KeyFormatError: not 32 bytes, or not such a point.
+    """
     if len(raw) != 32:
         raise KeyFormatError(
             f"Ed25519 public key is {len(raw)} bytes, expected 32", field=field
+        )
+    if not nacl.bindings.crypto_core_ed25519_is_valid_point(raw):
+        raise KeyFormatError(
+            "Ed25519 public key is a small-order, non-canonical or invalid "
+            "point, expected a canonical point of prime order",
+            field=field,
         )
     return nacl.signing.VerifyKey(raw)
 
