@@ -168,3 +168,19 @@ class WitnessFetchFailed(WitnessError):
     """The log could not be reached or answered with a malformed response."""
 
     code = "witness_fetch_failed"
+
+
+class TileError(ProtocolError):
+    """A C2SP tlog-tiles resource cannot be encoded or parsed."""
+
+    code = "tile_invalid"
+
+
+class EntryTooLargeError(TileError):
+    """A log entry is longer than an entry bundle can carry (65,535 bytes).
+
+    C2SP tlog-tiles prefixes each entry of a bundle with a big-endian uint16
+    length, so no entry may exceed ``0xFFFF`` bytes.
+    """
+
+    code = "entry_too_large"
