@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from billing.checks import PROOF_MODES
 from billing.errors import (
+    AttestationTooLarge,
     AttestDisabled,
     AttestInProgress,
     EventInFuture,
@@ -81,6 +82,7 @@ from billing.services.proofs import billing_proofs_dispatch
 from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
 from transparency.protocol.errors import ProtocolError
+from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES
 from transparency.selectors import log_evidence_list
 from transparency.services import log_enqueue, log_sequence
 
@@ -151,9 +153,7 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
     key = trust.key("meter", envelope.kid)
     if key is None:
         raise UnknownKeyError(f"meter kid {envelope.kid} is not trusted", field="kid")
-    if key.status == "revoked" or not key.is_valid_at(
-        envelope.event.occurred_at_dt
-    ):
+    if key.status == "revoked" or not key.is_valid_at(envelope.event.occurred_at_dt):
         raise UnknownKeyError(
             f"meter kid {envelope.kid} is revoked or not valid at occurred_at "
             f"{envelope.event.occurred_at}",
@@ -608,9 +608,7 @@ def _commit(
         # batch at once on the prover's thread pool (groth16py releases the GIL).
         prover = get_prover()
         proofs = [
-            prover.submit(
-                [int(e) for e in digests["billing_commitments"]["elements"]]
-            )
+            prover.submit([int(e) for e in digests["billing_commitments"]["elements"]])
             for _, _, _, digests in prepared
         ]
     # A failure before the commit leaves no use for the proofs: cancel the
@@ -633,6 +631,9 @@ def _commit(
                 digests=digests,
             )
             item.extra["charge"] = charge
+        proofs = _drop_oversized(owned, proofs, outcomes)
+        if not owned:
+            return
         with transaction.atomic():
             events = []
             for item in owned:
@@ -668,7 +669,7 @@ def _commit(
                 for e in events:
                     e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
             leaf_hashes = log_enqueue(
-                leaf_datas=[canonical_json(item.attestation) for item in owned]
+                leaf_datas=[item.extra["leaf_data"] for item in owned]
             )
             bundles = []
             for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
@@ -713,7 +714,9 @@ def _commit(
         )
         evidence = log_evidence_list(leaf_hashes=leaves)
     except Exception:
-        logger.exception("sequencing %d attested leaves failed; left queued", len(leaves))
+        logger.exception(
+            "sequencing %d attested leaves failed; left queued", len(leaves)
+        )
     for item in owned:
         assert item.attestation is not None
         document = build_bundle(item.attestation)
@@ -733,6 +736,45 @@ def _commit(
         # After the commit (immediately when no transaction is open), so a
         # worker always finds the rows.
         transaction.on_commit(lambda: billing_proofs_dispatch(receipt_ids=ids))
+
+
+def _drop_oversized(
+    owned: list[_Pending],
+    proofs: list[Future[dict[str, Any]] | None],
+    outcomes: list[AttestOutcome | None],
+) -> list[Future[dict[str, Any]] | None]:
+    """Reject, each alone, the items whose signed attestation (JCS bytes, the
+    log leaf) exceeds ``MAX_ENTRY_SIZE_BYTES``: C2SP tlog-tiles entry bundles
+    carry an entry's length in a uint16, so a larger leaf would make its whole
+    bundle unservable. Releases their reservations, removes them from
+    ``owned`` (in place) and returns the proofs of the items kept; the kept
+    items get ``extra["leaf_data"]``."""
+    kept: list[_Pending] = []
+    kept_proofs: list[Future[dict[str, Any]] | None] = []
+    dropped: list[_Pending] = []
+    for item, proof in zip(owned, proofs, strict=True):
+        assert item.attestation is not None
+        leaf = canonical_json(item.attestation)
+        if len(leaf) > MAX_ENTRY_SIZE_BYTES:
+            outcomes[item.index] = AttestOutcome(
+                "rejected",
+                error=AttestationTooLarge(
+                    f"the signed attestation is {len(leaf)} bytes, at most "
+                    f"{MAX_ENTRY_SIZE_BYTES} fit one log entry; send fewer "
+                    "or shorter attributes",
+                    field="event.attributes",
+                ),
+            )
+            if proof is not None:
+                proof.cancel()
+            dropped.append(item)
+        else:
+            item.extra["leaf_data"] = leaf
+            kept.append(item)
+            kept_proofs.append(proof)
+    _release(dropped)
+    owned[:] = kept
+    return kept_proofs
 
 
 @contextmanager
