@@ -279,7 +279,7 @@ def _progress_bar(total: int) -> Any:
     """Return a tqdm bar on stderr when stderr is a terminal, else ``None``."""
     if not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
 
     return tqdm(total=total, unit="bundle", file=sys.stderr, desc="verify")
 
