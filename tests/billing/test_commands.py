@@ -237,3 +237,47 @@ def test_reclaim_task_runs_through_celery(tenant_setup: TenantSetup) -> None:
     )
     assert reservations_reclaim_expired_task.delay().get() == 1
     assert not ReplayReservation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_export_refuses_a_used_folder_unless_clean(
+    tenant_setup: TenantSetup, tmp_path: Path
+) -> None:
+    """A second export into a used folder would leave stale bundles beside the
+    new ones (and the auditor would verify them): it is refused unless
+    --clean, which replaces bundles/ and trust.json and keeps other files."""
+    meter_events_attest(
+        payloads=[make_event(event_id="e1")], tenant=tenant_setup.tenant
+    )
+    out = tmp_path / "audit"
+    call_command("export_bundles", out=str(out), stdout=StringIO())
+    stale = out / "bundles" / "rcpt_stale.json"
+    stale.write_text("{}")
+    (out / "revocation.json").write_text("{}")
+    with pytest.raises(CommandError, match="--clean"):
+        call_command("export_bundles", out=str(out), stdout=StringIO())
+    assert stale.exists()
+    call_command("export_bundles", out=str(out), clean=True, stdout=StringIO())
+    assert not stale.exists()
+    assert len(list((out / "bundles").glob("*.json"))) == 1
+    assert (out / "trust.json").exists() and (out / "revocation.json").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("window", ["2026-13", "2026-00", "2026-1", "26-01", "x"])
+def test_export_refuses_a_malformed_window(
+    tenant_setup: TenantSetup, tmp_path: Path, window: str
+) -> None:
+    """--window is a billing month YYYY-MM, parsed like a meter event's; a
+    wrong one is a clear error and nothing is written."""
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command(
+            "export_bundles", out=str(tmp_path / "x"), window=window, stdout=StringIO()
+        )
+    assert not (tmp_path / "x").exists()
+
+
+def test_audit_folder_of_the_readme_is_git_ignored() -> None:
+    """The README exports into audit/: it must never be committed by mistake."""
+    ignored = (Path(settings.BASE_DIR) / ".gitignore").read_text().splitlines()
+    assert "/audit/" in ignored

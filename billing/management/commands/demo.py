@@ -10,7 +10,7 @@ Idempotent: a second run attests nothing new and charges nothing twice.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 import sys
 import time
@@ -110,9 +110,9 @@ class Command(BaseCommand):
         )
 
         export = out / "export"
-        if (export / "bundles").exists():
-            shutil.rmtree(export / "bundles")
-        call_command("export_bundles", out=str(export), stdout=open("/dev/null", "w"))
+        call_command(
+            "export_bundles", out=str(export), clean=True, stdout=open(os.devnull, "w")
+        )
         bundle_files = sorted((export / "bundles").glob("*.json"))
         write(f"3/5 exported {len(bundle_files)} bundles + trust.json to {export}")
 

@@ -1,8 +1,16 @@
-"""``manage.py export_bundles --out DIR``: bundles + trust anchors for auditors."""
+"""``manage.py export_bundles --out DIR [--clean]``: bundles + trust anchors
+for auditors.
+
+``DIR`` must be new or empty: an auditor verifies every ``*.json`` under
+``DIR/bundles``, so bundles left by an earlier export (another tenant or
+window, or since-deleted rows) must never sit beside the new ones. ``--clean``
+replaces ``DIR/bundles`` and ``DIR/trust.json`` and leaves other files alone.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,6 +18,8 @@ from typing import Any, TypeVar
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.models import Tenant
+from billing.protocol.errors import MeterEventError
+from billing.protocol.events import parse_window
 from billing.selectors import (
     BUNDLE_DOCUMENT_COLUMNS,
     bundle_documents,
@@ -26,19 +36,43 @@ class Command(BaseCommand):
     help = "Export bundles and trust anchors so an auditor can verify them offline."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--out DIR, --tenant SLUG, --window YYYY-MM."""
+        """--out DIR, --tenant SLUG, --window YYYY-MM, --clean."""
         parser.add_argument("--out", required=True)
         parser.add_argument("--tenant")
-        parser.add_argument("--window")
+        parser.add_argument("--window", help="billing month YYYY-MM")
+        parser.add_argument(
+            "--clean",
+            action="store_true",
+            help="replace DIR/bundles and DIR/trust.json of an earlier export",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Export; print how many bundles were written."""
+        """Export; print how many bundles were written.
+
+        Raises:
+            CommandError: unknown tenant, malformed ``--window``, or ``DIR``
+                not empty without ``--clean``; nothing is written then.
+        """
         out = Path(options["out"])
         tenant = None
+        if options["window"] is not None:
+            try:
+                parse_window(options["window"])
+            except MeterEventError as exc:
+                raise CommandError(f"--window: {exc.message}") from None
         if options["tenant"]:
             tenant = Tenant.objects.filter(slug=options["tenant"]).first()
             if tenant is None:
                 raise CommandError(f"no tenant {options['tenant']!r}")
+        if out.is_dir() and any(out.iterdir()):
+            if not options["clean"]:
+                raise CommandError(
+                    f"{out} is not empty: its old bundles would be verified with "
+                    "the new ones. Use a new folder, or --clean to replace "
+                    f"{out / 'bundles'} and {out / 'trust.json'}"
+                )
+            shutil.rmtree(out / "bundles", ignore_errors=True)
+            (out / "trust.json").unlink(missing_ok=True)
         (out / "bundles").mkdir(parents=True, exist_ok=True)
         count = 0
         rows = (
@@ -50,8 +84,7 @@ class Command(BaseCommand):
             documents = bundle_documents(row[1:] for row in chunk)
             for (receipt_id, *_), document in zip(chunk, documents, strict=True):
                 (out / "bundles" / f"{receipt_id}.json").write_text(
-                    json.dumps(document, separators=(",", ":"), sort_keys=True)
-                    + "\n"
+                    json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
                 )
                 count += 1
         (out / "trust.json").write_text(
