@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from billing.protocol.keys import KeyPair
+from billing.protocol.keys import KeyPair, public_jwk
 from tests.billing.protocol.builders import (
     Keys,
     StrictKit,
@@ -63,6 +63,11 @@ def server(settings: Any, signing_keys: Any, tmp_path: Path) -> Server:
     (directory / "ARTIFACT_MANIFEST.json").write_text(json.dumps(manifest))
     (directory / "verification_key.json").write_text(json.dumps(vkey))
     settings.VDI_CIRCUIT_ARTIFACTS_DIR = str(directory)
+    # The published authority is the configured public key, never the public
+    # half of a signing key in the environment.
+    settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = json.dumps(
+        public_jwk(signing_keys.authority.verify_key)
+    )
     keys = Keys(
         signing_keys.issuer,
         signing_keys.meter,
@@ -97,20 +102,18 @@ def corpus(kit: StrictKit) -> dict[str, dict[str, Any]]:
     signal = plain["billing_commitments"]["public_signals"][0]
     detached = kit.bundle(attestation=plain, timestamp=stamp)
     detached["billing_proof"] = kit.billing_proof(signal)
-    foreign = kit.attestation(
-        with_proof=False, event=event_json(event_id="evt_other")
-    )
+    foreign = kit.attestation(with_proof=False, event=event_json(event_id="evt_other"))
     detached_foreign = copy.deepcopy(detached)
     detached_foreign["billing_proof"] = kit.billing_proof(
         foreign["billing_commitments"]["public_signals"][0]
     )
     null_proof = kit.attestation(with_proof=False)
     null_proof["billing_proof"] = None  # signed by the (trusted) issuer as null
-    signed_null_proof = kit.bundle(attestation=resign(kit.keys, null_proof), timestamp=stamp)
-    proof_twice = copy.deepcopy(valid)
-    proof_twice["billing_proof"] = copy.deepcopy(
-        valid["attestation"]["billing_proof"]
+    signed_null_proof = kit.bundle(
+        attestation=resign(kit.keys, null_proof), timestamp=stamp
     )
+    proof_twice = copy.deepcopy(valid)
+    proof_twice["billing_proof"] = copy.deepcopy(valid["attestation"]["billing_proof"])
     revoked = kit.bundle(receipt_id="rcpt_revoked", timestamp=stamp)
     stranger = StrictKit(
         Keys(
@@ -261,8 +264,10 @@ def test_profile_from_body_member_and_default_setting(
 
 
 def test_strict_without_snapshot_fails_closed(server: Server, settings: Any) -> None:
-    """No snapshot available: the revocation checks fail with the source's code."""
+    """No snapshot available (a configured feed never fetched): the revocation
+    checks fail with the source's code."""
     settings.VDI_BILLING_REVOCATION_JSON = ""
+    settings.VDI_BILLING_REVOCATION_URL = "https://revocation.invalid/feed.json"
     bundle = corpus(server.kit)["valid"]
     body = APIClient().post(f"{VERIFY}?profile={STRICT}", bundle, format="json").json()
     failed = {c["name"]: c["code"] for c in body["checks"] if c["status"] == "fail"}
@@ -283,7 +288,7 @@ def test_cli_strict_needs_revocation_and_reports_bad_snapshot(
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps(APIClient().get(TRUST).json()))
     base = [sys.executable, "-m", "billing.protocol", "verify", str(bundle)]
-    base += ["--trust", str(trust), "--profile", "strict"]
+    base += ["--trust", str(trust), "--profile", "strict", "--json"]
     missing = subprocess.run(
         base, cwd=ROOT, capture_output=True, text=True, check=False
     )
