@@ -101,6 +101,15 @@ class PayloadTooLarge(BillingServiceError):
     code = "payload_too_large"
 
 
+class AttestationTooLarge(BillingServiceError):
+    """The event's signed attestation (JCS bytes) would exceed the 65,535 bytes
+    one transparency-log entry can hold (C2SP tlog-tiles entry bundles prefix
+    each entry with a uint16 length); HTTP 413, and in a batch that event alone
+    is rejected."""
+
+    code = "attestation_too_large"
+
+
 class BundleNotFound(BillingServiceError):
     """No bundle with that receipt id for this tenant."""
 

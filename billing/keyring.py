@@ -273,10 +273,13 @@ def _load(config: tuple[Any, ...]) -> Keyring:
         issuer = KeyPair.from_signing_key(signing_key_from_seed_hex(issuer_hex))
         meter = KeyPair.from_signing_key(signing_key_from_pem(meter_pem))
         log_operator = KeyPair.from_signing_key(signing_key_from_pem(log_pem))
-        # Published manifest authorities: the public trust anchor(s) in
+        # Published manifest authorities: only the public trust anchor(s) in
         # VDI_MANIFEST_AUTHORITY_PUBLIC_JWK (default: the committed
         # circuits/apiBillingV2/manifest_authority.json, which verifies the
-        # shipped manifest), plus the public half of a configured signing key.
+        # shipped manifest). A VDI_MANIFEST_AUTHORITY_SIGNING_KEY in the
+        # environment is for signing offline (`artifacts sign`) and never
+        # becomes a trust anchor: a development key must not stand beside the
+        # release's authority. Its format is still checked here.
         authorities: dict[str, TrustedKey] = {}
         if authority_jwk:
             for kid, vk in authority_keys_from_json(
@@ -284,10 +287,7 @@ def _load(config: tuple[Any, ...]) -> Keyring:
             ).items():
                 authorities[kid] = TrustedKey(kid, "manifest_authority", vk)
         if authority_hex:
-            pair = KeyPair.from_signing_key(signing_key_from_seed_hex(authority_hex))
-            authorities.setdefault(
-                pair.kid, TrustedKey(pair.kid, "manifest_authority", pair.verify_key)
-            )
+            signing_key_from_seed_hex(authority_hex)
         authority_list = list(authorities.values())
         authority = authority_list[0] if authority_list else None
     except (KeyFormatError, ManifestMalformed, ValueError) as exc:

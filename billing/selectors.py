@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from billing.errors import BundleNotFound
 from billing.keyring import Keyring, get_keyring
-from billing.models import Bundle, MeterKey, Tenant
+from billing.models import Bundle, MeterKey, TariffVersion, Tenant
 from billing.protocol.keys import b64url_decode, verify_key_from_bytes
 from billing.protocol.timefmt import format_rfc3339_utc
 from billing.protocol.trust import TrustAnchors, TrustedKey, check_key_entry
@@ -304,3 +304,16 @@ def bundle_revocation_check(*, bundle_json: Any) -> CheckResult:
         failed[0].code if failed else "revocation_check_missing",
         failed[0].message if failed else "the not_revoked check did not run",
     )
+
+
+def tariff_version_published_get(
+    *, tariff_id: str, version: int | None = None
+) -> TariffVersion | None:
+    """Return the published version ``version`` of tariff ``tariff_id`` (the
+    newest published one when ``version`` is ``None``), or ``None``."""
+    rows = TariffVersion.objects.filter(
+        tariff__tariff_id=tariff_id, status=TariffVersion.Status.PUBLISHED
+    )
+    if version is not None:
+        rows = rows.filter(version=version)
+    return rows.order_by("-version").first()

@@ -32,6 +32,9 @@ logger = logging.getLogger("meterproof.api")
 #: Error class -> HTTP status. The most specific class listed wins (MRO order).
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_errors.PayloadTooLarge: 413,
+    # RFC 9110 §15.5.14: the content (the event) is larger than the server is
+    # able to process: its signed form would not fit one log entry.
+    billing_errors.AttestationTooLarge: 413,
     billing_errors.ReplayConflict: 409,
     billing_errors.AttestInProgress: 409,
     billing_errors.EventTooOld: 422,
@@ -55,6 +58,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_protocol_errors.BundleFormatError: 400,
     billing_protocol_errors.CanonicalizationError: 400,
     tlog_errors.MerkleError: 400,
+    tlog_errors.EntryTooLargeError: 413,
     revocation_errors.AlreadyRevoked: 409,
     revocation_errors.AlreadyLifted: 409,
     revocation_errors.RevocationInputInvalid: 400,

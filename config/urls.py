@@ -105,7 +105,7 @@ urlpatterns = [
         TlogEntriesTileApi.as_view(),
         name="tlog-entries-tile",
     ),
-    path("tlog/tile/<int:level>/<path:index>", TlogTileApi.as_view(), name="tlog-tile"),
+    path("tlog/tile/<str:level>/<path:index>", TlogTileApi.as_view(), name="tlog-tile"),
     path(
         ".well-known/vdi-billing-trust.json",
         TrustAnchorsApi.as_view(),

@@ -47,7 +47,9 @@ def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str
     on every call (a removed issuer key withdraws its snapshots). Freshness is
     *not* checked here: the caller runs
     ``revocation.protocol.snapshot.snapshot_check_fresh`` with
-    ``meta["max_age_seconds"]`` and fails closed on ``None``.
+    ``meta["max_age_seconds"]`` and fails closed on ``None``. The local
+    source publishes its first snapshot (sequence 0) when none exists yet, as
+    the feed endpoint does (``revocation_snapshot_ensure``).
 
     Returns:
         ``(snapshot | None, meta)`` where ``meta`` is ``{"source": "inline" |
@@ -111,12 +113,15 @@ def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str
             meta["last_error"] = _error(exc)
             return None, meta
 
-    row = revocation_snapshot_latest()
-    if row is None:
-        meta["last_error"] = {
-            "code": "revocation_snapshot_missing",
-            "message": "no revocation snapshot published yet",
-        }
+    # Our own feed publishes its first snapshot (sequence 0) on first use,
+    # exactly as GET /.well-known/vdi-billing-revocation.json does: a fresh
+    # install's first strict verification must not fail for want of a fetch.
+    from revocation.services import revocation_snapshot_ensure
+
+    try:
+        row = revocation_snapshot_latest() or revocation_snapshot_ensure()
+    except SigningKeysUnconfigured as exc:
+        meta["last_error"] = _error(exc)
         return None, meta
     meta["fetched_at"] = row.created_at.isoformat().replace("+00:00", "Z")
     try:

@@ -14,14 +14,17 @@ import re
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.gzip import gzip_page
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from transparency.errors import InvalidParameter, TileNotFound
+from transparency.protocol import tiles
+from transparency.protocol.errors import TileError
 from transparency.selectors import (
     MAX_ENTRIES_PAGE,
-    TILE_WIDTH,
     checkpoint_latest,
     checkpoint_list,
     checkpoint_note,
@@ -38,8 +41,6 @@ from transparency.selectors_witness import checkpoint_cosignature_list
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
-# C2SP tlog-tiles index: "x001/x234/067", then an optional ".p/<W>".
-_TILE_INDEX = re.compile(r"((?:x\d{3}/)*)(\d{3})(?:\.p/([1-9]\d{0,2}))?")
 
 
 def _int_param(request: Request, name: str, *, required: bool = True) -> int | None:
@@ -227,24 +228,22 @@ def parse_tile_index(path: str) -> tuple[int, int | None]:
     ``x001/x234/067`` or ``067.p/8`` (``W`` is ``None`` for a full tile).
 
     Raises:
-        TileNotFound: malformed path (a 404, as a static host would answer).
+        TileNotFound: malformed or non-canonical path (a 404, as a static host
+            holding one file per tile would answer).
     """
-    match = _TILE_INDEX.fullmatch(path)
-    if match is None:
-        raise TileNotFound(f"malformed tile index {path[:60]!r}")
-    prefix, last, width = match.groups()
-    digits = "".join(part[1:] for part in prefix.split("/") if part) + last
-    if width is not None and not 1 <= int(width) < TILE_WIDTH:
-        raise TileNotFound(f"partial tile width {width} is not in 1..255")
-    return int(digits), (int(width) if width is not None else None)
+    try:
+        return tiles.parse_tile_index(path)
+    except TileError as exc:
+        raise TileNotFound(exc.message) from None
 
 
-def _tile_response(body: bytes, width: int | None) -> HttpResponse:
+def _tile_response(body: bytes) -> HttpResponse:
     response = HttpResponse(body, content_type="application/octet-stream")
-    # A full tile never changes; a partial tile is superseded by wider ones.
-    response["Cache-Control"] = (
-        "public, max-age=31536000, immutable" if width is None else "public, max-age=60"
-    )
+    # C2SP tlog-tiles: tiles and entry bundles are immutable. That holds for a
+    # partial tile too: ``.p/W`` names the first W hashes (or entries) of the
+    # tile, which the append-only log never changes once a signed checkpoint
+    # covers them (and only then is it served); a wider tile has another URL.
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
 
@@ -266,18 +265,34 @@ class TlogCheckpointApi(APIView):
 class TlogTileApi(APIView):
     """``GET /tlog/tile/<L>/<N>[.p/<W>]``: a C2SP tlog-tiles hash tile."""
 
-    def get(self, request: Request, level: int, index: str) -> HttpResponse:
-        """Return the tile's concatenated 32-byte hashes."""
-        if level > 7:
-            raise TileNotFound(f"tile level {level} is above 7 (64-bit tree)")
+    def get(self, request: Request, level: str, index: str) -> HttpResponse:
+        """Return the tile's concatenated 32-byte hashes.
+
+        Raises:
+            TileNotFound: ``L`` is not 0..63 without leading zeroes, or above
+                7 (a 64-bit tree has no higher tile), ``N``/``W`` are not
+                canonical, or the signed tree does not hold the tile.
+        """
+        try:
+            tile_level = tiles.parse_tile_level(level)
+        except TileError as exc:
+            raise TileNotFound(exc.message) from None
+        if tile_level > 7:
+            raise TileNotFound(f"tile level {tile_level} is above 7 (64-bit tree)")
         n, width = parse_tile_index(index)
-        return _tile_response(tile_get(level=level, index=n, width=width), width)
+        return _tile_response(tile_get(level=tile_level, index=n, width=width))
 
 
+@method_decorator(gzip_page, name="dispatch")
 class TlogEntriesTileApi(APIView):
-    """``GET /tlog/tile/entries/<N>[.p/<W>]``: a C2SP tlog-tiles entry bundle."""
+    """``GET /tlog/tile/entries/<N>[.p/<W>]``: a C2SP tlog-tiles entry bundle.
+
+    Served with ``Content-Encoding: gzip`` to clients that accept it (C2SP
+    tlog-tiles: entry bundles SHOULD be compressed at the HTTP layer), with
+    ``Vary: Accept-Encoding``.
+    """
 
     def get(self, request: Request, index: str) -> HttpResponse:
         """Return the entries, each a big-endian uint16 length and its bytes."""
         n, width = parse_tile_index(index)
-        return _tile_response(entries_tile_get(index=n, width=width), width)
+        return _tile_response(entries_tile_get(index=n, width=width))

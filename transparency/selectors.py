@@ -7,7 +7,6 @@ root. Every proof costs O(log n) stored-node reads (two queries).
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +22,7 @@ from transparency.errors import (
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState
 from transparency.protocol.merkle import consistency_proof, inclusion_proof
 from transparency.protocol.strictjson import loads as strict_loads
+from transparency.protocol.tiles import encode_entry_bundle
 from transparency.selectors_witness import checkpoint_note_cosigned
 from transparency.services.log import NodeCache
 
@@ -265,18 +265,19 @@ def entries_tile_get(*, index: int, width: int | None = None) -> bytes:
 
     Raises:
         TileNotFound: the signed tree does not hold those entries.
+        EntryTooLargeError: a stored entry is over 65,535 bytes (never
+            written by :func:`transparency.services.log_enqueue`).
     """
     count = _tile_count(0, index, width)
     first = index * TILE_WIDTH
-    out = bytearray()
-    for data in (
-        LogEntry.objects.filter(leaf_index__gte=first, leaf_index__lt=first + count)
+    return encode_entry_bundle(
+        data.encode("utf-8")
+        for data in LogEntry.objects.filter(
+            leaf_index__gte=first, leaf_index__lt=first + count
+        )
         .order_by("leaf_index")
         .values_list("data", flat=True)
-    ):
-        raw = data.encode("utf-8")
-        out += struct.pack(">H", len(raw)) + raw
-    return bytes(out)
+    )
 
 
 def _tile_count(node_level: int, index: int, width: int | None) -> int:

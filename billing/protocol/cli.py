@@ -5,12 +5,14 @@ Usage::
     meterproof verify BUNDLE.json|DIR ... --trust TRUST.json [--jobs N]
         [--profile standard|strict] [--revocation SNAPSHOT.json]
         [--max-snapshot-age SEC] [--now UNIX_SECONDS]
-        [--groth16-backend fast|reference]
+        [--groth16-backend fast|reference] [--json [--failures-only] [--compact]]
     meterproof price --tariff TARIFF.json --quantity N
 
-``verify`` prints a JSON report with the named checks of every bundle and exits
-0 (all valid), 1 (any invalid) or 2 (unusable input: missing path, unreadable
-or malformed trust anchors, no bundle found). Every file is read with the
+``verify`` prints a summary (counts, failed checks by name, the first invalid
+files; a progress bar on stderr when it is a terminal), or with ``--json`` the
+JSON report with the named checks of every bundle, and exits 0 (all valid),
+1 (any invalid) or 2 (unusable input: missing path, unreadable or malformed
+trust anchors, no bundle found). A closed stdout (``| head``) is not an error. Every file is read with the
 strict I-JSON reader: a trust file with a duplicate member name or nesting
 deeper than 64 levels is unusable (2); such a bundle file fails
 ``bundle_format`` with ``duplicate_member`` or ``json_too_deep``. ``price`` prints the charge of a
@@ -198,7 +200,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not files:
         raise UsageError("no bundle files found")
     jobs = max(1, args.jobs or (os.cpu_count() or 1))
-    reports: list[dict[str, Any]]
+    bar = _progress_bar(len(files))
+    reports: list[dict[str, Any]] = []
     if jobs > 1 and len(files) >= 200:
         size = max(50, len(files) // (jobs * 8))
         chunks = [
@@ -209,10 +212,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
             initializer=_init_worker,
             initargs=(trust_json, profile, pickled),
         ) as pool:
-            reports = [r for chunk in pool.map(_verify_files, chunks) for r in chunk]
+            for chunk in pool.map(_verify_files, chunks):
+                reports.extend(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
     else:
         verifier = BundleVerifier(trust, profile=profile, **options)
-        reports = [_verify_one(verifier, p) for p in files]
+        for path in files:
+            reports.append(_verify_one(verifier, path))
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
     invalid = [r for r in reports if not r["ok"]]
     failed_checks: dict[str, int] = {}
     for report in invalid:
@@ -234,9 +245,71 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ),
         "reports": shown,
     }
-    json.dump(out, sys.stdout, indent=None if args.compact else 2, sort_keys=False)
-    sys.stdout.write("\n")
+    if args.json or args.compact:
+        text = json.dumps(out, indent=None if args.compact else 2) + "\n"
+    else:
+        text = format_summary(out, invalid)
+    _write_stdout(text)
     return EXIT_OK if not invalid else EXIT_INVALID
+
+
+SUMMARY_MAX_LISTED = 20
+"""Invalid bundles the summary names (``--json`` lists every report)."""
+
+
+def format_summary(out: dict[str, Any], invalid: list[dict[str, Any]]) -> str:
+    """Return the human summary of a verify run: counts, the failed checks by
+    name with how many bundles failed each, and the first
+    :data:`SUMMARY_MAX_LISTED` invalid files with their failed checks.
+
+    ``out`` is the JSON report :func:`cmd_verify` builds (``bundles``,
+    ``valid``, ``invalid``, ``profile``, ``amount_minor_total`` in integer
+    minor units, ``failed_checks``); ``invalid`` the invalid bundles' reports.
+    """
+    lines = [
+        f"{out['bundles']} bundles, profile {out['profile']}: "
+        f"{out['valid']} valid, {out['invalid']} invalid",
+        f"amount_minor_total of the valid bundles: {out['amount_minor_total']}",
+    ]
+    if out["failed_checks"]:
+        lines.append("failed checks (bundles):")
+        width = max(len(name) for name in out["failed_checks"])
+        for name, count in sorted(
+            out["failed_checks"].items(), key=lambda item: (-item[1], item[0])
+        ):
+            lines.append(f"  {name:<{width}}  {count}")
+        lines.append("invalid bundles:")
+        for report in invalid[:SUMMARY_MAX_LISTED]:
+            names = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+            lines.append(f"  {report['file']}: {', '.join(names)}")
+        if len(invalid) > SUMMARY_MAX_LISTED:
+            lines.append(
+                f"  ... and {len(invalid) - SUMMARY_MAX_LISTED} more (--json lists all)"
+            )
+    lines.append("OK" if not invalid else "INVALID")
+    return "\n".join(lines) + "\n"
+
+
+def _progress_bar(total: int) -> Any:
+    """Return a tqdm bar on stderr when stderr is a terminal, else ``None``."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
+
+    return tqdm(total=total, unit="bundle", file=sys.stderr, desc="verify")
+
+
+def _write_stdout(text: str) -> None:
+    """Write ``text`` to stdout; a reader that went away (``| head``) is not an
+    error: the rest is discarded without a BrokenPipeError traceback (the
+    Python documentation's recipe for SIGPIPE, ``signal`` module notes)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at devnull so the interpreter's final flush is silent.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def cmd_price(args: argparse.Namespace) -> int:
@@ -246,8 +319,7 @@ def cmd_price(args: argparse.Namespace) -> int:
         breakdown = price_breakdown(tariff, args.quantity)
     except ProtocolError as exc:
         raise UsageError(f"{exc.code}: {exc.message} (field {exc.field})") from exc
-    json.dump(breakdown, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    _write_stdout(json.dumps(breakdown, indent=2) + "\n")
     return EXIT_OK
 
 
@@ -296,11 +368,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=0, help="worker processes (default: CPUs)"
     )
     verify.add_argument(
+        "--json",
+        action="store_true",
+        help="print the full JSON report (every bundle's named checks) instead "
+        "of the summary",
+    )
+    verify.add_argument(
         "--failures-only",
         action="store_true",
-        help="list only the invalid bundles' reports",
+        help="with --json: list only the invalid bundles' reports",
     )
-    verify.add_argument("--compact", action="store_true", help="one-line JSON")
+    verify.add_argument(
+        "--compact", action="store_true", help="one-line JSON (implies --json)"
+    )
     verify.set_defaults(func=cmd_verify)
     price = sub.add_parser("price", help="price a quantity under a tariff")
     price.add_argument("--tariff", required=True, help="tariff JSON (DESIGN.md)")

@@ -32,6 +32,22 @@ MAX_ATTRIBUTE_VALUE_CHARS = 1024
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _WINDOW_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
+
+
+def parse_window(text: str) -> str:
+    """Return ``text`` if it is a billing month ``YYYY-MM`` (month 01..12), the
+    ``window`` grammar of a meter event.
+
+    Raises:
+        MeterEventError: anything else (``field`` is ``"window"``).
+    """
+    if not _WINDOW_RE.match(text):
+        raise MeterEventError(
+            f"window must be a billing month YYYY-MM, found {text!r}", field="window"
+        )
+    return text
+
+
 _ATTR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _EVENT_KEYS = {
     "tenant",

@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from billing.checks import PROOF_MODES
 from billing.errors import (
+    AttestationTooLarge,
     AttestDisabled,
     AttestInProgress,
     EventInFuture,
@@ -86,6 +87,7 @@ from billing.services.proofs import billing_proofs_dispatch
 from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
 from transparency.protocol.errors import ProtocolError
+from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES
 from transparency.selectors import log_evidence_list
 from transparency.services import log_enqueue, log_heal, log_sequence
 
@@ -668,6 +670,9 @@ def _commit(
                 digests=digests,
             )
             item.extra["charge"] = charge
+        proofs = _drop_oversized(owned, proofs, outcomes)
+        if not owned:
+            return
         try:
             with transaction.atomic():
                 _store(owned, now, backfill, proof_status)
@@ -796,7 +801,7 @@ def _store(
         for e in events:
             e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
     leaf_hashes = log_enqueue(
-        leaf_datas=[canonical_json(item.attestation) for item in owned]
+        leaf_datas=[item.extra["leaf_data"] for item in owned]
     )
     bundles = []
     for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
@@ -831,6 +836,45 @@ def _store(
             "attestation; nothing was stored, retry",
             field="event.event_id",
         )
+
+
+def _drop_oversized(
+    owned: list[_Pending],
+    proofs: list[Future[dict[str, Any]] | None],
+    outcomes: list[AttestOutcome | None],
+) -> list[Future[dict[str, Any]] | None]:
+    """Reject, each alone, the items whose signed attestation (JCS bytes, the
+    log leaf) exceeds ``MAX_ENTRY_SIZE_BYTES``: C2SP tlog-tiles entry bundles
+    carry an entry's length in a uint16, so a larger leaf would make its whole
+    bundle unservable. Releases their reservations, removes them from
+    ``owned`` (in place) and returns the proofs of the items kept; the kept
+    items get ``extra["leaf_data"]``."""
+    kept: list[_Pending] = []
+    kept_proofs: list[Future[dict[str, Any]] | None] = []
+    dropped: list[_Pending] = []
+    for item, proof in zip(owned, proofs, strict=True):
+        assert item.attestation is not None
+        leaf = canonical_json(item.attestation)
+        if len(leaf) > MAX_ENTRY_SIZE_BYTES:
+            outcomes[item.index] = AttestOutcome(
+                "rejected",
+                error=AttestationTooLarge(
+                    f"the signed attestation is {len(leaf)} bytes, at most "
+                    f"{MAX_ENTRY_SIZE_BYTES} fit one log entry; send fewer "
+                    "or shorter attributes",
+                    field="event.attributes",
+                ),
+            )
+            if proof is not None:
+                proof.cancel()
+            dropped.append(item)
+        else:
+            item.extra["leaf_data"] = leaf
+            kept.append(item)
+            kept_proofs.append(proof)
+    _release(dropped)
+    owned[:] = kept
+    return kept_proofs
 
 
 @contextmanager

@@ -43,14 +43,9 @@ def test_billing_keys_writes_consistent_keys(tmp_path: Path) -> None:
     log = signing_key_from_pem(values["VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM"])
     assert values["VDI_BILLING_METER_KID"] == key_id(meter.verify_key)
     assert values["VDI_BILLING_LOG_OPERATOR_KID"] == key_id(log.verify_key)
-    assert (
-        len(values["VDI_SIGNING_KEY"]) == 64
-        and len(values["VDI_MANIFEST_AUTHORITY_SIGNING_KEY"]) == 64
-    )
-    assert (
-        len({values["VDI_SIGNING_KEY"], values["VDI_MANIFEST_AUTHORITY_SIGNING_KEY"]})
-        == 2
-    )
+    assert len(values["VDI_SIGNING_KEY"]) == 64
+    # The manifest authority signs offline; no development authority key.
+    assert "VDI_MANIFEST_AUTHORITY_SIGNING_KEY" not in values
     assert oct(env.stat().st_mode & 0o777) == "0o600"
 
 
@@ -237,3 +232,90 @@ def test_reclaim_task_runs_through_celery(tenant_setup: TenantSetup) -> None:
     )
     assert reservations_reclaim_expired_task.delay().get() == 1
     assert not ReplayReservation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_export_refuses_a_used_folder_unless_clean(
+    tenant_setup: TenantSetup, tmp_path: Path
+) -> None:
+    """A second export into a used folder would leave stale bundles beside the
+    new ones (and the auditor would verify them): it is refused unless
+    --clean, which replaces bundles/ and trust.json and keeps other files."""
+    meter_events_attest(
+        payloads=[make_event(event_id="e1")], tenant=tenant_setup.tenant
+    )
+    out = tmp_path / "audit"
+    call_command("export_bundles", out=str(out), stdout=StringIO())
+    stale = out / "bundles" / "rcpt_stale.json"
+    stale.write_text("{}")
+    (out / "revocation.json").write_text("{}")
+    with pytest.raises(CommandError, match="--clean"):
+        call_command("export_bundles", out=str(out), stdout=StringIO())
+    assert stale.exists()
+    call_command("export_bundles", out=str(out), clean=True, stdout=StringIO())
+    assert not stale.exists()
+    assert len(list((out / "bundles").glob("*.json"))) == 1
+    assert (out / "trust.json").exists() and (out / "revocation.json").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("window", ["2026-13", "2026-00", "2026-1", "26-01", "x"])
+def test_export_refuses_a_malformed_window(
+    tenant_setup: TenantSetup, tmp_path: Path, window: str
+) -> None:
+    """--window is a billing month YYYY-MM, parsed like a meter event's; a
+    wrong one is a clear error and nothing is written."""
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command(
+            "export_bundles", out=str(tmp_path / "x"), window=window, stdout=StringIO()
+        )
+    assert not (tmp_path / "x").exists()
+
+
+def test_audit_folder_of_the_readme_is_git_ignored() -> None:
+    """The README exports into audit/ and audit-strict/: they must never be
+    committed by mistake."""
+    ignored = (Path(settings.BASE_DIR) / ".gitignore").read_text().splitlines()
+    assert {"/audit/", "/audit-strict/"} <= set(ignored)
+
+
+@pytest.mark.django_db
+def test_trust_json_after_billing_keys_lists_only_the_release_authority(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Development keys never become trust anchors: after billing_keys (as in
+    make demo) the published trust.json lists exactly the manifest authority
+    of the shipped signed manifest, even with an authority signing key set
+    (that key is for signing offline, never a second trusted authority)."""
+    import environ
+    from rest_framework.test import APIClient
+
+    from circuits.protocol.manifest import authority_keys_from_json
+
+    env = tmp_path / ".env"
+    call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    parsed: dict[str, str] = {}
+    monkeypatch.setattr(environ.Env, "ENVIRON", parsed)
+    environ.Env.read_env(str(env), overwrite=True)
+    for name in (
+        "VDI_SIGNING_KEY",
+        "VDI_BILLING_METER_PRIVATE_KEY_PEM",
+        "VDI_BILLING_METER_KID",
+        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
+        "VDI_BILLING_LOG_OPERATOR_KID",
+        "VDI_MANIFEST_AUTHORITY_SIGNING_KEY",
+    ):
+        setattr(settings, name, parsed.get(name, ""))
+    assert "VDI_MANIFEST_AUTHORITY_SIGNING_KEY" not in parsed
+    shipped = Path(settings.BASE_DIR) / "circuits/apiBillingV2/manifest_authority.json"
+    expected = set(authority_keys_from_json(json.loads(shipped.read_text())))
+
+    def authorities() -> set[str]:
+        body = APIClient().get("/.well-known/vdi-billing-trust.json").json()
+        return {k["kid"] for k in body["keys"] if k["role"] == "manifest_authority"}
+
+    assert authorities() == expected
+    # An authority signing key in the environment (an operator about to run
+    # `artifacts sign`) is still not published beside the release's key.
+    settings.VDI_MANIFEST_AUTHORITY_SIGNING_KEY = "42" * 32
+    assert authorities() == expected

@@ -72,17 +72,23 @@ def envelope(key: KeyPair, event: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["issuer", "log_operator", "meter", "authority"])
+@pytest.mark.parametrize(
+    "role", ["issuer", "log_operator", "meter", "manifest_authority"]
+)
 def test_server_key_cannot_be_registered_as_a_gateway_key(
     tenant_setup: TenantSetup, signing_keys: Any, role: str
 ) -> None:
-    """Registering a server key (copied from trust.json) is a 409
+    """Registering a server key copied from the published trust.json is a 409
     meter_key_conflict with the same message as an already registered key; no
     row is stored and the tenant cannot revoke that kid."""
-    server_key: KeyPair = getattr(signing_keys, role)
-    response = tenant_setup.client.post(
-        KEYS, public_jwk(server_key.verify_key), format="json"
-    )
+    published = [
+        entry
+        for entry in tenant_setup.client.get(TRUST).json()["keys"]
+        if entry["role"] == role and entry["tenant"] is None
+    ]
+    assert published, f"trust.json publishes no {role} key"
+    server_jwk, server_kid = published[0]["jwk"], published[0]["kid"]
+    response = tenant_setup.client.post(KEYS, server_jwk, format="json")
     assert response.status_code == 409, response.content
     error = response.json()["error"]
     assert error["code"] == "meter_key_conflict"
@@ -95,11 +101,11 @@ def test_server_key_cannot_be_registered_as_a_gateway_key(
     taken = tenant_setup.client.post(
         KEYS, public_jwk(gateway.verify_key), format="json"
     ).json()["error"]
-    assert error["message"].replace(server_key.kid, "<kid>") == taken[
-        "message"
-    ].replace(gateway.kid, "<kid>")
+    assert error["message"].replace(server_kid, "<kid>") == taken["message"].replace(
+        gateway.kid, "<kid>"
+    )
 
-    revoke = tenant_setup.client.post(f"{KEYS}/{server_key.kid}/revoke")
+    revoke = tenant_setup.client.post(f"{KEYS}/{server_kid}/revoke")
     assert revoke.status_code == 404
     assert not RevokedKey.objects.exists()
 

@@ -26,7 +26,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.protocol.bundle import receipt_id_for
-from billing.protocol.keys import KeyPair
+from billing.protocol.keys import KeyPair, public_jwk
 from tests.billing.protocol.builders import (
     Keys,
     StrictKit,
@@ -66,6 +66,11 @@ def server(settings: Any, signing_keys: Any, tmp_path: Path) -> Server:
     (directory / "ARTIFACT_MANIFEST.json").write_text(json.dumps(manifest))
     (directory / "verification_key.json").write_text(json.dumps(vkey))
     settings.VDI_CIRCUIT_ARTIFACTS_DIR = str(directory)
+    # The published authority is the configured public key, never the public
+    # half of a signing key in the environment.
+    settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = json.dumps(
+        public_jwk(signing_keys.authority.verify_key)
+    )
     keys = Keys(
         signing_keys.issuer,
         signing_keys.meter,
@@ -262,8 +267,10 @@ def test_profile_from_body_member_and_default_setting(
 
 
 def test_strict_without_snapshot_fails_closed(server: Server, settings: Any) -> None:
-    """No snapshot available: the revocation checks fail with the source's code."""
+    """No snapshot available (a configured feed never fetched): the revocation
+    checks fail with the source's code."""
     settings.VDI_BILLING_REVOCATION_JSON = ""
+    settings.VDI_BILLING_REVOCATION_URL = "https://revocation.invalid/feed.json"
     bundle = corpus(server.kit)["valid"]
     body = APIClient().post(f"{VERIFY}?profile={STRICT}", bundle, format="json").json()
     failed = {c["name"]: c["code"] for c in body["checks"] if c["status"] == "fail"}
@@ -284,7 +291,7 @@ def test_cli_strict_needs_revocation_and_reports_bad_snapshot(
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps(APIClient().get(TRUST).json()))
     base = [sys.executable, "-m", "billing.protocol", "verify", str(bundle)]
-    base += ["--trust", str(trust), "--profile", "strict"]
+    base += ["--trust", str(trust), "--profile", "strict", "--json"]
     missing = subprocess.run(
         base, cwd=ROOT, capture_output=True, text=True, check=False
     )

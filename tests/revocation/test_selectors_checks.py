@@ -43,11 +43,14 @@ def no_sources(settings: Any) -> Any:
     return settings
 
 
-def test_local_source_none_then_published(signing_keys: Any, no_sources: Any) -> None:
-    """Local: None with revocation_snapshot_missing, then our latest snapshot."""
+def test_local_source_first_use_then_published(
+    signing_keys: Any, no_sources: Any
+) -> None:
+    """Local: the first use publishes sequence 0 (as the feed does, so a fresh
+    install's first strict verify has a snapshot), then our latest snapshot."""
     snap, meta = revocation_snapshot_for_verification()
-    assert snap is None and meta["source"] == "local"
-    assert meta["last_error"]["code"] == "revocation_snapshot_missing"
+    assert snap is not None and meta["source"] == "local"
+    assert snap.sequence == 0 and meta["last_error"] is None
     assert meta["max_age_seconds"] == no_sources.VDI_BILLING_REVOCATION_MAX_AGE_SEC
     revocation_key_add(kid=KID, reason="r")
     snap, meta = revocation_snapshot_for_verification()

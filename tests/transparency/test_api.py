@@ -291,6 +291,17 @@ def test_entry_bundles_hold_the_logged_data(log: dict[str, Any]) -> None:
         "/tlog/tile/0/002.p/256",
         "/tlog/tile/9/000",
         "/tlog/tile/entries/x000",
+        # Non-canonical spellings of tiles that exist (C2SP: one path each).
+        "/tlog/tile/00/000",
+        "/tlog/tile/01/000",
+        "/tlog/tile/0/x000/000",
+        "/tlog/tile/0/x000/x000/001",
+        "/tlog/tile/0/002.p/088",
+        "/tlog/tile/0/000/000",
+        "/tlog/tile/entries/x000/000",
+        "/tlog/tile/entries/002.p/088",
+        "/tlog/tile/entries/x000/002.p/88",
+        "/tlog/tile//000",
     ],
 )
 def test_missing_or_malformed_tiles_are_404(log: dict[str, Any], path: str) -> None:
@@ -307,3 +318,46 @@ def test_tile_index_encoding_matches_c2sp() -> None:
     assert _tile_path(1234067) == "x001/x234/067"
     assert parse_tile_index("x001/x234/067") == (1234067, None)
     assert parse_tile_index("067.p/8") == (67, 8)
+
+
+def test_entry_bundles_are_gzipped_when_accepted(log: dict[str, Any]) -> None:
+    """C2SP tlog-tiles: entry bundles SHOULD be compressed at the HTTP layer;
+    a client accepting gzip gets Content-Encoding: gzip of the same bytes, a
+    client that does not gets them as they are (Vary: Accept-Encoding)."""
+    import gzip
+
+    from transparency.protocol.tiles import parse_entry_bundle
+
+    plain = APIClient().get("/tlog/tile/entries/000")
+    zipped = APIClient().get(
+        "/tlog/tile/entries/000", HTTP_ACCEPT_ENCODING="gzip, identity"
+    )
+    assert plain.status_code == zipped.status_code == 200
+    assert not plain.has_header("Content-Encoding")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(zipped.content) < len(plain.content)
+    assert parse_entry_bundle(plain.content) == log["datas"][:256]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tlog/tile/0/000",
+        "/tlog/tile/0/002.p/88",
+        "/tlog/tile/1/000.p/2",
+        "/tlog/tile/entries/000",
+        "/tlog/tile/entries/002.p/88",
+    ],
+)
+def test_tiles_full_and_partial_are_cached_as_immutable(
+    log: dict[str, Any], path: str
+) -> None:
+    """A partial tile of width W never changes either (the log is append-only
+    and the tile covers only leaves a signed checkpoint fixed), so both are
+    served with a year's max-age and ``immutable``."""
+    response = APIClient().get(path)
+    assert response.status_code == 200
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"public", "immutable", "max-age=31536000"} <= directives

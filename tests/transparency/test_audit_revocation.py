@@ -93,10 +93,13 @@ def test_bundle_signed_by_a_revoked_key_is_shown_revoked(
 
 
 def test_without_a_snapshot_revocation_is_shown_unchecked(
-    bundles: list[Bundle], auditor: Client, admin_client: Client
+    bundles: list[Bundle], auditor: Client, admin_client: Client, settings: Any
 ) -> None:
-    """No revocation snapshot published yet: the page does not claim "every
-    check" and says revocation was not checked."""
+    """No revocation snapshot available (a configured feed never fetched; the
+    local source would publish one on first use): the page does not claim
+    "every check" and says revocation was not checked."""
+    settings.VDI_BILLING_REVOCATION_JSON = ""
+    settings.VDI_BILLING_REVOCATION_URL = "https://revocation.invalid/feed.json"
     page = entry_page(auditor, bundles[0])
     assert PASSES not in page
     assert "revocation not checked" in page

@@ -116,3 +116,22 @@ def test_a_tampered_store_is_never_signed(signer: NoteSigner) -> None:
         log_integrate(signer=signer, origin=ORIGIN)
     assert Checkpoint.objects.count() == 1 and LogEntry.objects.count() == 6
     assert QueuedEntry.objects.count() == 2  # still queued, nothing lost
+
+
+def test_enqueue_refuses_a_leaf_over_the_entry_bundle_bound(
+    signer: NoteSigner,
+) -> None:
+    """A leaf of 65,536 bytes cannot be carried by a C2SP entry bundle: the
+    writer refuses it (EntryTooLargeError, entry_too_large) and queues
+    nothing of the call; 65,535 bytes are logged and served."""
+    from transparency.protocol.errors import EntryTooLargeError
+    from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES, parse_entry_bundle
+    from transparency.selectors import entries_tile_get
+
+    fits = b'"' + b"a" * (MAX_ENTRY_SIZE_BYTES - 2) + b'"'
+    with pytest.raises(EntryTooLargeError) as caught:
+        log_enqueue(leaf_datas=[fits[:-1] + b'b"', fits + b" "])
+    assert caught.value.code == "entry_too_large"
+    assert QueuedEntry.objects.count() == 0
+    log_append(leaf_datas=[fits], signer=signer, origin=ORIGIN)
+    assert parse_entry_bundle(entries_tile_get(index=0, width=1)) == [fits]

@@ -201,3 +201,19 @@ class JsonUnicodeError(JsonInputError):
     (RFC 7493 §2.1)."""
 
     code = "invalid_unicode"
+
+
+class TileError(ProtocolError):
+    """A C2SP tlog-tiles resource cannot be encoded or parsed."""
+
+    code = "tile_invalid"
+
+
+class EntryTooLargeError(TileError):
+    """A log entry is longer than an entry bundle can carry (65,535 bytes).
+
+    C2SP tlog-tiles prefixes each entry of a bundle with a big-endian uint16
+    length, so no entry may exceed ``0xFFFF`` bytes.
+    """
+
+    code = "entry_too_large"

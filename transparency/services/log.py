@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
 from transparency.protocol.checkpoint import Checkpoint as CheckpointBody
-from transparency.protocol.errors import ConsistencyProofError
+from transparency.protocol.errors import ConsistencyProofError, EntryTooLargeError
 from transparency.protocol.merkle import (
     HASH_SIZE,
     NodeReader,
@@ -44,6 +44,7 @@ from transparency.protocol.merkle import (
     verify_consistency,
 )
 from transparency.protocol.note import NoteSigner, sign_note
+from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,16 @@ def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
         IntegrityError: if a leaf with the same hash is already queued or
             logged (the log holds no duplicates; checked again, race-free, by
             the unique ``leaf_hash`` of both tables).
+        EntryTooLargeError: a leaf is over ``MAX_ENTRY_SIZE_BYTES`` (65,535):
+            C2SP tlog-tiles entry bundles could not carry it. Nothing is
+            queued.
     """
+    for position, data in enumerate(leaf_datas):
+        if len(data) > MAX_ENTRY_SIZE_BYTES:
+            raise EntryTooLargeError(
+                f"leaf {position} is {len(data)} bytes, at most "
+                f"{MAX_ENTRY_SIZE_BYTES} fit a C2SP tlog-tiles entry bundle"
+            )
     now = timezone.now()
     rows = [
         QueuedEntry(

@@ -1,8 +1,11 @@
 """``manage.py billing_keys``: write fresh Ed25519 keys into the git-ignored .env.
 
-Writes the meter, issuer, log-operator and manifest-authority keys (the seed's
+Writes the meter, issuer and log-operator keys (the seed's
 ``setup:billing-v2-env``), their RFC 7638 kids, a Django SECRET_KEY and the
-tenant-surrogate hashing key. Refuses to overwrite existing keys without
+tenant-surrogate hashing key. It writes no manifest-authority key: that
+authority signs the circuit manifest offline, and the trusted one is the
+release's (``VDI_MANIFEST_AUTHORITY_PUBLIC_JWK``); a regeneration (``--force``)
+drops a ``VDI_MANIFEST_AUTHORITY_SIGNING_KEY`` an older version wrote. Refuses to overwrite existing keys without
 ``--force``; ``--if-missing`` makes an existing set a no-op (for ``make demo``).
 
 ``billing_keys rotate --role meter|issuer|log-operator`` replaces one role's
@@ -61,7 +64,7 @@ KEY_NAMES = (
 
 def generate_env_values() -> dict[str, str]:
     """Return a fresh set of key variables (PEMs with ``\\n`` escapes)."""
-    issuer, meter, log_operator, authority = (KeyPair.generate() for _ in range(4))
+    issuer, meter, log_operator = (KeyPair.generate() for _ in range(3))
 
     def pem(pair: KeyPair) -> str:
         return signing_key_to_pem(pair.signing_key).replace("\n", "\\n")
@@ -72,7 +75,6 @@ def generate_env_values() -> dict[str, str]:
         "VDI_BILLING_METER_KID": meter.kid,
         "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": pem(log_operator),
         "VDI_BILLING_LOG_OPERATOR_KID": log_operator.kid,
-        "VDI_MANIFEST_AUTHORITY_SIGNING_KEY": bytes(authority.signing_key).hex(),
         "VDI_TENANT_SURROGATE_KEY": secrets.token_hex(32),
     }
 
@@ -199,10 +201,11 @@ class Command(BaseCommand):
         values = generate_env_values()
         if "DJANGO_SECRET_KEY" not in present:
             values["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+        replaced = {*values, "VDI_MANIFEST_AUTHORITY_SIGNING_KEY"}
         kept = [
             line
             for line in lines
-            if not ("=" in line and line.split("=", 1)[0].strip() in values)
+            if not ("=" in line and line.split("=", 1)[0].strip() in replaced)
         ]
         kept.append(
             "# written by manage.py billing_keys: development keys, never commit"

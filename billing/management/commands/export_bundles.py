@@ -1,21 +1,42 @@
-"""``manage.py export_bundles --out DIR``: bundles + trust anchors for auditors."""
+"""``manage.py export_bundles --out DIR [--clean] [--proved-only]``: bundles,
+trust anchors and the revocation snapshot for auditors.
+
+Writes ``DIR/bundles/<receipt_id>.json``, ``DIR/trust.json`` (the published
+trust anchors) and ``DIR/revocation.json`` (this server's signed revocation
+snapshot, the body of ``/.well-known/vdi-billing-revocation.json``, re-signed
+first if older than half ``VDI_BILLING_REVOCATION_MAX_AGE_SEC``): everything
+``meterproof verify --profile strict`` needs. ``--proved-only`` exports only
+bundles that carry a Groth16 ``billing_proof`` (the strict profile requires
+one).
+
+``DIR`` must be new or empty: an auditor verifies every ``*.json`` under
+``DIR/bundles``, so bundles left by an earlier export (another tenant or
+window, or since-deleted rows) must never sit beside the new ones. ``--clean``
+replaces ``DIR/bundles``, ``DIR/trust.json`` and ``DIR/revocation.json`` and
+leaves other files alone.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.models import Tenant
+from billing.models import Bundle, Tenant
+from billing.protocol.errors import MeterEventError
+from billing.protocol.events import parse_window
 from billing.selectors import (
     BUNDLE_DOCUMENT_COLUMNS,
     bundle_documents,
     bundle_list,
     trust_anchors_get,
 )
+from revocation.selectors import revocation_snapshot_latest
+from revocation.services import revocation_snapshot_refresh
 
 T = TypeVar("T")
 
@@ -26,39 +47,82 @@ class Command(BaseCommand):
     help = "Export bundles and trust anchors so an auditor can verify them offline."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--out DIR, --tenant SLUG, --window YYYY-MM."""
+        """--out DIR, --tenant SLUG, --window YYYY-MM, --clean, --proved-only."""
         parser.add_argument("--out", required=True)
         parser.add_argument("--tenant")
-        parser.add_argument("--window")
+        parser.add_argument("--window", help="billing month YYYY-MM")
+        parser.add_argument(
+            "--clean",
+            action="store_true",
+            help="replace DIR/bundles, trust.json and revocation.json of an "
+            "earlier export",
+        )
+        parser.add_argument(
+            "--proved-only",
+            action="store_true",
+            help="only bundles that carry a Groth16 billing_proof (for --profile "
+            "strict)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Export; print how many bundles were written."""
+        """Export; print how many bundles were written.
+
+        Raises:
+            CommandError: unknown tenant, malformed ``--window``, or ``DIR``
+                not empty without ``--clean``; nothing is written then.
+        """
         out = Path(options["out"])
         tenant = None
+        if options["window"] is not None:
+            try:
+                parse_window(options["window"])
+            except MeterEventError as exc:
+                raise CommandError(f"--window: {exc.message}") from None
         if options["tenant"]:
             tenant = Tenant.objects.filter(slug=options["tenant"]).first()
             if tenant is None:
                 raise CommandError(f"no tenant {options['tenant']!r}")
+        if out.is_dir() and any(out.iterdir()):
+            if not options["clean"]:
+                raise CommandError(
+                    f"{out} is not empty: its old bundles would be verified with "
+                    "the new ones. Use a new folder, or --clean to replace its "
+                    "bundles/, trust.json and revocation.json"
+                )
+            shutil.rmtree(out / "bundles", ignore_errors=True)
+            (out / "trust.json").unlink(missing_ok=True)
+            (out / "revocation.json").unlink(missing_ok=True)
         (out / "bundles").mkdir(parents=True, exist_ok=True)
         count = 0
-        rows = (
-            bundle_list(tenant=tenant, window=options["window"])
-            .values_list("receipt_id", *BUNDLE_DOCUMENT_COLUMNS)
-            .iterator(chunk_size=1000)
+        bundles = bundle_list(tenant=tenant, window=options["window"])
+        if options["proved_only"]:
+            bundles = bundles.filter(
+                proof_status__in=[
+                    Bundle.ProofStatus.EMBEDDED,
+                    Bundle.ProofStatus.ATTACHED,
+                ]
+            )
+        rows = bundles.values_list("receipt_id", *BUNDLE_DOCUMENT_COLUMNS).iterator(
+            chunk_size=1000
         )
         for chunk in _chunks(rows, 1000):
             documents = bundle_documents(row[1:] for row in chunk)
             for (receipt_id, *_), document in zip(chunk, documents, strict=True):
                 (out / "bundles" / f"{receipt_id}.json").write_text(
-                    json.dumps(document, separators=(",", ":"), sort_keys=True)
-                    + "\n"
+                    json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
                 )
                 count += 1
         (out / "trust.json").write_text(
             json.dumps(trust_anchors_get().to_json(), indent=2) + "\n"
         )
+        revocation_snapshot_refresh()
+        snapshot = revocation_snapshot_latest()
+        assert snapshot is not None  # refresh publishes one when none exists
+        (out / "revocation.json").write_text(snapshot.document + "\n")
         self.stdout.write(
-            f"exported {count} bundles to {out / 'bundles'} and trust anchors to {out / 'trust.json'}"
+            f"exported {count} bundles to {out / 'bundles'}, trust anchors to "
+            f"{out / 'trust.json'} and revocation snapshot {snapshot.sequence} to "
+            f"{out / 'revocation.json'}"
         )
 
 

@@ -87,7 +87,7 @@ def test_cli_reports_duplicate_member_in_a_bundle_file(
     """Regression (audit 6): the CLI fails such a bundle (exit 1), not last-wins."""
     trust = _write(tmp_path / "trust.json", json.dumps(keys.trust().to_json()))
     bundle = _write(tmp_path / "b" / "dup.json", _with_duplicate_amount(valid))
-    code = main(["verify", str(bundle), "--trust", str(trust), "--jobs", "1"])
+    code = main(["verify", str(bundle), "--trust", str(trust), "--jobs", "1", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 1
     assert out["failed_checks"] == {"bundle_format": 1}
@@ -104,7 +104,9 @@ def test_cli_reports_too_deep_bundle_file_as_json_too_deep(
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(100_000)
     try:
-        code = main(["verify", str(bundle), "--trust", str(trust), "--jobs", "1"])
+        code = main(
+            ["verify", str(bundle), "--trust", str(trust), "--jobs", "1", "--json"]
+        )
     finally:
         sys.setrecursionlimit(limit)
     out = json.loads(capsys.readouterr().out)

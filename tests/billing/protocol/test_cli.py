@@ -57,7 +57,8 @@ def layout(tmp_path: Path, keys: Keys, bundles: list[dict[str, Any]]) -> Path:
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
-    code = main(list(argv))
+    """Run the CLI (``verify`` with ``--json``); return code, parsed JSON, stderr."""
+    code = main([*argv, "--json"] if argv[0] == "verify" else list(argv))
     out, err = capsys.readouterr()
     return code, (json.loads(out) if out.strip() else None), err
 
@@ -302,3 +303,49 @@ def test_cli_and_verifier_do_not_import_django() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_default_output_is_a_summary_and_json_is_opt_in(
+    layout: Path, bundles: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --json verify prints a short summary (counts, failed checks by
+    name, the invalid file), not every report; the exit code is unchanged."""
+    bad = copy.deepcopy(bundles[1])
+    bad["attestation"]["charge"]["amount_minor"] += 1
+    bad_path = _write(layout / "bundles" / "b1.json", bad)
+    argv = ["verify", str(layout / "bundles"), "--trust", str(layout / "trust.json")]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+    assert "3 bundles" in out and "2 valid, 1 invalid" in out
+    assert "charge_recompute" in out and str(bad_path) in out
+    assert len(out.splitlines()) < 20
+    assert main([*argv, "--json"]) == 1
+    full = json.loads(capsys.readouterr().out)
+    assert len(full["reports"]) == 3 and full["invalid"] == 1
+
+
+def test_piped_into_head_exits_without_a_traceback(
+    layout: Path, bundles: list[dict[str, Any]]
+) -> None:
+    """`meterproof verify ... --json | head -c 100`: the reader closes the pipe
+    early; the CLI stops quietly (no BrokenPipeError traceback on stderr) and
+    still exits with the verdict."""
+    for k in range(60):  # a JSON report well over a pipe buffer (64 KiB)
+        _write(layout / "bundles" / f"copy{k:02d}.json", bundles[k % 3])
+    argv = [sys.executable, "-m", "billing.protocol", "verify", str(layout / "bundles")]
+    proc = subprocess.Popen(
+        [*argv, "--trust", str(layout / "trust.json"), "--json", "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100).startswith(b"{")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

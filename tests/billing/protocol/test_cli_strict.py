@@ -23,7 +23,7 @@ def kit() -> StrictKit:
 
 def run(capsys: Any, argv: list[str]) -> tuple[int, dict[str, Any]]:
     """Run the CLI; return the exit code and the parsed JSON report."""
-    code = main(argv)
+    code = main([*argv, "--json"] if argv and argv[0] == "verify" else argv)
     out = capsys.readouterr().out
     return code, json.loads(out) if out.strip() else {}
 

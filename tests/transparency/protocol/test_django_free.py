@@ -18,6 +18,7 @@ MODULES = (
     "transparency.protocol.logapi",
     "transparency.protocol.witness",
     "transparency.protocol.monitor",
+    "transparency.protocol.tiles",
 )
 
 
