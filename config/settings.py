@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every answer: JSON errors under the API prefixes.
+    "config.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,7 +184,9 @@ VDI_GROTH16_PROVER_CACHE_DIR = Path(
 VDI_GROTH16_PROVER_THREADS = env.int(
     "VDI_GROTH16_PROVER_THREADS", default=os.cpu_count() or 1
 )
-_MANIFEST_AUTHORITY_FILE = BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
+_MANIFEST_AUTHORITY_FILE = (
+    BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
+)
 VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
     "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",
     default=(
