@@ -22,9 +22,11 @@ problem; 1: problems, listed with the requests that caused them.
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import logging
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -76,6 +78,7 @@ def in_process_sender(database_url: str | None) -> tuple[Any, str]:
     from billing.protocol.keys import KeyPair, signing_key_to_pem
 
     work = Path(tempfile.mkdtemp(prefix="mp-fuzz-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     issuer, meter, operator, authority = (KeyPair.generate() for _ in range(4))
     os.environ.update(
         {
@@ -142,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         send, tenant = in_process_sender(args.database_url)
 
+    # Hypothesis caches (charmaps, constants) go to a temp dir, not the cwd.
+    storage = tempfile.mkdtemp(prefix="mp-hypothesis-")
+    atexit.register(shutil.rmtree, storage, ignore_errors=True)
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", storage)
     from hypothesis import HealthCheck, given, seed, settings
     from hypothesis import strategies as st
 
