@@ -3,17 +3,27 @@
 
 One table maps error classes to HTTP status. Unknown exceptions are not
 swallowed: DRF re-raises them, Django logs them and ``api_server_error``
-answers a JSON 500 without a stack trace.
+answers a JSON 500 without a stack trace. A database outage
+(``OperationalError``/``InterfaceError``) answers 503 ``database_unavailable``
+with ``Retry-After``. Messages and fields that quote input are escaped and cut
+(:func:`transparency.protocol.text.safe_text`) so that every body encodes.
+
+``config.middleware.ApiErrorMiddleware`` applies the same body to every
+other error answer under :data:`API_PREFIXES` (Django's own 404/405/500,
+CSRF failures, DEBUG pages).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -26,8 +36,16 @@ from revocation.protocol import errors as revocation_protocol_errors
 from transparency import errors as transparency_errors
 from transparency.protocol import errors as tlog_errors
 from transparency.protocol.errors import ProtocolError
+from transparency.protocol.text import safe_text
 
 logger = logging.getLogger("meterproof.api")
+
+#: Path prefixes whose every answer is JSON (or a tile / checkpoint note).
+API_PREFIXES = ("/api/", "/.well-known/", "/tlog/")
+#: Seconds a client waits before retrying after a database outage (503).
+DATABASE_RETRY_AFTER_SEC = 5
+#: Exceptions that mean "the database is unreachable", not "the input is bad".
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
 #: Error class -> HTTP status. The most specific class listed wins (MRO order).
 STATUS_BY_ERROR: dict[type[BaseException], int] = {
@@ -122,6 +140,24 @@ def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, st
     return (path or None, "invalid", "invalid input")
 
 
+def is_api_path(path_info: str) -> bool:
+    """Return whether ``path_info`` (without the script prefix) is under one of
+    :data:`API_PREFIXES`."""
+    return path_info.startswith(API_PREFIXES)
+
+
+def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
+    """Return ``{"error": {"code", "message", "field"}}``; ``message`` and
+    ``field`` are escaped and cut so that they always encode as UTF-8."""
+    return {
+        "error": {
+            "code": code,
+            "message": safe_text(str(message), 2000),
+            "field": None if field is None else safe_text(str(field)),
+        }
+    }
+
+
 def error_response(
     code: str,
     message: str,
@@ -130,17 +166,79 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Return a DRF response with the standard error body."""
-    response = Response(
-        {"error": {"code": code, "message": message, "field": field}}, status=status
-    )
+    response = Response(error_body(code, message, field), status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
 
 
+def json_error_response(
+    code: str,
+    message: str,
+    field: str | None,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    """Return a plain Django ``JsonResponse`` with the standard error body
+    (for answers made outside DRF: handlers and middleware)."""
+    response = JsonResponse(error_body(code, message, field), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def code_for_status(status: int) -> str:
+    """Return the error code of an HTTP ``status`` that no view named:
+    ``not_found``, ``method_not_allowed``, ``internal_error``...; other statuses
+    give their reason phrase in snake_case (``request_timeout``)."""
+    known = {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+        406: "not_acceptable",
+        411: "length_required",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        429: "rate_limited",
+        500: "internal_error",
+        503: "service_unavailable",
+    }
+    if status in known:
+        return known[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "http_error"
+    return "_".join(phrase.lower().replace("-", " ").split())
+
+
+def database_unavailable_response(exc: BaseException) -> JsonResponse:
+    """Return the 503 ``database_unavailable`` answer (``Retry-After``:
+    :data:`DATABASE_RETRY_AFTER_SEC` seconds) and log ``exc``."""
+    logger.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+    return json_error_response(
+        "database_unavailable",
+        "the database is unavailable; retry later",
+        None,
+        503,
+        {"Retry-After": str(DATABASE_RETRY_AFTER_SEC)},
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Convert ``exc`` into the standard JSON error response, or return ``None``
     (unknown exception: DRF re-raises it and it is logged as a 500)."""
+    if isinstance(exc, DATABASE_OUTAGE_ERRORS):
+        logger.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+        return error_response(
+            "database_unavailable",
+            "the database is unavailable; retry later",
+            None,
+            503,
+            {"Retry-After": str(DATABASE_RETRY_AFTER_SEC)},
+        )
     if isinstance(exc, ProtocolError):
         return error_response(exc.code, exc.message, exc.field, _status_for(exc))
     if isinstance(exc, RequestDataTooBig):
@@ -190,45 +288,34 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def api_not_found(
     request: HttpRequest, exception: Exception | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     """``handler404``: JSON for API paths, Django's page elsewhere."""
-    if request.path.startswith(("/api/", "/.well-known/", "/tlog/")):
-        return JsonResponse(
-            {
-                "error": {
-                    "code": "not_found",
-                    "message": f"no route {request.path}",
-                    "field": None,
-                }
-            },
-            status=404,
+    if is_api_path(request.path_info):
+        return json_error_response(
+            "not_found", f"no route {request.path_info}", None, 404
         )
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Http404())
 
 
-def api_server_error(request: HttpRequest) -> JsonResponse:
-    """``handler500``: a JSON 500 without internals (the error is logged)."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "error": {
-                    "code": "internal_error",
-                    "message": "internal server error",
-                    "field": None,
-                }
-            },
-            status=500,
-        )
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: for API paths a JSON 500 without internals (the error is
+    logged), or 503 ``database_unavailable`` if the database is down; Django's
+    page elsewhere."""
+    if is_api_path(request.path_info):
+        current = sys.exception()
+        if isinstance(current, DATABASE_OUTAGE_ERRORS):
+            return database_unavailable_response(current)
+        return json_error_response("internal_error", "internal server error", None, 500)
     from django.views.defaults import server_error
 
-    return server_error(request)  # type: ignore[return-value]
+    return server_error(request)
 
 
 def api_bad_request(
     request: HttpRequest, exception: Exception | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     """``handler400``: JSON for API paths (e.g. a body over the size limit)."""
     if isinstance(exception, RequestDataTooBig):
         code, status, message = (
@@ -238,10 +325,8 @@ def api_bad_request(
         )
     else:
         code, status, message = "bad_request", 400, "bad request"
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": {"code": code, "message": message, "field": None}}, status=status
-        )
+    if is_api_path(request.path_info):
+        return json_error_response(code, message, None, status)
     from django.views.defaults import bad_request
 
-    return bad_request(request, exception or Exception())  # type: ignore[return-value]
+    return bad_request(request, exception or Exception())

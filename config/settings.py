@@ -1,9 +1,11 @@
 """Django settings for meterproof, read from the environment (django-environ).
 
 Development defaults are safe and need no server: SQLite in ``var/``, an
-in-memory Celery broker, DEBUG on. ``MP_ENV=production`` turns DEBUG off and
-refuses to start unless the secrets are set (SECRET_KEY, ALLOWED_HOSTS,
-DATABASE_URL, the issuer / meter / log-operator keys, CELERY_BROKER_URL).
+in-memory Celery broker, DEBUG on. ``MP_ENV=production`` turns DEBUG off (and
+refuses ``DJANGO_DEBUG=true``), turns on HTTPS redirects, HSTS and secure
+cookies (``manage.py check --deploy`` passes without warnings), and refuses to
+start unless the secrets are set (SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, the
+issuer / meter / log-operator keys, CELERY_BROKER_URL).
 
 Keys are written into the git-ignored ``.env`` by ``manage.py billing_keys``;
 ``.env`` is read unless ``MP_READ_DOT_ENV=0`` (the test settings set that so the
@@ -27,6 +29,12 @@ if os.environ.get("MP_READ_DOT_ENV", "1") != "0" and (BASE_DIR / ".env").exists(
 MP_ENV = env.str("MP_ENV", default="development")
 PRODUCTION = MP_ENV == "production"
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # DEBUG pages show settings, source and SQL to anyone: never in production.
+    raise ImproperlyConfigured(
+        "MP_ENV=production refuses DJANGO_DEBUG=true: DEBUG pages expose settings "
+        "and source code; unset DJANGO_DEBUG (or use MP_ENV=development)"
+    )
 
 _DEV_SECRET = "dev-insecure-secret-key-do-not-use-in-production"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET)
@@ -52,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every answer: JSON errors under the API prefixes.
+    "config.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,7 +220,9 @@ VDI_GROTH16_PROVER_CACHE_DIR = Path(
 VDI_GROTH16_PROVER_THREADS = env.int(
     "VDI_GROTH16_PROVER_THREADS", default=os.cpu_count() or 1
 )
-_MANIFEST_AUTHORITY_FILE = BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
+_MANIFEST_AUTHORITY_FILE = (
+    BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
+)
 VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
     "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",
     default=(
@@ -310,3 +322,31 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- HTTPS (on by default in production; `manage.py check --deploy` clean) ---
+# Redirect plain HTTP to HTTPS; DJANGO_SECURE_REDIRECT_EXEMPT lists path
+# regexes (without the leading slash) that stay reachable over HTTP.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = env.list("DJANGO_SECURE_REDIRECT_EXEMPT", default=[])
+# HTTP Strict Transport Security (RFC 6797), seconds; 0 sends no header.
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=365 * 86400 if PRODUCTION else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)
+# Behind a TLS-terminating proxy: the header (WSGI name) and value by which the
+# proxy says the client used HTTPS, e.g. "HTTP_X_FORWARDED_PROTO,https". Unset,
+# no header is trusted (and, with SECURE_SSL_REDIRECT, a proxy that talks plain
+# HTTP to Django gets redirect loops). Only set it if the proxy always
+# overwrites that header.
+_proxy_ssl_header = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header and (
+    len(_proxy_ssl_header) != 2 or not _proxy_ssl_header[0].startswith("HTTP_")
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_PROXY_SSL_HEADER must be 'HTTP_<HEADER>,<value>', e.g. "
+        f"'HTTP_X_FORWARDED_PROTO,https'; found {_proxy_ssl_header!r}"
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None

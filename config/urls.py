@@ -1,7 +1,7 @@
 """URL configuration."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from billing.api import (
     BundleDetailApi,
@@ -27,6 +27,25 @@ from transparency.api import (
 )
 from transparency.api_witness import CosignatureSubmitApi
 
+
+class PrintableIdConverter:
+    """``<printable:name>``: 1-128 printable ASCII characters other than ``/``
+    (receipt ids, RFC 7638 kids). Anything else (``%00``, control characters,
+    non-ASCII) matches no route and answers a JSON 404 ``not_found``."""
+
+    regex = "[\x21-\x2e\x30-\x7e]{1,128}"
+
+    def to_python(self, value: str) -> str:
+        """Return the path segment unchanged."""
+        return value
+
+    def to_url(self, value: str) -> str:
+        """Return ``value`` for ``reverse()``."""
+        return value
+
+
+register_converter(PrintableIdConverter, "printable")
+
 handler400 = "config.exception_handler.api_bad_request"
 handler404 = "config.exception_handler.api_not_found"
 handler500 = "config.exception_handler.api_server_error"
@@ -49,22 +68,22 @@ urlpatterns = [
         name="billing-meter-keys",
     ),
     path(
-        "api/vdi/billing/meter-keys/<str:kid>/retire",
+        "api/vdi/billing/meter-keys/<printable:kid>/retire",
         MeterKeyRetireApi.as_view(),
         name="billing-meter-key-retire",
     ),
     path(
-        "api/vdi/billing/meter-keys/<str:kid>/revoke",
+        "api/vdi/billing/meter-keys/<printable:kid>/revoke",
         MeterKeyRevokeApi.as_view(),
         name="billing-meter-key-revoke",
     ),
     path(
-        "api/vdi/billing/bundles/<str:receipt_id>",
+        "api/vdi/billing/bundles/<printable:receipt_id>",
         BundleDetailApi.as_view(),
         name="billing-bundle",
     ),
     path(
-        "api/vdi/billing/bundles/<str:receipt_id>/proof",
+        "api/vdi/billing/bundles/<printable:receipt_id>/proof",
         BundleProofStatusApi.as_view(),
         name="billing-bundle-proof",
     ),

@@ -50,6 +50,7 @@ from revocation.protocol.snapshot import (
 )
 from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
 from transparency.protocol.jcs import canonical_json
+from transparency.protocol.text import unstorable_char
 
 logger = logging.getLogger("meterproof.revocation")
 #: A revocation row (``RevokedKey`` or ``RevokedAttestation``) being lifted.
@@ -157,6 +158,13 @@ def _reason(reason: str, field: str = "reason") -> str:
     text = (reason or "").strip()
     if not text:
         raise RevocationInputInvalid(f"{field} must not be empty", field=field)
+    bad = unstorable_char(text)
+    if bad is not None:
+        # PostgreSQL text cannot hold U+0000; a lone surrogate has no UTF-8.
+        raise RevocationInputInvalid(
+            f"{field} must be Unicode text without NUL or lone surrogates, found {bad}",
+            field=field,
+        )
     return text
 
 

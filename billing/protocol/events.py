@@ -20,6 +20,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from transparency.protocol.text import unstorable_char
+
 from .canonical import canonical_hash
 from .errors import MeterEventError
 from .timefmt import parse_rfc3339_utc
@@ -59,6 +61,8 @@ _EVENT_KEYS = {
     "attributes",
 }
 _ENVELOPE_KEYS = {"event", "kid", "sig"}
+#: A kid is 1-128 printable ASCII characters (RFC 7638 thumbprints are 43).
+_KID_RE = re.compile(r"[\x21-\x7e]{1,128}\Z")
 
 
 def _require_id(obj: dict[str, Any], key: str) -> str:
@@ -115,7 +119,9 @@ class MeterEvent:
         ``occurred_at`` (RFC 3339 UTC) falls inside that calendar month (UTC);
         ``quantity`` is an integer in ``[0, 10**15]`` (not a bool, not a float);
         ``attributes`` has at most 32 snake_case keys whose values are strings
-        (at most 1024 characters), integers, booleans or null.
+        (at most 1024 characters, no U+0000 and no lone surrogate: neither
+        can be stored in PostgreSQL text nor encoded as UTF-8), integers,
+        booleans or null.
 
         Raises:
             MeterEventError: naming the offending ``field``.
@@ -178,6 +184,13 @@ class MeterEvent:
                     f"attribute name {key!r} must be snake_case", field=path
                 )
             if isinstance(value, str):
+                bad = unstorable_char(value)
+                if bad is not None:
+                    raise MeterEventError(
+                        f"attribute values must be Unicode text without NUL or "
+                        f"lone surrogates, found {bad}",
+                        field=path,
+                    )
                 if len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
                     raise MeterEventError(
                         f"attribute is {len(value)} characters, at most "
@@ -220,7 +233,8 @@ class MeterEnvelope:
 
     @classmethod
     def from_json(cls, obj: Any) -> MeterEnvelope:
-        """Validate the envelope's shape (not its signature).
+        """Validate the envelope's shape (not its signature): ``kid`` is 1-128
+        printable ASCII characters, ``sig`` a non-empty string.
 
         Raises:
             MeterEventError: on a malformed envelope or event (``field`` is
@@ -236,6 +250,12 @@ class MeterEnvelope:
         for key in ("kid", "sig"):
             if not isinstance(obj.get(key), str) or not obj[key]:
                 raise MeterEventError(f"{key} must be a non-empty string", field=key)
+        if not _KID_RE.match(obj["kid"]):
+            raise MeterEventError(
+                "kid must be 1-128 printable ASCII characters (RFC 7638 "
+                f"thumbprint), found {obj['kid'][:40]!r}",
+                field="kid",
+            )
         try:
             event = MeterEvent.from_json(obj.get("event"))
         except MeterEventError as exc:

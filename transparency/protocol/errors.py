@@ -9,6 +9,12 @@ a stable snake_case ``code`` that the HTTP layer maps to a status in
 
 from __future__ import annotations
 
+from .text import safe_text
+
+#: Longest message / field an error keeps (characters); longer ones are cut.
+MAX_MESSAGE_CHARS = 2000
+MAX_FIELD_CHARS = 200
+
 
 class ProtocolError(Exception):
     """Root of all protocol errors.
@@ -17,14 +23,20 @@ class ProtocolError(Exception):
         code: stable snake_case identifier, documented and never renamed.
         message: human sentence saying what was expected and what was found.
         field: dotted path of the offending input field, or ``None``.
+
+    ``message`` and ``field`` may quote hostile input: control characters and
+    lone surrogates are escaped and long text is cut
+    (:func:`~transparency.protocol.text.safe_text`), so every error encodes as
+    UTF-8 and can be stored.
     """
 
     code = "protocol_error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
+        message = safe_text(str(message), MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = None if field is None else safe_text(field, MAX_FIELD_CHARS)
 
     def as_dict(self) -> dict[str, str | None]:
         """Return ``{"code", "message", "field"}`` for JSON error bodies."""
