@@ -41,19 +41,24 @@ def _post_raw(client: APIClient, path: str, text: str) -> Any:
 # --- item 13: NUL and other strings PostgreSQL text cannot hold -------------
 
 
-@pytest.mark.parametrize("value", ["a\\u0000b", "\\ud800", "x\\udfff"])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("a\\u0000b", "meter_event_invalid"),
+        # A lone surrogate is not I-JSON: the strict reader refuses the body.
+        ("\\ud800", "invalid_unicode"),
+        ("x\\udfff", "invalid_unicode"),
+    ],
+)
 def test_unstorable_attribute_value_is_refused(
-    tenant_setup: TenantSetup, value: str
+    tenant_setup: TenantSetup, value: str, code: str
 ) -> None:
-    """An attribute value with NUL or a lone surrogate is a 400
-    ``meter_event_invalid`` on that attribute; nothing is stored."""
+    """An attribute value with NUL or a lone surrogate is a 400 on that
+    attribute; nothing is stored."""
     event = make_event()
     text = json.dumps(event).replace('"/v1/search"', f'"{value}"')
     assert_error(
-        _post_raw(tenant_setup.client, ATTEST, text),
-        400,
-        "meter_event_invalid",
-        "attributes.route",
+        _post_raw(tenant_setup.client, ATTEST, text), 400, code, "attributes.route"
     )
     assert Bundle.objects.count() == 0 and ReplayReservation.objects.count() == 0
 
@@ -89,11 +94,11 @@ def test_hostile_attribute_key_error_encodes(
     tenant_setup: TenantSetup, key: str
 ) -> None:
     """A lone surrogate or NUL in an attribute name gives a 400
-    ``meter_event_invalid`` whose body is valid UTF-8 JSON."""
+    (``invalid_unicode`` from the strict reader for a surrogate,
+    ``meter_event_invalid`` otherwise) whose body is valid UTF-8 JSON."""
     raw = json.dumps(make_event()).replace('"route"', f'"{key}"')
-    assert_error(
-        _post_raw(tenant_setup.client, ATTEST, raw), 400, "meter_event_invalid"
-    )
+    code = "invalid_unicode" if "\\ud" in key else "meter_event_invalid"
+    assert_error(_post_raw(tenant_setup.client, ATTEST, raw), 400, code)
     assert Bundle.objects.count() == 0
 
 

@@ -5,6 +5,7 @@ is ``scripts/fuzz_api.py``."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -61,28 +62,26 @@ def test_hostile_requests_never_get_a_5xx(
 
 
 DEEP = b"[" * 5000 + b"]" * 5000
-ITEM_12 = pytest.mark.xfail(
-    strict=True,
-    reason="audit item 12 (contract): the depth-limited JSON parser is not on "
-    "this branch; a deeply nested body raises RecursionError (500)",
-)
 
 
 @pytest.mark.parametrize(
     "path",
     [
-        pytest.param("/api/vdi/billing/attest", marks=ITEM_12),
-        pytest.param("/api/vdi/billing/attest/batch", marks=ITEM_12),
-        pytest.param("/api/vdi/billing/verify", marks=ITEM_12),
-        pytest.param("/api/vdi/billing/meter-keys", marks=ITEM_12),
-        pytest.param("/api/vdi/billing/transparency/cosignatures", marks=ITEM_12),
+        "/api/vdi/billing/attest",
+        "/api/vdi/billing/attest/batch",
+        "/api/vdi/billing/verify",
+        "/api/vdi/billing/meter-keys",
+        "/api/vdi/billing/transparency/cosignatures",
     ],
 )
 def test_deeply_nested_body_is_not_a_5xx(
     send_and_templates: tuple[Any, Templates], path: str
 ) -> None:
-    """A body nested 5000 levels deep is a 4xx JSON error, not a 500."""
+    """A body nested 5000 levels deep is a 400 ``json_too_deep`` JSON error
+    (audit item 12), not a 500."""
     send, _ = send_and_templates
     request = HostileRequest("deep", "POST", path, DEEP, "application/json")
     status, content_type, body = send(request)
     assert answer_problem(status, content_type, body) is None
+    assert status == 400
+    assert json.loads(body)["error"]["code"] == "json_too_deep"
