@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from billing.protocol.timefmt import format_rfc3339_utc
+from kernel.protocol.timefmt import format_rfc3339_utc
 
 _LINE = re.compile(
     r"^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "

@@ -3,7 +3,7 @@
 Every state change goes through a service (CONVENTIONS.md §1): the add forms,
 the draft edit form and the actions call ``billing.services``; published tariff
 versions and everything attested (meter events, replay reservations, bundles)
-are read-only. A service error (:class:`ProtocolError` or Django
+are read-only. A service error (:class:`MeterproofError` or Django
 ``ValidationError``) becomes a form error or an error message, never a 500.
 
 The one plain save is a tenant's ``name`` / ``tariff`` / ``is_active`` edit:
@@ -13,7 +13,6 @@ there is no ``tenant_update`` service yet.
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 
 from django import forms
@@ -21,11 +20,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 
 from billing.models import (
     ApiKey,
@@ -56,10 +54,11 @@ from billing.services.tenants import (
     meter_key_retire,
     tenant_create,
 )
+from kernel.admin_helpers import ServiceErrorsMixin, describe_error, pretty_json, utc
+from kernel.protocol.errors import JsonInputError, MeterproofError
+from kernel.protocol.strictjson import loads as strict_loads
 from transparency.admin import ReadOnlyAdmin
 from transparency.models import LogEntry
-from transparency.protocol.errors import JsonInputError, ProtocolError
-from transparency.protocol.strictjson import loads as strict_loads
 
 admin.site.site_header = "meterproof administration"
 admin.site.site_title = "meterproof admin"
@@ -70,54 +69,11 @@ admin.site.enable_nav_sidebar = False
 #: Quantities shown in a tariff version's price preview.
 PREVIEW_QUANTITIES = (1, 10, 100, 1000)
 
-# Wraps long JSON and hashes instead of letting them run off the page.
-_PRE_STYLE = (
-    "white-space: pre-wrap; word-break: break-all; max-width: 60rem; "
-    "margin: 0; padding: 8px; font-size: 12px; background: var(--darkened-bg);"
-)
 
 
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
-
-
-def describe_error(exc: Exception) -> str:
-    """Return ``"<message> [<code>]"`` for a service error.
-
-    ``ProtocolError`` carries ``code`` and ``message``; a Django
-    ``ValidationError`` gives its messages and the first error's code.
-    """
-    if isinstance(exc, ProtocolError):
-        return f"{exc.message} [{exc.code}]"
-    if isinstance(exc, ValidationError):
-        errors = (
-            [e for errs in exc.error_dict.values() for e in errs]
-            if hasattr(exc, "error_dict")
-            else exc.error_list
-        )
-        code = next((e.code for e in errors if e.code), "invalid")
-        return f"{'; '.join(exc.messages)} [{code}]"
-    return f"{exc} [{type(exc).__name__}]"
-
-
-def pretty_json(value: Any) -> SafeString:
-    """Return ``value`` (a JSON text or object) indented in a wrapping ``<pre>``."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return format_html('<pre style="{}">{}</pre>', _PRE_STYLE, value)
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
-    return format_html('<pre style="{}">{}</pre>', _PRE_STYLE, text)
-
-
-def utc(value: Any) -> str:
-    """Return an aware datetime as compact UTC to the minute, for list
-    columns: ``2026-11-21 17:02Z`` (the row's page has the full time)."""
-    if value is None:
-        return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 def admin_link(obj: Any, text: str | None = None) -> str:
@@ -127,31 +83,6 @@ def admin_link(obj: Any, text: str | None = None) -> str:
     meta = obj._meta
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
-
-
-class ServiceErrorsMixin:
-    """Turn a service error escaping ``save_model`` into a message.
-
-    Forms validate first (so the usual mistakes are form errors); this catches
-    what only the service can see (a concurrent publish, a constraint), rolls
-    the request's transaction back and redirects to the same form.
-    """
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        """Run the admin form view; a service error becomes an error message."""
-        try:
-            return super().changeform_view(  # type: ignore[misc]
-                request, object_id, form_url, extra_context
-            )
-        except (ProtocolError, ValidationError, IntegrityError) as exc:
-            messages.error(request, f"Not saved: {describe_error(exc)}")
-            return HttpResponseRedirect(request.get_full_path())
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -434,7 +365,7 @@ class MeterKeyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected meter keys", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[MeterKey]) -> None:
         """Revoke each kid through ``revocation_key_add`` (new snapshot)."""
-        from revocation.services import revocation_key_add
+        from revocation.services.revocations import revocation_key_add
 
         done, failed = [], []
         for row in queryset:
@@ -443,7 +374,7 @@ class MeterKeyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                     kid=row.kid, reason="meter key revoked by staff", actor=request.user
                 )
                 done.append(row.kid[:10])
-            except ProtocolError as exc:
+            except MeterproofError as exc:
                 failed.append(f"{row.kid[:10]}: {exc.code}")
         if done:
             self.message_user(request, f"Revoked {len(done)}: {', '.join(done)}.")
@@ -643,7 +574,7 @@ class TariffVersionForm(forms.ModelForm):
             return data
         try:
             tariff_document(candidate)
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             self.add_error(_field_for(self, exc.field), describe_error(exc))
         return data
 
@@ -687,7 +618,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             return format_html(
                 "<p>Draft; published as:</p>{}", pretty_json(tariff_document(obj))
             )
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             return format_html("<p class='errornote'>{}</p>", describe_error(exc))
 
     @admin.display(description="price preview")
@@ -699,7 +630,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         try:
             doc = TariffDoc.from_json(obj.document or tariff_document(obj))
             rows = [price_breakdown(doc, q) for q in PREVIEW_QUANTITIES]
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             return format_html("<p class='errornote'>{}</p>", describe_error(exc))
         body = format_html_join(
             "",
@@ -821,7 +752,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         ):
             try:
                 done = tariff_version_publish(version=version)
-            except (ProtocolError, ValidationError, IntegrityError) as exc:
+            except (MeterproofError, ValidationError, IntegrityError) as exc:
                 self.message_user(
                     request,
                     f"{version}: not published: {describe_error(exc)}",
@@ -850,7 +781,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 draft = tariff_version_new_from(
                     version=version, effective_from=effective_from
                 )
-            except (ProtocolError, ValidationError, IntegrityError) as exc:
+            except (MeterproofError, ValidationError, IntegrityError) as exc:
                 self.message_user(
                     request,
                     f"{version}: no draft: {describe_error(exc)}",

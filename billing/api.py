@@ -56,10 +56,10 @@ from billing.services.tenants import (
     meter_key_retire,
     meter_key_revoke,
 )
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
-class ProfileUnsupported(ProtocolError):
+class ProfileUnsupported(MeterproofError):
     """The requested verification profile is not implemented here."""
 
     code = "profile_unsupported"

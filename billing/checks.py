@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from billing.errors import SigningKeysUnconfigured
+from billing.keyring import get_keyring
+from kernel.errors import SigningKeysUnconfigured
 
 
 @register("meterproof")
@@ -17,8 +18,6 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     ``billing.W001`` (development) / ``billing.E001`` (production): keys missing
     or malformed, or a configured kid is not the key's RFC 7638 thumbprint.
     """
-    from billing.keyring import get_keyring
-
     try:
         get_keyring()
     except SigningKeysUnconfigured as exc:

@@ -1,17 +1,19 @@
 """Service-level errors of the billing app (Django side).
 
-They share the protocol root :class:`ProtocolError` (``code``, ``message``,
-``field``); ``config/exception_handler.py`` maps each class to an HTTP status.
+They derive from the project root :class:`MeterproofError` (``code``,
+``message``, ``field``); ``config/exception_handler.py`` maps each class to an
+HTTP status. ``SigningKeysUnconfigured`` is the kernel's
+(:mod:`kernel.errors`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
-class BillingServiceError(ProtocolError):
+class BillingServiceError(MeterproofError):
     """Root of the billing service errors."""
 
     code = "billing_error"
@@ -69,12 +71,6 @@ class UnknownTenant(BillingServiceError):
     """The named tenant does not exist or is inactive."""
 
     code = "unknown_tenant"
-
-
-class SigningKeysUnconfigured(BillingServiceError):
-    """The server has no issuer / meter / log-operator key (run billing_keys)."""
-
-    code = "signing_keys_unconfigured"
 
 
 class AttestDisabled(BillingServiceError):
@@ -143,6 +139,6 @@ class MeterKeyNotFound(BillingServiceError):
     code = "meter_key_not_found"
 
 
-def error_body(exc: ProtocolError, **extra: Any) -> dict[str, Any]:
+def error_body(exc: MeterproofError, **extra: Any) -> dict[str, Any]:
     """Return the JSON error body ``{"error": {"code", "message", "field"}}``."""
     return {"error": {**exc.as_dict(), **extra}}

@@ -10,14 +10,22 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from billing.errors import BundleNotFound
+from billing.errors import BundleNotFound, MeterKeyNotFound
 from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, TariffVersion, Tenant
-from billing.protocol.keys import b64url_decode, verify_key_from_bytes
-from billing.protocol.timefmt import format_rfc3339_utc
-from billing.protocol.trust import TrustAnchors, TrustedKey, check_key_entry
-from billing.protocol.verify import CheckResult
-from transparency.protocol.errors import ProtocolError
+from billing.protocol.trust import TrustAnchors, check_key_entry
+from billing.protocol.verify import (
+    PROFILE_STRICT,
+    CheckFailed,
+    CheckResult,
+    verify_bundle,
+)
+from kernel.protocol.ed25519 import b64url_decode, verify_key_from_bytes
+from kernel.protocol.errors import MeterproofError
+from kernel.protocol.timefmt import format_rfc3339_utc
+from kernel.protocol.trustedkey import TrustedKey
+from revocation.selectors import revocation_snapshot_for_verification, revoked_key_list
+from revocation.services.snapshots import revocation_snapshot_refresh_lazily
 from transparency.selectors import log_evidence_list
 
 logger = logging.getLogger("meterproof.billing")
@@ -50,7 +58,7 @@ def tenant_meter_keys() -> tuple[TrustedKey, ...]:
                 else "active",
             )
             check_key_entry(key)
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             logger.warning(
                 "meter key %s of tenant %s not published: %s [%s]",
                 row.kid,
@@ -93,7 +101,6 @@ def trust_anchors_get(keyring: Keyring | None = None) -> TrustAnchors:
 def revoked_kids_in_force() -> frozenset[str]:
     """Return the kids with a revocation in force (tenant or staff), the
     ones :func:`trust_anchors_get` publishes with ``status: revoked``."""
-    from revocation.selectors import revoked_key_list
 
     return frozenset(revoked_key_list(in_force=True).values_list("kid", flat=True))
 
@@ -217,7 +224,6 @@ def meter_key_get(*, tenant: Tenant, kid: str) -> MeterKey:
     Raises:
         MeterKeyNotFound: no such key for this tenant.
     """
-    from billing.errors import MeterKeyNotFound
 
     row = MeterKey.objects.filter(tenant=tenant, kid=kid).first()
     if row is None:
@@ -233,15 +239,12 @@ def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str,
     obtained, the error as ``revocation_problem`` (so the check fails with its
     code); nothing for other profiles. Without Celery beat, our own snapshot
     is first re-signed if it nears expiry
-    (``revocation.services.revocation_snapshot_refresh_lazily``). The meta dict is
+    (``revocation.services.snapshots.revocation_snapshot_refresh_lazily``). The meta dict is
     ``revocation.selectors.revocation_snapshot_for_verification``'s (``source``,
     ``fetched_at``, ``last_error``, ``max_age_seconds``), empty if not strict.
 
     Used by ``POST /api/vdi/billing/verify`` and the auditor UI: one setup.
     """
-    from billing.protocol.verify import PROFILE_STRICT, CheckFailed
-    from revocation.selectors import revocation_snapshot_for_verification
-    from revocation.services import revocation_snapshot_refresh_lazily
 
     if profile != PROFILE_STRICT:
         return {}, {}
@@ -276,7 +279,6 @@ def bundle_revocation_check(*, bundle_json: Any) -> CheckResult:
 
     Used wherever a verdict is shown (auditor entry page, bundle admin).
     """
-    from billing.protocol.verify import PROFILE_STRICT, verify_bundle
 
     options, meta = verification_options_get(profile=PROFILE_STRICT)
     if options.get("revocation") is None:

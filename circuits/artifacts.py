@@ -31,8 +31,8 @@ from circuits.protocol.manifest import (
     validate_artifacts,
     verify_manifest_signature,
 )
-from transparency.protocol.errors import JsonInputError
-from transparency.protocol.strictjson import loads as strict_loads
+from kernel.protocol.errors import JsonInputError
+from kernel.protocol.strictjson import loads as strict_loads
 
 __all__ = [
     "MANIFEST_FILENAME",

@@ -21,6 +21,8 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from circuits.artifacts import artifact_status
+
 _HINT_RESTORE = (
     "Restore the files from the release (git checkout circuits/apiBillingV2) "
     "or re-run the ceremony and re-sign; run 'python manage.py artifacts verify'."
@@ -54,8 +56,6 @@ def check_circuit_artifacts(
     app_configs: Any = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """Report a manifest or artifact mismatch (see the module docstring)."""
-    from circuits.artifacts import artifact_status
-
     status = artifact_status()
     if status.ok:
         return []

@@ -1,6 +1,6 @@
 """Errors of the circuits app (Django side): artifacts and the ceremony.
 
-They share the protocol root :class:`ProtocolError` (``code``, ``message``,
+They share the protocol root :class:`MeterproofError` (``code``, ``message``,
 ``field``); ``config/exception_handler.py`` maps each class to an HTTP status.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
-class CircuitsServiceError(ProtocolError):
+class CircuitsServiceError(MeterproofError):
     """Root of the circuits app's errors."""
 
     code = "circuits_error"

@@ -6,7 +6,7 @@ swallowed: DRF re-raises them, Django logs them and ``api_server_error``
 answers a JSON 500 without a stack trace. A database outage
 (``OperationalError``/``InterfaceError``) answers 503 ``database_unavailable``
 with ``Retry-After``. Messages and fields that quote input are escaped and cut
-(:func:`transparency.protocol.text.safe_text`) so that every body encodes.
+(:func:`kernel.protocol.text.safe_text`) so that every body encodes.
 
 ``config.middleware.ApiErrorMiddleware`` applies the same body to every
 other error answer under :data:`API_PREFIXES` (Django's own 404/405/500,
@@ -31,12 +31,14 @@ from billing import errors as billing_errors
 from billing.protocol import errors as billing_protocol_errors
 from circuits import errors as circuits_errors
 from circuits.protocol import errors as circuits_protocol_errors
+from kernel import errors as kernel_errors
+from kernel.protocol import errors as kernel_protocol_errors
+from kernel.protocol.errors import MeterproofError
+from kernel.protocol.text import safe_text
 from revocation import errors as revocation_errors
 from revocation.protocol import errors as revocation_protocol_errors
 from transparency import errors as transparency_errors
 from transparency.protocol import errors as tlog_errors
-from transparency.protocol.errors import ProtocolError
-from transparency.protocol.text import safe_text
 
 logger = logging.getLogger("meterproof.api")
 
@@ -65,16 +67,16 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_errors.MeterKeyInvalid: 400,
     billing_errors.MeterKeyNotFound: 404,
     billing_errors.MeterKeyRevoked: 403,
-    billing_errors.SigningKeysUnconfigured: 503,
+    kernel_errors.SigningKeysUnconfigured: 503,
     billing_errors.AttestDisabled: 503,
     billing_errors.TariffImmutable: 409,
     billing_errors.TariffStateError: 409,
     billing_protocol_errors.UnknownKeyError: 401,
-    billing_protocol_errors.SignatureError: 401,
+    kernel_protocol_errors.SignatureError: 401,
     billing_protocol_errors.MeterEventError: 400,
     billing_protocol_errors.TariffError: 400,
     billing_protocol_errors.BundleFormatError: 400,
-    billing_protocol_errors.CanonicalizationError: 400,
+    kernel_protocol_errors.CanonicalizationError: 400,
     tlog_errors.MerkleError: 400,
     tlog_errors.EntryTooLargeError: 413,
     revocation_errors.AlreadyRevoked: 409,
@@ -102,7 +104,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     circuits_protocol_errors.ProverSelfCheckError: 503,
     circuits_protocol_errors.Groth16BackendError: 503,
     circuits_protocol_errors.ProverInputError: 500,
-    ProtocolError: 400,
+    MeterproofError: 400,
 }
 
 #: DRF's own exceptions, renamed to our stable codes.
@@ -116,7 +118,7 @@ DRF_CODES: dict[type[drf.APIException], str] = {
 }
 
 
-def _status_for(exc: ProtocolError) -> int:
+def _status_for(exc: MeterproofError) -> int:
     for klass in type(exc).__mro__:
         if klass in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[klass]
@@ -239,7 +241,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             503,
             {"Retry-After": str(DATABASE_RETRY_AFTER_SEC)},
         )
-    if isinstance(exc, ProtocolError):
+    if isinstance(exc, MeterproofError):
         return error_response(exc.code, exc.message, exc.field, _status_for(exc))
     if isinstance(exc, RequestDataTooBig):
         return error_response(

@@ -1,7 +1,7 @@
 """The DRF JSON parser of the API: the protocol's strict I-JSON reader.
 
 Every JSON request body goes through
-:func:`transparency.protocol.strictjson.loads`, so duplicate member names,
+:func:`kernel.protocol.strictjson.loads`, so duplicate member names,
 nesting deeper than 64 levels, invalid UTF-8, lone surrogates and
 ``NaN``/``Infinity`` are a 400 with the standard error body (codes
 ``duplicate_member``, ``json_too_deep``, ``invalid_unicode``,
@@ -15,14 +15,14 @@ from typing import IO, Any
 
 from rest_framework.parsers import JSONParser
 
-from transparency.protocol.strictjson import loads
+from kernel.protocol.strictjson import loads
 
 
 class StrictJSONParser(JSONParser):
     """``application/json`` bodies parsed by the strict I-JSON reader.
 
     Raises:
-        transparency.protocol.errors.JsonInputError: (and its subclasses) for
+        kernel.protocol.errors.JsonInputError: (and its subclasses) for
             any body the reader refuses; the exception handler answers 400.
     """
 

@@ -19,22 +19,22 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from billing.admin import ServiceErrorsMixin, describe_error, pretty_json, utc
-from billing.selectors import trust_anchors_get
+from kernel.admin_helpers import ServiceErrorsMixin, describe_error, pretty_json, utc
+from kernel.keyring import published_keys
+from kernel.protocol.errors import MeterproofError
 from revocation.models import (
     RevocationFetch,
     RevocationSnapshot,
     RevokedAttestation,
     RevokedKey,
 )
-from revocation.services import (
+from revocation.services.revocations import (
     revocation_attestation_add,
     revocation_attestation_lift,
     revocation_key_add,
     revocation_key_lift,
 )
 from transparency.admin import ReadOnlyAdmin
-from transparency.protocol.errors import ProtocolError
 
 
 class LiftForm(forms.Form):
@@ -111,7 +111,7 @@ class RevocationAdminBase(ServiceErrorsMixin, admin.ModelAdmin):
                         actor=request.user,
                     )
                     lifted.append(str(row))
-                except ProtocolError as exc:
+                except MeterproofError as exc:
                     self.message_user(
                         request,
                         f"{row}: not lifted: {describe_error(exc)}",
@@ -142,7 +142,7 @@ def known_key_choices() -> list[tuple[str, str]]:
     trust anchors (server roles and tenant gateway meter keys), the keys
     staff may revoke; the label names the role, tenant and status."""
     choices = [("", "---------")]
-    for key in trust_anchors_get().keys:
+    for key in published_keys():
         owner = f", tenant {key.tenant}" if key.tenant else ""
         choices.append((key.kid, f"{key.kid} ({key.role}{owner}, {key.status})"))
     return choices

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from revocation.selectors import revocation_snapshot_latest
-from revocation.services import revocation_snapshot_ensure
+from revocation.services.snapshots import revocation_snapshot_ensure
 
 
 class RevocationSnapshotFeedApi(APIView):

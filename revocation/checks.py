@@ -19,15 +19,15 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from kernel.errors import SigningKeysUnconfigured
+from revocation.protocol.errors import RevocationError
+from revocation.protocol.snapshot import snapshot_check_fresh, snapshot_open
+from revocation.services.snapshots import issuer_keys
+
 
 @register("meterproof")
 def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """Validate the revocation source settings (see the module docstring)."""
-    from billing.errors import SigningKeysUnconfigured
-    from revocation.protocol.errors import RevocationError
-    from revocation.protocol.snapshot import snapshot_check_fresh, snapshot_open
-    from revocation.services import issuer_keys
-
     errors: list[Any] = []
     inline = settings.VDI_BILLING_REVOCATION_JSON
     url = settings.VDI_BILLING_REVOCATION_URL

@@ -1,15 +1,15 @@
 """Service-level errors of the revocation app (Django side).
 
-They share the protocol root :class:`ProtocolError` (``code``, ``message``,
+They share the protocol root :class:`MeterproofError` (``code``, ``message``,
 ``field``); ``config/exception_handler.py`` maps each class to an HTTP status.
 """
 
 from __future__ import annotations
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
-class RevocationServiceError(ProtocolError):
+class RevocationServiceError(MeterproofError):
     """Root of the revocation service errors."""
 
     code = "revocation_service_error"

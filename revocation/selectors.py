@@ -8,16 +8,18 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
+from kernel.errors import SigningKeysUnconfigured
+from kernel.protocol.errors import MeterproofError
 from revocation.models import RevocationFetch, RevocationSnapshot, RevokedKey
 from revocation.protocol.errors import RevocationError
 from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
 from revocation.protocol.snapshot import snapshot_open
-from transparency.protocol.errors import ProtocolError
-
-#: Sources of the snapshot in force, in precedence order.
-SOURCE_INLINE = "inline"
-SOURCE_URL = "url"
-SOURCE_LOCAL = "local"
+from revocation.services.snapshots import issuer_keys, revocation_snapshot_ensure
+from revocation.sources import (
+    SOURCE_INLINE,
+    SOURCE_URL,
+    revocation_source,
+)
 
 
 def revocation_snapshot_latest() -> RevocationSnapshot | None:
@@ -26,17 +28,7 @@ def revocation_snapshot_latest() -> RevocationSnapshot | None:
     return RevocationSnapshot.objects.order_by("-sequence").first()
 
 
-def revocation_source() -> str:
-    """Return the configured source: ``inline`` (VDI_BILLING_REVOCATION_JSON),
-    ``url`` (VDI_BILLING_REVOCATION_URL) or ``local`` (our published ones)."""
-    if settings.VDI_BILLING_REVOCATION_JSON:
-        return SOURCE_INLINE
-    if settings.VDI_BILLING_REVOCATION_URL:
-        return SOURCE_URL
-    return SOURCE_LOCAL
-
-
-def _error(exc: ProtocolError) -> dict[str, str]:
+def _error(exc: MeterproofError) -> dict[str, str]:
     return {"code": exc.code, "message": exc.message}
 
 
@@ -59,8 +51,6 @@ def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str
         ``"url"``. ``last_error`` is the latest failed poll if it is newer than
         the last successful one, or why no snapshot could be loaded.
     """
-    from billing.errors import SigningKeysUnconfigured
-    from revocation.services import issuer_keys
 
     source = revocation_source()
     meta: dict[str, Any] = {
@@ -116,7 +106,6 @@ def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str
     # Our own feed publishes its first snapshot (sequence 0) on first use,
     # exactly as GET /.well-known/vdi-billing-revocation.json does: a fresh
     # install's first strict verification must not fail for want of a fetch.
-    from revocation.services import revocation_snapshot_ensure
 
     try:
         row = revocation_snapshot_latest() or revocation_snapshot_ensure()

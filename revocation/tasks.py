@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from revocation.services import revocation_feed_poll, revocation_snapshot_refresh
+from revocation.services.fetch import revocation_feed_poll
+from revocation.services.snapshots import revocation_snapshot_refresh
 
 
 @shared_task(name="revocation.tasks.revocation_feed_poll_task")

@@ -75,7 +75,7 @@ def http_sender(base_url: str, api_key: str) -> Any:
 def in_process_sender(database_url: str | None) -> tuple[Any, str]:
     """Set up Django on a throw-away database with fresh keys and a tenant;
     return (sender, tenant slug)."""
-    from billing.protocol.keys import KeyPair, signing_key_to_pem
+    from kernel.protocol.ed25519 import KeyPair, signing_key_to_pem
 
     work = Path(tempfile.mkdtemp(prefix="mp-fuzz-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)

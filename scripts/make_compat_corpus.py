@@ -31,9 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from billing.protocol.canonical import canonical_hash  # noqa: E402
-from billing.protocol.keys import KeyPair  # noqa: E402
-from billing.protocol.trust import TrustAnchors, TrustedKey  # noqa: E402
+from billing.protocol.trust import TrustAnchors  # noqa: E402
+from kernel.protocol.ed25519 import KeyPair  # noqa: E402
+from kernel.protocol.jcs import canonical_hash  # noqa: E402
+from kernel.protocol.trustedkey import TrustedKey  # noqa: E402
 from tests.billing.protocol.builders import (  # noqa: E402
     ISSUED_AT,
     STRICT_NOW,

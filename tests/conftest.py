@@ -9,7 +9,7 @@ from typing import Any
 import py_ecc  # noqa: F401 - imported once here so its recursion-limit bump is undone
 import pytest
 
-from billing.protocol.keys import KeyPair, signing_key_to_pem
+from kernel.protocol.ed25519 import KeyPair, signing_key_to_pem
 
 # py_ecc sets the recursion limit to 100000 at first import; tests that import
 # it directly must not change how the code under test fails on deep JSON

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from billing.protocol.verify import STRICT_CHECKS, BundleVerifier
 from config.exception_handler import DRF_CODES
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
-APPS = ("billing", "circuits", "config", "revocation", "transparency")
+APPS = ("billing", "circuits", "config", "kernel", "revocation", "transparency")
 #: Codes given as literals: ``CheckFailed("code", ...)``, ``code="..."``,
 #: ``error_response("code", ...)``, ``"error": {"code": "..."}`` and the
 #: Groth16 binding's ``reason`` values.
@@ -38,13 +38,13 @@ def _import_everything() -> None:
 
 
 def error_class_codes() -> set[str]:
-    """``code`` of every ProtocolError subclass in the project."""
+    """``code`` of every MeterproofError subclass in the project."""
     _import_everything()
     codes: set[str] = set()
-    stack: list[type[ProtocolError]] = [ProtocolError]
+    stack: list[type[MeterproofError]] = [MeterproofError]
     while stack:
         klass = stack.pop()
-        if klass.__module__.split(".")[0] in (*APPS, "tests") or klass is ProtocolError:
+        if klass.__module__.split(".")[0] in (*APPS, "tests") or klass is MeterproofError:
             if not klass.__module__.startswith("tests"):
                 codes.add(klass.code)
         stack.extend(klass.__subclasses__())

@@ -7,13 +7,13 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from transparency.selectors_witness import witness_verifiers
+
 
 @register()
 def check_witness_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``transparency.E101``: every ``VDI_BILLING_LOG_WITNESS_KEYS`` entry is a
     well-formed C2SP 0x04 (cosignature) verifier key."""
-    from transparency.selectors_witness import witness_verifiers
-
     try:
         witness_verifiers()
     except ImproperlyConfigured as exc:

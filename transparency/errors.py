@@ -1,15 +1,15 @@
 """Service-level errors of the transparency app (Django side).
 
-Rooted at :class:`ProtocolError` (``code``, ``message``, ``field``);
+Rooted at :class:`MeterproofError` (``code``, ``message``, ``field``);
 ``config/exception_handler.py`` maps each class to an HTTP status.
 """
 
 from __future__ import annotations
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
-class TransparencyServiceError(ProtocolError):
+class TransparencyServiceError(MeterproofError):
     """Root of the transparency service errors."""
 
     code = "transparency_error"

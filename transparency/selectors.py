@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from kernel.protocol.strictjson import loads as strict_loads
 from transparency.errors import (
     CheckpointNotFound,
     LeafNotFound,
@@ -21,7 +22,6 @@ from transparency.errors import (
 )
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState
 from transparency.protocol.merkle import consistency_proof, inclusion_proof
-from transparency.protocol.strictjson import loads as strict_loads
 from transparency.protocol.tiles import encode_entry_bundle
 from transparency.selectors_witness import checkpoint_note_cosigned
 from transparency.services.log import NodeCache

@@ -33,10 +33,11 @@ from django.utils import timezone
 from billing.models import Bundle, Tenant
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import CheckResult, VerificationReport
+from kernel.protocol.errors import MeterproofError
 from transparency.errors import InvalidParameter
 from transparency.models import Checkpoint, LogEntry, QueuedEntry
 from transparency.protocol.checkpoint import open_checkpoint
-from transparency.protocol.errors import ProtocolError, UnknownVerifierError
+from transparency.protocol.errors import UnknownVerifierError
 from transparency.protocol.merkle import leaf_hash, verify_consistency, verify_inclusion
 from transparency.protocol.note import COSIGNATURE_TYPE, open_note
 from transparency.selectors import (
@@ -65,7 +66,7 @@ def _check(name: str, fn: Callable[[], str | None]) -> CheckResult:
     """Run one named check: pass with ``fn``'s message, fail on any error."""
     try:
         message = fn()
-    except ProtocolError as exc:
+    except MeterproofError as exc:
         return CheckResult(name, "fail", exc.code, exc.message)
     except Exception as exc:  # fail closed: every exception is a failure
         return CheckResult(name, "fail", type(exc).__name__, str(exc))
@@ -124,7 +125,7 @@ def _open_signed_checkpoint(note: str, trust: AuditTrust) -> Any:
     """Return the parsed checkpoint of ``note`` opened with the log's keys.
 
     Raises:
-        ProtocolError: bad or missing log signature, malformed note.
+        MeterproofError: bad or missing log signature, malformed note.
         RuntimeError: no trust anchors.
     """
     if trust.anchors is None:
@@ -198,7 +199,7 @@ def signature_lines_check(note: str, trust: AuditTrust) -> list[SignatureLine]:
                 )
             )
             continue
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             out.append(
                 SignatureLine(name, kid, "unknown", "invalid", message=exc.message)
             )
@@ -620,7 +621,7 @@ def entry_audit_get(*, leaf_index: int) -> EntryAudit:
     audit: CheckpointAudit | None = None
     try:
         proof, latest = inclusion_proof_get(leaf_index=leaf_index)
-    except ProtocolError as exc:
+    except MeterproofError as exc:
         checks.append(CheckResult("inclusion_proof", "fail", exc.code, exc.message))
     else:
         audit = checkpoint_audit(latest, trust)

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views import View
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 from transparency.selectors import checkpoint_latest
 from transparency.selectors_audit import (
     AUDITORS_GROUP,
@@ -137,7 +137,7 @@ class EntryDetailView(AuditorRequiredMixin, View):
         """Render the entry, or a not-found page."""
         try:
             audit = entry_audit_get(leaf_index=leaf_index)
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             return render(
                 request,
                 "audit/not_found.html",
@@ -164,7 +164,7 @@ class ConsistencyView(AuditorRequiredMixin, View):
         try:
             first = tree_size_param(request.GET.get("first"), "first")
             second = tree_size_param(request.GET.get("second"), "second")
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             context["error"] = exc.message
             return render(request, "audit/consistency.html", context, status=400)
         if first is None and second is None and sizes:
@@ -178,7 +178,7 @@ class ConsistencyView(AuditorRequiredMixin, View):
         if first is not None:
             try:
                 context["audit"] = consistency_audit_get(first=first, second=second)
-            except ProtocolError as exc:
+            except MeterproofError as exc:
                 context["error"] = exc.message
                 status = 400
         elif request.GET.get("second"):

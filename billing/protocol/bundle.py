@@ -53,20 +53,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from billing.protocol.contexts import CONTEXT_ATTESTATION
 from circuits.protocol.commitments import (
     BINDING_VERSION,
     billing_public_signal,
     digest_to_field_pair,
 )
+from kernel.protocol.ed25519 import KeyPair, sign_object
+from kernel.protocol.jcs import canonical_hash, canonical_json
+from kernel.protocol.strictjson import loads as strict_loads
+from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 from transparency.protocol.merkle import leaf_hash
-from transparency.protocol.strictjson import loads as strict_loads
 
-from .canonical import canonical_hash, canonical_json
 from .errors import BundleFormatError, MeterEventError, TariffError
 from .events import MeterEnvelope
-from .keys import CONTEXT_ATTESTATION, KeyPair, sign_object
 from .tariff import Charge, Tariff
-from .timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 BUNDLE_FORMAT = "vdi-billing/2"
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
@@ -316,7 +317,7 @@ class Bundle:
         Raises:
             JsonInputError: (``malformed_json``, ``duplicate_member``,
                 ``json_too_deep``, ``invalid_unicode``) from
-                :func:`transparency.protocol.strictjson.loads`.
+                :func:`kernel.protocol.strictjson.loads`.
             BundleFormatError: as :meth:`from_json`.
         """
         return cls.from_json(strict_loads(data))

@@ -38,9 +38,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from kernel.protocol.errors import JsonInputError, ProtocolError
+from kernel.protocol.strictjson import loads as strict_loads
 from revocation.protocol.snapshot import snapshot_open
-from transparency.protocol.errors import JsonInputError, ProtocolError
-from transparency.protocol.strictjson import loads as strict_loads
 
 from .tariff import Tariff, price_breakdown
 from .trust import TrustAnchors

@@ -1,31 +1,22 @@
 """Errors of the Django-free billing protocol (``billing.protocol``).
 
-All derive from :class:`transparency.protocol.errors.ProtocolError`, so each has a
+All derive from :class:`kernel.protocol.errors.ProtocolError`, so each has a
 stable ``code``, a human ``message`` and an optional ``field``.
 """
 
 from __future__ import annotations
 
-from transparency.protocol.errors import (
-    CanonicalizationError,
-    KeyFormatError,
-    ProtocolError,
-    SignatureError,
-)
+from kernel.protocol.errors import ProtocolError, SignatureError
 
-# CanonicalizationError, KeyFormatError and SignatureError are defined in the
-# lowest layer (transparency.protocol.errors), raised by transparency.protocol.jcs
-# and .ed25519, and re-exported here as the very same classes, so
-# ``except billing.protocol.errors.SignatureError`` catches what verify_object
-# raises. They derive from ProtocolError, not from BillingProtocolError.
+# The generic errors (CanonicalizationError, KeyFormatError, SignatureError,
+# the strict-JSON family) live in kernel.protocol.errors, next to the code that
+# raises them; UnknownKeyError below is both a SignatureError and a billing
+# protocol error.
 __all__ = [
     "BillingProtocolError",
     "BundleFormatError",
-    "CanonicalizationError",
-    "KeyFormatError",
     "MeterEventError",
     "QuantityError",
-    "SignatureError",
     "TariffError",
     "TrustAnchorError",
     "UnknownKeyError",

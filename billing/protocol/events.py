@@ -20,11 +20,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from transparency.protocol.text import unstorable_char
+from kernel.protocol.jcs import canonical_hash
+from kernel.protocol.text import unstorable_char
+from kernel.protocol.timefmt import parse_rfc3339_utc
 
-from .canonical import canonical_hash
 from .errors import MeterEventError
-from .timefmt import parse_rfc3339_utc
 
 #: Largest accepted quantity (10**15): far above any real meter reading, far
 #: below the I-JSON integer limit (2**53 - 1) that RFC 8785 can encode.

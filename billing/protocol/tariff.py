@@ -51,7 +51,8 @@ from decimal import (
 from functools import cached_property
 from typing import Any, ClassVar, Final, Literal, NamedTuple, TypeAlias, cast
 
-from .canonical import canonical_hash
+from kernel.protocol.jcs import canonical_hash
+
 from .errors import QuantityError, TariffError
 
 __all__ = [

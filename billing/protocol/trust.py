@@ -36,12 +36,14 @@ the format stays ``vdi-billing-trust/1``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import nacl.signing
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.ed25519 import key_id, verify_key_from_jwk
+from kernel.protocol.errors import ProtocolError
+from kernel.protocol.timefmt import parse_rfc3339_utc
+from kernel.protocol.trustedkey import TrustedKey
 from transparency.protocol.note import (
     COSIGNATURE_TYPE,
     ED25519_TYPE,
@@ -50,45 +52,10 @@ from transparency.protocol.note import (
 from transparency.protocol.note import key_id as note_key_id
 
 from .errors import TrustAnchorError
-from .keys import key_id, public_jwk, verify_key_from_jwk
-from .timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 TRUST_FORMAT = "vdi-billing-trust/1"
 ROLES = ("meter", "issuer", "log_operator", "manifest_authority")
 STATUSES = ("active", "retired", "revoked")
-
-
-@dataclass(frozen=True)
-class TrustedKey:
-    """One trusted Ed25519 public key with its role and validity window."""
-
-    kid: str
-    role: str
-    verify_key: nacl.signing.VerifyKey
-    tenant: str | None = None
-    not_before: datetime | None = None
-    not_after: datetime | None = None
-    status: str = "active"
-
-    def is_valid_at(self, moment: datetime) -> bool:
-        """Return whether ``moment`` lies in ``[not_before, not_after)``."""
-        if self.not_before is not None and moment < self.not_before:
-            return False
-        return not (self.not_after is not None and moment >= self.not_after)
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the key entry as published."""
-        return {
-            "kid": self.kid,
-            "role": self.role,
-            "jwk": public_jwk(self.verify_key),
-            "tenant": self.tenant,
-            "not_before": format_rfc3339_utc(self.not_before)
-            if self.not_before
-            else None,
-            "not_after": format_rfc3339_utc(self.not_after) if self.not_after else None,
-            "status": self.status,
-        }
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,17 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+from billing.protocol.contexts import CONTEXT_ATTESTATION, CONTEXT_METER_ENVELOPE
+from kernel.protocol.ed25519 import verify_object
+from kernel.protocol.errors import ProtocolError, SignatureError
+from kernel.protocol.jcs import canonical_hash
+from kernel.protocol.trustedkey import TrustedKey
 from revocation.protocol.snapshot import (
     RevocationSnapshot,
     attestation_bundle_hash,
     snapshot_check_fresh,
 )
 from transparency.protocol.checkpoint import Checkpoint, parse_checkpoint
-from transparency.protocol.errors import ProtocolError
 from transparency.protocol.merkle import verify_inclusion
 from transparency.protocol.note import (
     COSIGNATURE_TYPE,
@@ -72,11 +76,9 @@ from .bundle import (
     receipt_id_for,
     unsigned,
 )
-from .canonical import canonical_hash
-from .errors import BillingProtocolError, SignatureError, UnknownKeyError
-from .keys import CONTEXT_ATTESTATION, CONTEXT_METER_ENVELOPE, verify_object
+from .errors import BillingProtocolError, UnknownKeyError
 from .tariff import compute_charge
-from .trust import TrustAnchors, TrustedKey
+from .trust import TrustAnchors
 
 PROFILE_STANDARD = "standard"
 PROFILE_STRICT = "VDI_VERIFY_STRICT_V1"

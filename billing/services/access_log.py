@@ -18,10 +18,10 @@ from billing.access_log import (
 from billing.errors import UnknownTenant
 from billing.models import Tenant
 from billing.services.attest import meter_events_attest
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
-class SurrogateKeyMissing(ProtocolError):
+class SurrogateKeyMissing(MeterproofError):
     """``--tenant-by ip`` needs ``VDI_TENANT_SURROGATE_KEY`` (run billing_keys)."""
 
     code = "surrogate_key_missing"

@@ -69,11 +69,10 @@ from billing.protocol.bundle import (
     build_bundle,
     receipt_id_for,
 )
-from billing.protocol.canonical import canonical_json
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from billing.protocol.errors import UnknownKeyError
 from billing.protocol.events import MeterEnvelope
 from billing.protocol.events import MeterEvent as MeterEventDoc
-from billing.protocol.keys import CONTEXT_METER_ENVELOPE, sign_object, verify_object
 from billing.protocol.tariff import Tariff as TariffDoc
 from billing.protocol.tariff import compute_charge
 from billing.protocol.trust import TrustAnchors
@@ -86,7 +85,9 @@ from billing.services.holder import ReservationHolder, holder_alive
 from billing.services.proofs import billing_proofs_dispatch
 from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.ed25519 import sign_object, verify_object
+from kernel.protocol.errors import MeterproofError, ProtocolError
+from kernel.protocol.jcs import canonical_json
 from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES
 from transparency.selectors import log_evidence_list
 from transparency.services import log_enqueue, log_heal, log_sequence
@@ -106,7 +107,7 @@ class AttestOutcome:
 
     status: str
     bundle: dict[str, Any] | None = None
-    error: ProtocolError | None = None
+    error: MeterproofError | None = None
     key: tuple[str, str, str] | None = None
     proof_status: str | None = None
 
@@ -343,7 +344,7 @@ def _resolve_existing(
         return
     mine = holder.key if holder is not None else None
     if row.expires_at > now and holder_alive(row.holder, mine=mine):
-        error: ProtocolError
+        error: MeterproofError
         if row.request_hash != item.request_hash:
             error = ReplayConflict(
                 f"event_id {item.key[1]} is being attested with a different body",
@@ -540,7 +541,7 @@ def meter_events_attest(
             if not backfill:
                 _check_window(event, now)
             version = finder.find(owner, event)
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             outcomes[index] = AttestOutcome("rejected", error=exc)
             continue
         if key in first_seen:
@@ -948,7 +949,7 @@ def meter_event_attest(
     Returns the outcome (``attested`` or ``replayed``).
 
     Raises:
-        ProtocolError subclasses: the rejection reason (``ReplayConflict``,
+        MeterproofError subclasses: the rejection reason (``ReplayConflict``,
         ``SignatureError``, ``NoTariffInForce``, ...), nothing stored.
     """
     outcome = meter_events_attest(payloads=[payload], tenant=tenant, now=now)[0]

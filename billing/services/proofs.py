@@ -35,7 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.models import Bundle
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError, ProtocolError
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _prove_batch(batch: list[tuple[int, str]]) -> dict[str, int]:
     try:
         require_artifacts()
         prover = get_prover()
-    except ProtocolError as exc:
+    except MeterproofError as exc:
         for pk, _ in batch:
             counts[_record_failure(pk, exc)] += 1
         return counts

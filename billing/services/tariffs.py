@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.errors import TariffImmutable, TariffStateError
 from billing.models import Tariff, TariffVersion
 from billing.protocol.tariff import Tariff as TariffDoc
-from billing.protocol.timefmt import format_rfc3339_utc
+from kernel.protocol.timefmt import format_rfc3339_utc
 
 
 def tariff_create(

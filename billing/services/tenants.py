@@ -14,18 +14,22 @@ import nacl.signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.errors import MeterKeyConflict, MeterKeyInvalid
+from billing.errors import MeterKeyConflict, MeterKeyInvalid, MeterKeyNotFound
 from billing.keyring import get_keyring
 from billing.models import ApiKey, MeterKey, Tariff, Tenant
-from billing.protocol.errors import KeyFormatError, TrustAnchorError
-from billing.protocol.keys import (
+from billing.protocol.errors import TrustAnchorError
+from billing.protocol.trust import check_key_entry
+from kernel.protocol.ed25519 import (
     b64url_decode,
     b64url_encode,
     key_id,
     verify_key_from_bytes,
     verify_key_from_jwk,
 )
-from billing.protocol.trust import TrustedKey, check_key_entry
+from kernel.protocol.errors import KeyFormatError
+from kernel.protocol.trustedkey import TrustedKey
+from revocation.errors import RevocationInputInvalid
+from revocation.services.revocations import revocation_key_add
 from transparency.protocol.note import NoteVerifier
 
 API_KEY_PREFIX = "mp"
@@ -251,9 +255,6 @@ def meter_key_revoke(*, tenant: Tenant, meter_key: MeterKey, reason: str = "") -
             :data:`MAX_REVOCATION_REASON_CHARS` (field ``reason``).
         AlreadyRevoked: the kid already has a revocation in force.
     """
-    from billing.errors import MeterKeyNotFound
-    from revocation.errors import RevocationInputInvalid
-    from revocation.services import revocation_key_add
 
     if meter_key.tenant_id != tenant.pk:
         raise MeterKeyNotFound(

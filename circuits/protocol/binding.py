@@ -46,7 +46,7 @@ from circuits.protocol.errors import (
 )
 from circuits.protocol.groth16 import SNARK_SCALAR_FIELD, verify_groth16
 from circuits.protocol.manifest import vkey_hash as compute_vkey_hash
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import ProtocolError
 
 __all__ = ["BILLING_PROOF_KEYS", "verify_billing_proof"]
 

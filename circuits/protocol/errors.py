@@ -1,13 +1,13 @@
 """Errors raised by ``circuits.protocol`` (Poseidon, commitments, manifest).
 
-Every class derives from :class:`transparency.protocol.errors.ProtocolError`
+Every class derives from :class:`kernel.protocol.errors.ProtocolError`
 (the lowest layer) through :class:`CircuitsProtocolError`, and carries a
 stable snake_case ``code`` that the HTTP layer and the offline CLI report.
 """
 
 from __future__ import annotations
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import ProtocolError
 
 __all__ = [
     "CircuitsProtocolError",

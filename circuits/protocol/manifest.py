@@ -51,7 +51,7 @@ from circuits.protocol.errors import (
     R1csFormatError,
 )
 from circuits.protocol.r1cs import read_r1cs_header
-from transparency.protocol.ed25519 import (
+from kernel.protocol.ed25519 import (
     key_id,
     public_jwk,
     sign_object,
@@ -59,14 +59,14 @@ from transparency.protocol.ed25519 import (
     verify_key_from_jwk,
     verify_object,
 )
-from transparency.protocol.errors import (
+from kernel.protocol.errors import (
     CanonicalizationError,
     JsonInputError,
     KeyFormatError,
     SignatureError,
 )
-from transparency.protocol.jcs import canonical_hash, sha256_hex
-from transparency.protocol.strictjson import loads as strict_loads
+from kernel.protocol.jcs import canonical_hash, sha256_hex
+from kernel.protocol.strictjson import loads as strict_loads
 
 __all__ = [
     "CONTEXT_ARTIFACT_MANIFEST",

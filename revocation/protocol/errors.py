@@ -1,6 +1,6 @@
 """Errors of the Django-free revocation protocol (``revocation.protocol``).
 
-All derive from :class:`transparency.protocol.errors.ProtocolError`, so each has a
+All derive from :class:`kernel.protocol.errors.ProtocolError`, so each has a
 stable ``code``, a human ``message`` and an optional ``field``. Codes:
 
 ====================================  =============================================
@@ -19,7 +19,7 @@ code                                  meaning
 
 from __future__ import annotations
 
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import ProtocolError
 
 
 class RevocationError(ProtocolError):

@@ -30,14 +30,10 @@ from typing import Any, NoReturn
 
 import nacl.signing
 
-from transparency.protocol.ed25519 import key_id, sign_object, verify_object
-from transparency.protocol.errors import (
-    CanonicalizationError,
-    JsonInputError,
-    SignatureError,
-)
-from transparency.protocol.jcs import canonical_hash, canonical_json
-from transparency.protocol.strictjson import loads as strict_loads
+from kernel.protocol.ed25519 import key_id, sign_object, verify_object
+from kernel.protocol.errors import CanonicalizationError, JsonInputError, SignatureError
+from kernel.protocol.jcs import canonical_hash, canonical_json
+from kernel.protocol.strictjson import loads as strict_loads
 
 from .errors import (
     RevocationFeedMalformedError,

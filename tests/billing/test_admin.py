@@ -23,7 +23,6 @@ from billing.models import (
     TariffVersion,
     Tenant,
 )
-from billing.protocol.keys import KeyPair, b64url_encode
 from billing.selectors import bundle_get
 from billing.services.attest import meter_events_attest
 from billing.services.demo import demo_seed
@@ -31,6 +30,7 @@ from billing.services.tariffs import (
     tariff_version_create,
 )
 from billing.services.tenants import api_key_issue, meter_key_register, tenant_create
+from kernel.protocol.ed25519 import KeyPair, b64url_encode
 
 pytestmark = pytest.mark.django_db
 

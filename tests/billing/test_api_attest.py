@@ -9,15 +9,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import ApiKey, Bundle, MeterEvent, ReplayReservation
-from billing.protocol.keys import (
-    CONTEXT_METER_ENVELOPE,
-    KeyPair,
-    b64url_encode,
-    sign_object,
-)
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.tenants import api_key_revoke, meter_key_register
+from kernel.protocol.ed25519 import KeyPair, b64url_encode, sign_object
 from tests.billing.conftest import TenantSetup, make_event
 from transparency.models import LogEntry
 

@@ -10,16 +10,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import MeterKey
-from billing.protocol.keys import (
-    CONTEXT_METER_ENVELOPE,
-    KeyPair,
-    public_jwk,
-    sign_object,
-)
-from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
+from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.tenants import api_key_issue, meter_key_register
+from kernel.protocol.ed25519 import KeyPair, public_jwk, sign_object
+from kernel.protocol.trustedkey import TrustedKey
 from revocation.models import RevokedKey
 from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.factories import TenantFactory

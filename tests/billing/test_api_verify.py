@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from billing.protocol.keys import key_id, verify_key_from_jwk
+from kernel.protocol.ed25519 import key_id, verify_key_from_jwk
 from tests.billing.conftest import TenantSetup, make_event
 from transparency.protocol.checkpoint import parse_checkpoint
 from transparency.protocol.merkle import root_hash

@@ -15,9 +15,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Bundle, MeterEvent, ReplayReservation
-from billing.protocol.canonical import canonical_json
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
+from kernel.protocol.jcs import canonical_json
 from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.test_api_attest import ATTEST, assert_error
 from transparency.models import LogEntry

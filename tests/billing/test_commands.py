@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from billing.checks import check_signing_keys
-from billing.protocol.keys import key_id, signing_key_from_pem
 from billing.services.attest import meter_events_attest
+from kernel.protocol.ed25519 import key_id, signing_key_from_pem
 from tests.billing.conftest import TenantSetup, make_event
 
 

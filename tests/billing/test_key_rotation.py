@@ -26,11 +26,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from billing.errors import SigningKeysUnconfigured
 from billing.keyring import Keyring, get_keyring
-from billing.protocol.keys import KeyPair
-from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import PROFILE_STRICT, BundleVerifier
+from kernel.errors import SigningKeysUnconfigured
+from kernel.protocol.ed25519 import KeyPair
+from kernel.protocol.trustedkey import TrustedKey
 from tests.billing.protocol.builders import Keys, StrictKit, event_json, tariff_json
 from tests.billing.protocol.groth16_trapdoor import TrapdoorKey
 
@@ -213,7 +214,7 @@ def test_malformed_retired_keys_are_refused(
 
 def test_active_key_cannot_also_be_retired(settings: Any, signing_keys: Any) -> None:
     """Listing the active meter key as retired is a configuration error."""
-    from billing.protocol.keys import public_jwk
+    from kernel.protocol.ed25519 import public_jwk
 
     meter = signing_keys.meter
     settings.VDI_BILLING_RETIRED_KEYS = json.dumps(

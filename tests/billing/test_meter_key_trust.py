@@ -13,22 +13,18 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
+from revocation.services.revocations import revocation_key_add
 
 from billing.models import Bundle, MeterKey
-from billing.protocol.errors import KeyFormatError, TrustAnchorError
-from billing.protocol.keys import (
-    CONTEXT_METER_ENVELOPE,
-    KeyPair,
-    b64url_encode,
-    public_jwk,
-    sign_object,
-)
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
+from billing.protocol.errors import TrustAnchorError
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import PROFILE_STRICT, verify_bundle
 from billing.selectors import trust_anchors_get, verification_options_get
 from billing.services.tenants import api_key_issue, meter_key_register
+from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk, sign_object
+from kernel.protocol.errors import KeyFormatError
 from revocation.models import RevokedKey
-from revocation.services import revocation_key_add
 from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.factories import TenantFactory
 

@@ -26,12 +26,8 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from billing.protocol.keys import (
-    CONTEXT_METER_ENVELOPE,
-    KeyPair,
-    public_jwk,
-    sign_object,
-)
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
+from kernel.protocol.ed25519 import KeyPair, public_jwk, sign_object
 
 #: Strings that broke (or could break) storage, encoding or parsing.
 HOSTILE_STRINGS = [

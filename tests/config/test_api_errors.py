@@ -156,7 +156,7 @@ def test_nul_in_tile_path_is_a_404(db: Any, path: str) -> None:
 
 def test_nul_in_revocation_reason_is_refused(tenant_setup: TenantSetup) -> None:
     """A revocation reason PostgreSQL cannot store is a 400 on ``reason``."""
-    from billing.protocol.keys import KeyPair, b64url_encode
+    from kernel.protocol.ed25519 import KeyPair, b64url_encode
 
     pair = KeyPair.generate()
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(bytes(pair.verify_key))}

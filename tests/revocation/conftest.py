@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from revocation.services import issuer_keys
+from revocation.services.snapshots import issuer_keys
 
 #: A fixed instant the service tests run at (unix 1795000000).
 NOW = datetime.fromtimestamp(1_795_000_000, UTC)

@@ -8,6 +8,10 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from revocation.services.revocations import (
+    revocation_attestation_add,
+    revocation_key_add,
+)
 
 from revocation.errors import RevocationInputInvalid
 from revocation.models import (
@@ -16,7 +20,6 @@ from revocation.models import (
     RevokedAttestation,
     RevokedKey,
 )
-from revocation.services import revocation_attestation_add, revocation_key_add
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from revocation.selectors import (
     revocation_fetch_counts,
     revocation_snapshot_for_verification,
 )
-from revocation.services import backoff_delay, http_fetch, revocation_feed_poll
+from revocation.services.fetch import backoff_delay, http_fetch, revocation_feed_poll
 
 from .conftest import NOW
 
@@ -204,7 +204,7 @@ def test_first_poll_refused_leaves_no_snapshot(
 
 def test_unknown_issuer_is_refused(settings: Any, signing_keys: Any, feed: Any) -> None:
     """A feed signed by a key outside the trust anchors is refused."""
-    from transparency.protocol.ed25519 import KeyPair
+    from kernel.protocol.ed25519 import KeyPair
 
     state, _server, url = feed
     settings.VDI_BILLING_REVOCATION_URL = url

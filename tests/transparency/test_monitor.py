@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from kernel.protocol.jcs import canonical_json
 from transparency.fetchers import local_fetcher
 from transparency.models import LogEntry, LogNode, MonitorAlert, MonitorState
-from transparency.protocol.jcs import canonical_json
 from transparency.protocol.logapi import HEAD_PATH
 from transparency.protocol.note import NoteSigner, generate_key
 from transparency.services import log_append

@@ -1,46 +1,17 @@
-"""Error hierarchy of the Django-free protocol packages.
+"""Errors of the transparency-log protocol (``transparency.protocol``).
 
-Every error raised by a ``protocol`` package derives from :class:`ProtocolError`
-(this module is the lowest layer; ``billing.protocol``, ``circuits.protocol`` and
-``revocation.protocol`` import it, never the other way round). Each class carries
-a stable snake_case ``code`` that the HTTP layer maps to a status in
-``config/exception_handler.py`` and that the offline CLI prints in its report.
+Every class derives from :class:`kernel.protocol.errors.ProtocolError` (the
+project's root, :class:`kernel.protocol.errors.MeterproofError`, lives in the
+kernel, the lowest layer). Each carries a stable snake_case ``code`` that the
+HTTP layer maps to a status in ``config/exception_handler.py`` and that the
+offline CLI prints in its report. The generic errors every package raises
+(canonical JSON, keys and signatures, strict JSON input) are in
+:mod:`kernel.protocol.errors`.
 """
 
 from __future__ import annotations
 
-from .text import safe_text
-
-#: Longest message / field an error keeps (characters); longer ones are cut.
-MAX_MESSAGE_CHARS = 2000
-MAX_FIELD_CHARS = 200
-
-
-class ProtocolError(Exception):
-    """Root of all protocol errors.
-
-    Attributes:
-        code: stable snake_case identifier, documented and never renamed.
-        message: human sentence saying what was expected and what was found.
-        field: dotted path of the offending input field, or ``None``.
-
-    ``message`` and ``field`` may quote hostile input: control characters and
-    lone surrogates are escaped and long text is cut
-    (:func:`~transparency.protocol.text.safe_text`), so every error encodes as
-    UTF-8 and can be stored.
-    """
-
-    code = "protocol_error"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        message = safe_text(str(message), MAX_MESSAGE_CHARS)
-        super().__init__(message)
-        self.message = message
-        self.field = None if field is None else safe_text(field, MAX_FIELD_CHARS)
-
-    def as_dict(self) -> dict[str, str | None]:
-        """Return ``{"code", "message", "field"}`` for JSON error bodies."""
-        return {"code": self.code, "message": self.message, "field": self.field}
+from kernel.protocol.errors import ProtocolError
 
 
 class MerkleError(ProtocolError):
@@ -97,35 +68,7 @@ class CheckpointError(ProtocolError):
     code = "checkpoint_invalid"
 
 
-class CanonicalizationError(ProtocolError):
-    """A value cannot be canonicalised with RFC 8785 (JCS), e.g. a float or NaN.
 
-    Raised by :mod:`transparency.protocol.jcs`; ``billing.protocol.errors``
-    re-exports this very class under the same name.
-    """
-
-    code = "canonicalization_error"
-
-
-class KeyFormatError(ProtocolError):
-    """A key (PEM, hex seed, JWK, base64url) is malformed or not Ed25519.
-
-    Raised by :mod:`transparency.protocol.ed25519`; re-exported by
-    ``billing.protocol.errors``.
-    """
-
-    code = "key_format_invalid"
-
-
-class SignatureError(ProtocolError):
-    """A domain-separated Ed25519 signature does not verify, or is malformed.
-
-    Raised by :func:`transparency.protocol.ed25519.verify_object`; re-exported
-    by ``billing.protocol.errors`` (whose ``UnknownKeyError`` subclasses it).
-    C2SP signed notes use the separate :class:`NoteError` family.
-    """
-
-    code = "signature_invalid"
 
 
 class FetchError(ProtocolError):
@@ -182,37 +125,8 @@ class WitnessFetchFailed(WitnessError):
     code = "witness_fetch_failed"
 
 
-class JsonInputError(ProtocolError):
-    """A JSON text is not accepted by the strict reader (RFC 8259 syntax, or
-    a number literal ``NaN``/``Infinity``, or trailing data).
-
-    Raised by :mod:`transparency.protocol.strictjson`, the one reader used at
-    every boundary (API bodies, bundles, trust anchors, snapshots, tariffs,
-    manifests, CLI input). ``field`` is the JSON path when known.
-    """
-
-    code = "malformed_json"
 
 
-class DuplicateMemberError(JsonInputError):
-    """An object has two members with the same name (RFC 7493 §2.3, I-JSON);
-    ``field`` is the path of the repeated member."""
-
-    code = "duplicate_member"
-
-
-class JsonTooDeepError(JsonInputError):
-    """Arrays and objects nest deeper than the reader's limit
-    (``strictjson.MAX_DEPTH``, 64 levels)."""
-
-    code = "json_too_deep"
-
-
-class JsonUnicodeError(JsonInputError):
-    """The text is not UTF-8, or a string holds a lone surrogate escape
-    (RFC 7493 §2.1)."""
-
-    code = "invalid_unicode"
 
 
 class TileError(ProtocolError):

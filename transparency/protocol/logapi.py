@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from transparency.protocol.errors import JsonInputError, LogResponseError
+from kernel.protocol.errors import JsonInputError
+from kernel.protocol.strictjson import loads as strict_loads
+from transparency.protocol.errors import LogResponseError
 from transparency.protocol.merkle import HASH_SIZE
-from transparency.protocol.strictjson import loads as strict_loads
 
 __all__ = [
     "CONSISTENCY_PATH",

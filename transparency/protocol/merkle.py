@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
+from kernel.protocol.errors import ProtocolError
 from transparency.protocol.errors import (
     ConsistencyProofError,
     InclusionProofError,
     MerkleError,
-    ProtocolError,
 )
 
 __all__ = [

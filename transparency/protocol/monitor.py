@@ -33,9 +33,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.protocol.errors import CanonicalizationError
+from kernel.protocol.jcs import canonical_json
 from transparency.protocol.checkpoint import Checkpoint, open_checkpoint
 from transparency.protocol.errors import (
-    CanonicalizationError,
     CheckpointError,
     ConsistencyProofError,
     FetchError,
@@ -43,7 +44,6 @@ from transparency.protocol.errors import (
     MerkleError,
     NoteError,
 )
-from transparency.protocol.jcs import canonical_json
 from transparency.protocol.logapi import (
     ENTRIES_PAGE_SIZE,
     Fetcher,

@@ -26,11 +26,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kernel.keyring import server_keys_get
+from transparency import fetchers
 from transparency.models import MonitorAlert, MonitorState
 from transparency.protocol.errors import MerkleError
 from transparency.protocol.logapi import Fetcher
 from transparency.protocol.monitor import MonitorResult, monitor_check
 from transparency.protocol.monitor import MonitorState as State
+from transparency.signer import log_signer_for
 
 logger = logging.getLogger("meterproof.transparency.monitor")
 
@@ -91,20 +94,16 @@ def monitor_run(
     Raises:
         SigningKeysUnconfigured: no keys given and the server has none.
     """
-    from transparency import fetchers
-
     url = settings.VDI_BILLING_MONITOR_LOG_URL
     if fetch is None:
         fetch = fetchers.http_fetcher(url) if url else fetchers.local_fetcher()
     if log is None:
         log = url or SELF
     if origin is None or log_verifier_keys is None:
-        from billing.keyring import get_keyring
-
-        keyring = get_keyring()
-        origin = origin if origin is not None else keyring.log_origin
+        keys = server_keys_get()
+        origin = origin if origin is not None else keys.log_origin
         if log_verifier_keys is None:
-            log_verifier_keys = [keyring.log_signer.verifier_key()]
+            log_verifier_keys = [log_signer_for(keys).verifier_key()]
     row, _ = MonitorState.objects.get_or_create(log=log)
     state, state_problem = _load_state(row)
     if state_problem is not None:

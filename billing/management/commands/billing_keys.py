@@ -29,15 +29,15 @@ import nacl.signing
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.protocol.errors import KeyFormatError
-from billing.protocol.keys import (
+from kernel.protocol.ed25519 import (
     KeyPair,
     public_jwk,
     signing_key_from_pem,
     signing_key_from_seed_hex,
     signing_key_to_pem,
 )
-from billing.protocol.timefmt import format_rfc3339_utc
+from kernel.protocol.errors import KeyFormatError
+from kernel.protocol.timefmt import format_rfc3339_utc
 
 #: role -> (private key variable, kid variable or None, encoding)
 ROTATABLE = {

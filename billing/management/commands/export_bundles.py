@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from revocation.services.snapshots import revocation_snapshot_refresh
 
 from billing.models import Bundle, Tenant
 from billing.protocol.errors import MeterEventError
@@ -36,7 +37,6 @@ from billing.selectors import (
     trust_anchors_get,
 )
 from revocation.selectors import revocation_snapshot_latest
-from revocation.services import revocation_snapshot_refresh
 
 T = TypeVar("T")
 

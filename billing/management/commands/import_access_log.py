@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services.access_log import access_log_import
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import MeterproofError
 
 
 class Command(BaseCommand):
@@ -54,7 +54,7 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
                 progress=bar.update if bar else None,
             )
-        except ProtocolError as exc:
+        except MeterproofError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         finally:
             if bar:

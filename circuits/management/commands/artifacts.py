@@ -31,11 +31,8 @@ from circuits.protocol.manifest import (
     summarize_checks,
     validate_artifacts,
 )
-from transparency.protocol.ed25519 import (
-    signing_key_from_pem,
-    signing_key_from_seed_hex,
-)
-from transparency.protocol.errors import KeyFormatError
+from kernel.protocol.ed25519 import signing_key_from_pem, signing_key_from_seed_hex
+from kernel.protocol.errors import KeyFormatError
 
 #: Files of the apiBillingV2 artifact set, by role (paths relative to the dir).
 APIBILLINGV2_ROLES = {

@@ -20,18 +20,13 @@ from billing.protocol.bundle import (
     receipt_id_for,
     unsigned,
 )
-from billing.protocol.canonical import canonical_hash
+from billing.protocol.contexts import CONTEXT_ATTESTATION, CONTEXT_METER_ENVELOPE
 from billing.protocol.events import MeterEnvelope
-from billing.protocol.keys import (
-    CONTEXT_ATTESTATION,
-    CONTEXT_METER_ENVELOPE,
-    KeyPair,
-    b64url_decode,
-    b64url_encode,
-    sign_object,
-)
 from billing.protocol.tariff import Tariff, compute_charge
-from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.trust import TrustAnchors
+from kernel.protocol.ed25519 import KeyPair, b64url_decode, b64url_encode, sign_object
+from kernel.protocol.jcs import canonical_hash
+from kernel.protocol.trustedkey import TrustedKey
 from transparency.protocol.checkpoint import Checkpoint
 from transparency.protocol.merkle import MemoryNodeStore, leaf_hash
 from transparency.protocol.note import NoteSigner, sign_note

@@ -20,7 +20,7 @@ from billing.protocol.cli import main
 from billing.protocol.errors import BundleFormatError, TrustAnchorError
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import BundleVerifier, verify_bundle
-from transparency.protocol.errors import DuplicateMemberError
+from kernel.protocol.errors import DuplicateMemberError
 
 from .builders import Keys, StrictKit, event_json, log_bundles, make_bundle, resign
 

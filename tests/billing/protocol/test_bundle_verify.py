@@ -21,13 +21,13 @@ import rfc8785
 
 from billing.protocol import verify as verify_module
 from billing.protocol.errors import TrustAnchorError
-from billing.protocol.keys import KeyPair, b64url_encode, public_jwk
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import (
     BundleVerifier,
     VerificationReport,
     verify_bundle,
 )
+from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk
 from transparency.protocol.note import NoteSigner
 
 from .builders import (

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from billing.protocol.canonical import canonical_hash, canonical_json, sha256_hex
-from billing.protocol.errors import CanonicalizationError
+from kernel.protocol.errors import CanonicalizationError
+from kernel.protocol.jcs import canonical_hash, canonical_json, sha256_hex
 
 # RFC 8785 §3.2.3, input (JSON text) and the sorted output order.
 RFC8785_SORTING_INPUT = r"""{

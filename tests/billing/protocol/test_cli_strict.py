@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from billing.protocol.cli import main
-from billing.protocol.keys import KeyPair
+from kernel.protocol.ed25519 import KeyPair
 
 from .builders import STRICT_NOW, StrictKit
 

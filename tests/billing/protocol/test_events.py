@@ -12,7 +12,7 @@ import rfc8785
 
 from billing.protocol.errors import MeterEventError
 from billing.protocol.events import MeterEnvelope, MeterEvent
-from billing.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
+from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 from .builders import event_json
 

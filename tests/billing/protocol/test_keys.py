@@ -14,10 +14,8 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from billing.protocol.errors import KeyFormatError, SignatureError
-from billing.protocol.keys import (
-    CONTEXT_ATTESTATION,
-    CONTEXT_METER_ENVELOPE,
+from billing.protocol.contexts import CONTEXT_ATTESTATION, CONTEXT_METER_ENVELOPE
+from kernel.protocol.ed25519 import (
     KeyPair,
     b64url_decode,
     b64url_encode,
@@ -31,6 +29,7 @@ from billing.protocol.keys import (
     verify_key_from_jwk,
     verify_object,
 )
+from kernel.protocol.errors import KeyFormatError, SignatureError
 
 # RFC 8037 Appendix A.1 / A.3 / A.4
 RFC8037_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"

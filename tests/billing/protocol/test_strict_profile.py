@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from billing.protocol.keys import KeyPair
-from billing.protocol.trust import TrustAnchors, TrustedKey
+from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import (
     PROFILE_STRICT,
     STRICT_CHECKS,
@@ -27,6 +26,8 @@ from billing.protocol.verify import (
     checkpoint_time,
 )
 from circuits.protocol.manifest import vkey_hash
+from kernel.protocol.ed25519 import KeyPair
+from kernel.protocol.trustedkey import TrustedKey
 from revocation.protocol.snapshot import attestation_bundle_hash
 from transparency.protocol.checkpoint import Checkpoint
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
+from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,10 @@ from django.utils import timezone
 import billing.services.attest as attest_module
 from billing.errors import AttestInProgress
 from billing.models import Bundle, MeterEvent, ReplayReservation
-from billing.protocol.canonical import canonical_hash
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.attest import meter_event_attest
+from kernel.protocol.jcs import canonical_hash
 from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.test_api_attest import ATTEST, assert_error
 from transparency.models import LogEntry, LogNode, QueuedEntry

@@ -12,7 +12,6 @@ from django.utils import timezone
 from billing.errors import AttestInProgress, ReplayConflict
 from billing.keyring import get_keyring
 from billing.models import Bundle, MeterEvent, ReplayReservation
-from billing.protocol.canonical import canonical_hash
 from billing.protocol.verify import verify_bundle
 from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.attest import (
@@ -20,6 +19,7 @@ from billing.services.attest import (
     meter_events_attest,
     reservations_reclaim_expired,
 )
+from kernel.protocol.jcs import canonical_hash
 from tests.billing.conftest import TenantSetup, make_event
 from transparency.models import LogEntry, LogNode, QueuedEntry
 from transparency.protocol.merkle import root_hash

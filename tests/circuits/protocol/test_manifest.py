@@ -36,7 +36,7 @@ from circuits.protocol.manifest import (
     vkey_hash,
 )
 from circuits.protocol.r1cs import read_r1cs_header
-from transparency.protocol.ed25519 import key_id
+from kernel.protocol.ed25519 import key_id
 
 REPO = Path(__file__).resolve().parents[3]
 SHIPPED = REPO / "circuits" / "apiBillingV2"

@@ -24,7 +24,7 @@ from circuits.protocol.poseidon import (
     poseidon,
     poseidon_portable,
 )
-from transparency.protocol.errors import ProtocolError
+from kernel.protocol.errors import ProtocolError
 
 P = SNARK_SCALAR_FIELD
 REPO = Path(__file__).resolve().parents[3]

@@ -16,6 +16,8 @@ from typing import Any
 import nacl.signing
 import pytest
 
+from kernel.protocol.ed25519 import KeyPair, b64url_decode
+from kernel.protocol.errors import CanonicalizationError, ProtocolError
 from revocation.protocol.errors import (
     AttestationRevokedError,
     KidRevokedError,
@@ -36,8 +38,6 @@ from revocation.protocol.snapshot import (
     snapshot_open,
     snapshot_sign,
 )
-from transparency.protocol.ed25519 import KeyPair, b64url_decode
-from transparency.protocol.errors import CanonicalizationError, ProtocolError
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = 1_795_000_000
@@ -74,7 +74,7 @@ def signed(issuer: KeyPair, **overrides: Any) -> dict[str, Any]:
 
 def resign(issuer: KeyPair, doc: dict[str, Any]) -> dict[str, Any]:
     """Return ``doc`` with a fresh valid signature over its body as is."""
-    from transparency.protocol.ed25519 import sign_object
+    from kernel.protocol.ed25519 import sign_object
 
     body = {k: v for k, v in doc.items() if k != "sig"}
     return {
@@ -362,7 +362,7 @@ def test_garbled_signature_is_refused(issuer: KeyPair, keys: Any, sig: str) -> N
 def test_other_context_signature_is_refused(issuer: KeyPair, keys: Any) -> None:
     """A signature over the same body under another context does not verify
     (domain separation)."""
-    from transparency.protocol.ed25519 import sign_object
+    from kernel.protocol.ed25519 import sign_object
 
     doc = signed(issuer)
     body = {k: v for k, v in doc.items() if k != "sig"}
@@ -475,7 +475,7 @@ def test_protocol_imports_neither_django_nor_billing() -> None:
         "import sys\n"
         "import revocation.protocol, revocation.protocol.errors, "
         "revocation.protocol.snapshot\n"
-        "import transparency.protocol.jcs, transparency.protocol.ed25519\n"
+        "import kernel.protocol.jcs, kernel.protocol.ed25519\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('django', 'billing'))\n"
         "assert not bad, bad\n"
@@ -491,18 +491,16 @@ def test_protocol_imports_neither_django_nor_billing() -> None:
     assert result.stdout.strip() == "ok"
 
 
-def test_billing_reexports_the_low_layer() -> None:
-    """billing.protocol.keys/canonical/errors re-export the very same objects."""
-    import billing.protocol.canonical as canonical
-    import billing.protocol.errors as berrors
-    import billing.protocol.keys as bkeys
-    import transparency.protocol.ed25519 as ed
-    import transparency.protocol.errors as terrors
-    import transparency.protocol.jcs as jcs
+def test_billing_protocol_errors_root_in_the_kernel() -> None:
+    """billing.protocol's UnknownKeyError is a kernel SignatureError and a
+    billing protocol error; the billing re-export modules are gone."""
+    import importlib.util
 
-    assert bkeys.verify_object is ed.verify_object
-    assert bkeys.sign_object is ed.sign_object and bkeys.key_id is ed.key_id
-    assert canonical.canonical_json is jcs.canonical_json
-    assert berrors.SignatureError is terrors.SignatureError
-    assert issubclass(berrors.UnknownKeyError, terrors.SignatureError)
+    import billing.protocol.errors as berrors
+    import kernel.protocol.errors as kerrors
+
+    assert issubclass(berrors.UnknownKeyError, kerrors.SignatureError)
     assert issubclass(berrors.UnknownKeyError, berrors.BillingProtocolError)
+    assert issubclass(kerrors.ProtocolError, kerrors.MeterproofError)
+    for gone in ("billing.protocol.canonical", "billing.protocol.keys"):
+        assert importlib.util.find_spec(gone) is None

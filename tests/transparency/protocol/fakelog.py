@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from kernel.protocol.jcs import canonical_json
 from transparency.protocol.checkpoint import Checkpoint
 from transparency.protocol.errors import FetchError
-from transparency.protocol.jcs import canonical_json
 from transparency.protocol.merkle import (
     MemoryNodeStore,
     consistency_proof,

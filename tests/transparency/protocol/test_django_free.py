@@ -10,6 +10,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 
 MODULES = (
+    "kernel.protocol",
+    "kernel.protocol.errors",
+    "kernel.protocol.jcs",
+    "kernel.protocol.ed25519",
+    "kernel.protocol.strictjson",
+    "kernel.protocol.text",
+    "kernel.protocol.timefmt",
+    "kernel.protocol.trustedkey",
     "transparency.protocol",
     "transparency.protocol.errors",
     "transparency.protocol.merkle",

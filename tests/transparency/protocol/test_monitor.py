@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from kernel.protocol.jcs import canonical_json
 from tests.transparency.protocol.fakelog import ORIGIN, FakeLog
 from transparency.protocol.errors import MerkleError
-from transparency.protocol.jcs import canonical_json
 from transparency.protocol.merkle import (
     EMPTY_ROOT,
     MemoryNodeStore,

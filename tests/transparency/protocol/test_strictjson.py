@@ -1,4 +1,4 @@
-"""The strict JSON reader (``transparency.protocol.strictjson``): I-JSON
+"""The strict JSON reader (``kernel.protocol.strictjson``): I-JSON
 (RFC 7493) with a nesting limit checked before the recursive decoder runs."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from transparency.protocol.errors import (
+from kernel.protocol.errors import (
     DuplicateMemberError,
     JsonInputError,
     JsonTooDeepError,
     JsonUnicodeError,
     ProtocolError,
 )
-from transparency.protocol.strictjson import MAX_DEPTH, loads
+from kernel.protocol.strictjson import MAX_DEPTH, loads
 
 
 def test_reads_plain_json_from_bytes_and_text() -> None:

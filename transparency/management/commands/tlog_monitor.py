@@ -18,8 +18,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kernel.protocol.errors import MeterproofError
 from transparency.fetchers import http_fetcher, local_fetcher
-from transparency.protocol.errors import ProtocolError
 from transparency.protocol.note import NoteVerifier
 from transparency.services.monitor import SELF, monitor_run
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         if options["log_key"]:
             try:
                 keys = [NoteVerifier.from_vkey(k).vkey for k in options["log_key"]]
-            except ProtocolError as exc:
+            except MeterproofError as exc:
                 raise CommandError(f"--log-key: {exc.message}") from None
         origin = options["origin"]
         if origin is None and keys:

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kernel.protocol.errors import MeterproofError
 from transparency.fetchers import (
     Poster,
     http_fetcher,
@@ -34,7 +35,7 @@ from transparency.fetchers import (
     local_fetcher,
     local_poster,
 )
-from transparency.protocol.errors import FetchError, ProtocolError, WitnessError
+from transparency.protocol.errors import FetchError, WitnessError
 from transparency.protocol.logapi import COSIGNATURES_PATH
 from transparency.protocol.note import (
     COSIGNATURE_TYPE,
@@ -43,6 +44,7 @@ from transparency.protocol.note import (
     generate_key,
 )
 from transparency.protocol.witness import Cosigned, Witness, WitnessState
+from transparency.signer import log_signer_get
 
 
 def key_init(path: Path, name: str) -> str:
@@ -73,7 +75,7 @@ def key_load(path: Path) -> CosignatureSigner:
         signer = CosignatureSigner.from_skey(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read key file {path}: {exc}") from None
-    except ProtocolError as exc:
+    except MeterproofError as exc:
         raise CommandError(f"key file {path}: {exc.message}") from None
     assert isinstance(signer, CosignatureSigner)
     return signer
@@ -237,11 +239,9 @@ class Command(BaseCommand):
         keys = []
         for value in values:
             if value == "self":
-                from billing.keyring import get_keyring
-
-                value = get_keyring().log_signer.verifier_key()
+                value = log_signer_get().verifier_key()
             try:
                 keys.append(NoteVerifier.from_vkey(value))
-            except ProtocolError as exc:
+            except MeterproofError as exc:
                 raise CommandError(f"--log-key {value!r}: {exc.message}") from None
         return keys

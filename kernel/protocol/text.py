@@ -6,8 +6,8 @@ JSON (RFC 8259 §7) lets ``\\u0000`` and unpaired surrogate escapes such as
 survives the trip further: PostgreSQL ``text`` cannot hold U+0000, and a lone
 surrogate is not a Unicode scalar value, so it cannot be encoded as UTF-8
 (RFC 3629 §3) for the database, a signature or an HTTP body. This module sits
-in the lowest layer (next to :mod:`transparency.protocol.errors`) so that every
-package can use it.
+in the kernel, the lowest layer (next to :mod:`kernel.protocol.errors`), so
+that every package can use it.
 """
 
 from __future__ import annotations

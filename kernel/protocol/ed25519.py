@@ -5,10 +5,9 @@ ASCII context string naming what is signed (``meterproof/meter-envelope/v1``), o
 zero byte, then the RFC 8785 canonical JSON bytes (DESIGN.md, "Keys"). Signatures
 and public keys travel as base64url without padding (RFC 4648 §5), like JWS.
 
-This is the lowest layer, shared by every protocol package: the context strings
-themselves belong to the package that signs the object (``billing.protocol.keys``
+This is the kernel, shared by every package: the context strings themselves
+belong to the package that signs the object (``billing.protocol.contexts``
 holds the billing ones, ``revocation.protocol.snapshot`` the revocation one).
-``billing.protocol.keys`` re-exports every name defined here.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Every signed or hashed object of the protocol goes through :func:`canonical_json
 nothing else serialises protocol objects for hashing. Floats are refused: money
 and quantities are integers or decimal strings (DESIGN.md).
 
-This is the lowest layer: ``billing.protocol.canonical`` re-exports these names,
-and ``revocation.protocol`` uses them directly (it may not import ``billing``).
+This is the kernel, the lowest layer: every package imports these names from
+here.
 """
 
 from __future__ import annotations
