@@ -11,5 +11,6 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register system checks."""
-        from . import checks  # noqa: F401
+        """Register system checks and the proof dispatcher (``billing.tasks``
+        registers itself with ``billing.services.proofs`` on import)."""
+        from . import checks, tasks  # noqa: F401
