@@ -239,7 +239,11 @@ def _store(
         }
         for e in events:
             e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
-    leaf_hashes = log_enqueue(leaf_datas=[item.leaf_data for item in owned])
+    leaf_datas: list[bytes] = []
+    for item in owned:
+        assert item.leaf_data is not None  # set by _drop_oversized
+        leaf_datas.append(item.leaf_data)
+    leaf_hashes = log_enqueue(leaf_datas=leaf_datas)
     bundles = []
     for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
         assert item.attestation is not None and item.charge is not None
