@@ -11,10 +11,12 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register system checks, and the published trust anchors' keys as
-        the kernel's :func:`kernel.keyring.published_keys` (read by the
-        revocation admin, a lower app)."""
-        from billing import checks  # noqa: F401
+        """Register system checks, the proof dispatcher (``billing.tasks``
+        registers itself with ``billing.services.proofs`` on import), and the
+        published trust anchors' keys as the kernel's
+        :func:`kernel.keyring.published_keys` (read by the revocation admin, a
+        lower app)."""
+        from billing import checks, tasks  # noqa: F401
         from billing.selectors import trust_anchors_get
         from kernel.keyring import published_keys_source_set
 

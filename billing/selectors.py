@@ -124,17 +124,34 @@ def bundle_documents(
     bundle's top-level ``billing_proof`` member.
     """
     triples = list(rows)
-    evidence = log_evidence_list(leaf_hashes=[leaf for _, leaf, _ in triples if leaf])
     documents = []
-    for text, leaf, proof in triples:
+    for text, _, proof in triples:
         document = json.loads(text)
-        document.pop("log", None)
         if proof is not None:
             document["billing_proof"] = json.loads(proof)
+        documents.append(document)
+    bundle_log_attach(zip(documents, [leaf for _, leaf, _ in triples], strict=True))
+    return documents
+
+
+def bundle_log_attach(
+    bundles: Iterable[tuple[dict[str, Any], str | None]],
+) -> None:
+    """Set the ``log`` member of each ``(bundle, leaf_hash)`` pair, in place:
+    the leaf's inclusion evidence against the latest checkpoint
+    (``log_evidence_list``: three queries for the whole list).
+
+    The one producer of the bundle's ``log`` member, for stored bundles read
+    back and for fresh ones answered by attest. ``leaf_hash`` is lowercase
+    hex; a bundle whose leaf is ``None`` or still queued for sequencing ends
+    up without ``log`` (a stale one is removed).
+    """
+    pairs = list(bundles)
+    evidence = log_evidence_list(leaf_hashes=[leaf for _, leaf in pairs if leaf])
+    for document, leaf in pairs:
+        document.pop("log", None)
         if leaf is not None and leaf in evidence:
             document["log"] = evidence[leaf]
-        documents.append(document)
-    return documents
 
 
 def bundle_get(*, receipt_id: str, tenant: Tenant | None = None) -> dict[str, Any]:

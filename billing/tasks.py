@@ -1,4 +1,11 @@
-"""Celery tasks of billing: load ids, call one service."""
+"""Celery tasks of billing: load ids, call one service.
+
+The top of the app: tasks import services, services never import tasks. The
+one service that queues a task (:func:`billing_proofs_dispatch`, after an
+async attest or a staff retry) reaches :func:`billing_proofs_attach_task`
+through the dispatcher registered at the bottom of this module, which
+``BillingConfig.ready`` imports in every Django process.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,11 @@ from celery import shared_task
 from django.conf import settings
 
 from billing.keyring import get_keyring
-from billing.services.attest import reservations_reclaim_expired
+from billing.services.proofs import (
+    billing_proofs_attach,
+    billing_proofs_dispatcher_set,
+)
+from billing.services.replay import reservations_reclaim_expired
 from transparency.services import log_tick
 
 
@@ -38,8 +49,20 @@ def billing_proofs_attach_task(
     sweep): pending bundles issued at least ``older_than_seconds`` ago.
     Returns ``billing_proofs_attach``'s counts.
     """
-    from billing.services.proofs import billing_proofs_attach
-
     return billing_proofs_attach(
         receipt_ids=receipt_ids, older_than_seconds=older_than_seconds
     )
+
+
+def billing_proofs_attach_enqueue(receipt_ids: list[str]) -> object:
+    """Queue :func:`billing_proofs_attach_task` for ``receipt_ids``; return
+    Celery's ``AsyncResult`` (``EagerResult`` when
+    ``CELERY_TASK_ALWAYS_EAGER``).
+
+    Raises:
+        Any broker error of ``delay`` (``billing_proofs_dispatch`` logs it).
+    """
+    return billing_proofs_attach_task.delay(receipt_ids=receipt_ids)
+
+
+billing_proofs_dispatcher_set(billing_proofs_attach_enqueue)

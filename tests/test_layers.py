@@ -50,12 +50,6 @@ PENDING: set[tuple[str, str]] = {
     ("transparency.selectors_audit", "billing.protocol.verify"),
     ("transparency.selectors_audit", "billing.selectors"),
     ("transparency.selectors_audit", "transparency.models"),
-    # attest-proofs-tasks circle (item 1): billing/services/attest.py ->
-    # proofs.py -> billing/tasks.py -> attest.py, with local imports
-    ("billing.services.proofs", "billing.tasks"),
-    ("billing.tasks", "billing.services.proofs"),
-    ("billing.services.proofs", "circuits.artifacts"),
-    ("billing.services.proofs", "circuits.prover"),
     # admin split (item 4): billing/admin.py revokes meter keys in a function
     ("billing.admin", "revocation.services.revocations"),
 }

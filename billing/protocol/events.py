@@ -9,7 +9,10 @@ A **meter event** is the usage fact a tenant is billed for::
                     "bytes": 5120}}
 
 A **meter envelope** ``{"event", "kid", "sig"}`` carries the event signed by a
-meter key under the context ``meterproof/meter-envelope/v1``.
+meter key under the context ``meterproof/meter-envelope/v1``: the one signing
+rule is :func:`meter_envelope_sign`, the one signature check
+:func:`meter_envelope_verify` (attest and the verifier's ``meter_signature``
+check both call it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import nacl.signing
+
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
+from kernel.protocol.ed25519 import sign_object, verify_object
 from kernel.protocol.jcs import canonical_hash
 from kernel.protocol.text import unstorable_char
 from kernel.protocol.timefmt import parse_rfc3339_utc
@@ -264,3 +271,51 @@ class MeterEnvelope:
                 field=f"event.{exc.field}" if exc.field != "event" else "event",
             ) from exc
         return cls(event=event, kid=obj["kid"], sig=obj["sig"])
+
+
+def meter_envelope_sign(
+    event: MeterEvent, *, kid: str, signing_key: nacl.signing.SigningKey
+) -> MeterEnvelope:
+    """Return ``event`` signed by a meter key as a meter envelope.
+
+    ``sig`` is the base64url (no padding) 64-byte Ed25519 signature over
+    ``"meterproof/meter-envelope/v1" || 0x00 || JCS(event)`` (DESIGN.md,
+    "Keys"); ``kid`` is the key's RFC 7638 thumbprint.
+    """
+    sig = sign_object(signing_key, CONTEXT_METER_ENVELOPE, event.to_json())
+    return MeterEnvelope(event=event, kid=kid, sig=sig)
+
+
+def meter_envelope_verify(
+    envelope: MeterEnvelope,
+    verify_key: nacl.signing.VerifyKey,
+    *,
+    signed: dict[str, Any] | None = None,
+    field: str = "sig",
+) -> None:
+    """Check ``envelope.sig`` is ``verify_key``'s meter signature over the event.
+
+    The signed message is ``"meterproof/meter-envelope/v1" || 0x00 ||
+    JCS(event)``; ``verify_key`` is the meter key the caller chose for
+    ``envelope.kid`` (trust lookup, revocation and validity windows are the
+    caller's policy).
+
+    Args:
+        envelope: the parsed envelope.
+        verify_key: the 32-byte Ed25519 public key of the meter.
+        signed: the event JSON exactly as received, when the caller has it
+            (a verifier checks received bytes, never a re-serialisation);
+            ``envelope.event.to_json()`` otherwise.
+        field: the error's ``field`` (``"sig"`` for the attest API,
+            ``"attestation.meter_envelope.sig"`` in a bundle).
+
+    Raises:
+        SignatureError: ``sig`` is malformed or does not verify.
+    """
+    verify_object(
+        verify_key,
+        CONTEXT_METER_ENVELOPE,
+        envelope.event.to_json() if signed is None else signed,
+        envelope.sig,
+        field=field,
+    )

@@ -3,7 +3,10 @@
 With ``VDI_BILLING_INCIRCUIT_BINDING=true`` and ``VDI_BILLING_PROOF_MODE=async``
 attest signs and logs the attestation at once (``Bundle.proof_status =
 pending``) and queues ``billing.tasks.billing_proofs_attach_task`` with the new
-receipt ids. The task calls :func:`billing_proofs_attach`, which proves the
+receipt ids (:func:`billing_proofs_dispatch`, through the dispatcher that
+``billing.tasks`` registers with :func:`billing_proofs_dispatcher_set`: tasks
+import services, services never import tasks). The task calls
+:func:`billing_proofs_attach`, which proves the
 pending bundles (in parallel over the prover's thread pool) and stores each
 proof in ``Bundle.billing_proof`` (``attached``). Bundle reads then serve it as
 the bundle's top-level ``billing_proof`` member (``billing.selectors``), outside
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,11 +39,26 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.models import Bundle
+from circuits.artifacts import require_artifacts
+from circuits.prover import get_prover
 from kernel.protocol.errors import MeterproofError, ProtocolError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["billing_proofs_attach", "billing_proofs_dispatch", "billing_proofs_retry"]
+__all__ = [
+    "ProofsDispatcher",
+    "billing_proofs_attach",
+    "billing_proofs_dispatch",
+    "billing_proofs_dispatcher_set",
+    "billing_proofs_retry",
+]
+
+#: Hands receipt ids to a worker (``billing_proofs_attach_task.delay``); may
+#: raise on a broker failure.
+ProofsDispatcher = Callable[[list[str]], object]
+
+# Set once by billing.tasks at import (BillingConfig.ready imports it).
+_dispatcher: ProofsDispatcher | None = None
 
 _PENDING = Bundle.ProofStatus.PENDING
 
@@ -130,9 +149,6 @@ def _claim(
 
 def _prove_batch(batch: list[tuple[int, str]]) -> dict[str, int]:
     """Prove claimed bundles on the prover's thread pool; store or record each."""
-    from circuits.artifacts import require_artifacts
-    from circuits.prover import get_prover
-
     counts = {"attached": 0, "retrying": 0, "failed": 0, "skipped": 0}
     if not batch:
         return counts
@@ -202,20 +218,43 @@ def _record_failure(pk: int, exc: BaseException) -> str:
     return "failed" if failed else "retrying"
 
 
+def billing_proofs_dispatcher_set(
+    dispatcher: ProofsDispatcher | None,
+) -> ProofsDispatcher | None:
+    """Register how :func:`billing_proofs_dispatch` queues proving work;
+    return the dispatcher registered before (tests put it back).
+
+    ``billing.tasks`` registers ``billing_proofs_attach_enqueue`` (the task's
+    ``delay``) when it is imported (``BillingConfig.ready`` imports it, so
+    every Django process has it); ``None`` unregisters. The task module sits
+    above the services, so the services reach it through this one slot
+    instead of importing it.
+    """
+    global _dispatcher
+    previous, _dispatcher = _dispatcher, dispatcher
+    return previous
+
+
 def billing_proofs_dispatch(*, receipt_ids: list[str]) -> bool:
     """Queue ``billing_proofs_attach_task`` for freshly attested bundles.
 
-    Returns whether the message was handed to Celery. A broker failure is
+    Returns whether the message was handed to Celery. A broker failure (or
+    no registered dispatcher, see :func:`billing_proofs_dispatcher_set`) is
     logged, never raised: the bundles stay ``pending`` and the beat sweep
     attaches their proofs. (With ``CELERY_TASK_ALWAYS_EAGER``, the
     development default, the task runs here, in the attesting process.)
     """
     if not receipt_ids:
         return False
-    from billing.tasks import billing_proofs_attach_task
-
+    if _dispatcher is None:
+        logger.warning(
+            "no proof dispatcher registered (billing.tasks not imported); "
+            "the sweep will attach proofs for %d bundles",
+            len(receipt_ids),
+        )
+        return False
     try:
-        billing_proofs_attach_task.delay(receipt_ids=receipt_ids)
+        _dispatcher(receipt_ids)
     except Exception:
         logger.exception(
             "could not queue proofs for %d bundles; the sweep will attach them",

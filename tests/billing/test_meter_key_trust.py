@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
-from revocation.services.revocations import revocation_key_add
 
 from billing.models import Bundle, MeterKey
 from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
@@ -25,6 +24,7 @@ from billing.services.tenants import api_key_issue, meter_key_register
 from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk, sign_object
 from kernel.protocol.errors import KeyFormatError
 from revocation.models import RevokedKey
+from revocation.services.revocations import revocation_key_add
 from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.factories import TenantFactory
 

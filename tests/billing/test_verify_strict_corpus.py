@@ -334,9 +334,9 @@ def test_local_snapshot_an_hour_old_without_beat_is_resigned_on_demand(
     from datetime import timedelta
 
     from django.utils import timezone
-    from revocation.services.snapshots import revocation_snapshot_publish
 
     from revocation.models import RevocationSnapshot
+    from revocation.services.snapshots import revocation_snapshot_publish
 
     settings.VDI_BILLING_REVOCATION_JSON = ""
     settings.VDI_CELERY_BEAT = beat

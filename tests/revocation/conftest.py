@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from revocation.services.snapshots import issuer_keys
 
 #: A fixed instant the service tests run at (unix 1795000000).

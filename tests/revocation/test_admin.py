@@ -8,10 +8,6 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from revocation.services.revocations import (
-    revocation_attestation_add,
-    revocation_key_add,
-)
 
 from revocation.errors import RevocationInputInvalid
 from revocation.models import (
@@ -19,6 +15,10 @@ from revocation.models import (
     RevocationSnapshot,
     RevokedAttestation,
     RevokedKey,
+)
+from revocation.services.revocations import (
+    revocation_attestation_add,
+    revocation_key_add,
 )
 
 pytestmark = pytest.mark.django_db

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from django.utils.http import http_date
-from revocation.services.revocations import revocation_key_add
 
 from billing.protocol.trust import TrustAnchors
 from revocation.models import RevocationSnapshot
 from revocation.protocol.snapshot import snapshot_open
+from revocation.services.revocations import revocation_key_add
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from revocation.services.revocations import revocation_key_add
 
 from kernel.protocol.ed25519 import KeyPair
 from revocation.checks import check_revocation_source
 from revocation.protocol.snapshot import snapshot_sign
 from revocation.selectors import revocation_snapshot_for_verification
+from revocation.services.revocations import revocation_key_add
 
 pytestmark = pytest.mark.django_db
 

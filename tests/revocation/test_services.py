@@ -8,6 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
+from kernel.errors import SigningKeysUnconfigured
+from revocation.errors import AlreadyLifted, AlreadyRevoked, RevocationInputInvalid
+from revocation.models import RevocationSnapshot, RevokedAttestation, RevokedKey
+from revocation.protocol.snapshot import snapshot_open
+from revocation.selectors import revocation_snapshot_latest
 from revocation.services.revocations import (
     revocation_attestation_add,
     revocation_attestation_lift,
@@ -19,12 +25,6 @@ from revocation.services.snapshots import (
     revocation_snapshot_publish,
     revocation_snapshot_refresh,
 )
-
-from kernel.errors import SigningKeysUnconfigured
-from revocation.errors import AlreadyLifted, AlreadyRevoked, RevocationInputInvalid
-from revocation.models import RevocationSnapshot, RevokedAttestation, RevokedKey
-from revocation.protocol.snapshot import snapshot_open
-from revocation.selectors import revocation_snapshot_latest
 
 from .conftest import NOW
 

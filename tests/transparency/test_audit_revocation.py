@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+
+from billing.models import Bundle
 from revocation.services.revocations import (
     revocation_attestation_add,
     revocation_key_add,
 )
-
-from billing.models import Bundle
 from tests.billing.test_admin import attest_demo_events
 from transparency.models import LogEntry
 from transparency.services.audit import auditor_create

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from revocation.services.snapshots import revocation_snapshot_refresh
 
 from billing.models import Bundle, Tenant
 from billing.protocol.errors import MeterEventError
@@ -37,6 +36,7 @@ from billing.selectors import (
     trust_anchors_get,
 )
 from revocation.selectors import revocation_snapshot_latest
+from revocation.services.snapshots import revocation_snapshot_refresh
 
 T = TypeVar("T")
 

@@ -7,11 +7,19 @@ import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import nacl.signing
 import pytest
 import rfc8785
 
 from billing.protocol.errors import MeterEventError
-from billing.protocol.events import MeterEnvelope, MeterEvent
+from billing.protocol.events import (
+    MeterEnvelope,
+    MeterEvent,
+    meter_envelope_sign,
+    meter_envelope_verify,
+)
+from kernel.protocol.ed25519 import KeyPair, b64url_decode
+from kernel.protocol.errors import SignatureError
 from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 from .builders import event_json
@@ -188,6 +196,41 @@ def test_invalid_envelope_raises_with_field(obj: Any, field: str) -> None:
     with pytest.raises(MeterEventError) as info:
         MeterEnvelope.from_json(obj)
     assert info.value.field == field
+
+
+def test_meter_envelope_sign_is_ed25519_over_context_and_jcs() -> None:
+    """The signature verifies with plain PyNaCl over ``context || 0x00 ||
+    JCS(event)`` (RFC 8785 by the independent ``rfc8785`` package), and
+    meter_envelope_verify accepts it."""
+    meter = KeyPair.generate()
+    event = MeterEvent.from_json(event_json())
+    envelope = meter_envelope_sign(event, kid=meter.kid, signing_key=meter.signing_key)
+    assert envelope.kid == meter.kid and envelope.event == event
+    message = b"meterproof/meter-envelope/v1\x00" + rfc8785.dumps(event_json())
+    nacl.signing.VerifyKey(bytes(meter.verify_key)).verify(
+        message, b64url_decode(envelope.sig)
+    )
+    meter_envelope_verify(envelope, meter.verify_key)
+    meter_envelope_verify(envelope, meter.verify_key, signed=event_json())
+
+
+def test_meter_envelope_verify_refuses_a_wrong_signature() -> None:
+    """Another key, another event body or a forged ``sig`` each fail with
+    SignatureError naming the caller's field."""
+    meter, other = KeyPair.generate(), KeyPair.generate()
+    envelope = meter_envelope_sign(
+        MeterEvent.from_json(event_json()), kid=meter.kid, signing_key=meter.signing_key
+    )
+    forged = MeterEnvelope(event=envelope.event, kid=envelope.kid, sig="A" * 86)
+    cases = [
+        (envelope, other.verify_key, None, "sig"),
+        (envelope, meter.verify_key, event_json(quantity=2), "sig"),
+        (forged, meter.verify_key, None, "attestation.meter_envelope.sig"),
+    ]
+    for bad, key, signed, field in cases:
+        with pytest.raises(SignatureError) as info:
+            meter_envelope_verify(bad, key, signed=signed, field=field)
+        assert info.value.field == field
 
 
 # -- timefmt -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-import billing.services.attest as attest_module
+import billing.services.issuance as issuance_module
 from billing.errors import AttestInProgress
 from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.verify import verify_bundle
@@ -40,7 +40,7 @@ def test_loser_of_an_expired_reservation_gets_409_not_500(
     answer 409 ``reservation_lost`` and store nothing: one bundle, one event,
     one log leaf, all B's."""
     event = make_event(event_id="evt_race")
-    real_build = attest_module.build_attestation
+    real_build = issuance_module.build_attestation
     later = timezone.now() + timedelta(
         seconds=settings.VDI_BILLING_REPLAY_RESERVE_TTL_SEC + 5
     )
@@ -55,7 +55,7 @@ def test_loser_of_an_expired_reservation_gets_409_not_500(
             )
         return real_build(**kwargs)
 
-    monkeypatch.setattr(attest_module, "build_attestation", stalled_build)
+    monkeypatch.setattr(issuance_module, "build_attestation", stalled_build)
     response = tenant_setup.client.post(ATTEST, event, format="json")
     assert_error(response, 409, "reservation_lost", "event.event_id")
     assert winner["outcome"].status == "attested"
@@ -65,7 +65,7 @@ def test_loser_of_an_expired_reservation_gets_409_not_500(
     assert LogEntry.objects.count() + QueuedEntry.objects.count() == 1
     assert ReplayReservation.objects.get().status == "committed"
     # A retry of the loser gets the winner's bundle.
-    monkeypatch.setattr(attest_module, "build_attestation", real_build)
+    monkeypatch.setattr(issuance_module, "build_attestation", real_build)
     retry = tenant_setup.client.post(ATTEST, event, format="json")
     assert retry.status_code == 200, retry.content
     assert retry.json()["attestation"]["receipt"]["receipt_id"] == receipt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +15,8 @@ from billing.keyring import get_keyring
 from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.verify import verify_bundle
 from billing.selectors import bundle_get, trust_anchors_get
-from billing.services.attest import (
-    meter_event_attest,
-    meter_events_attest,
-    reservations_reclaim_expired,
-)
+from billing.services.attest import meter_event_attest, meter_events_attest
+from billing.services.replay import reservations_reclaim_expired
 from kernel.protocol.jcs import canonical_hash
 from tests.billing.conftest import TenantSetup, make_event
 from transparency.models import LogEntry, LogNode, QueuedEntry
@@ -184,6 +182,22 @@ def test_batch_outcomes_are_per_event(tenant_setup: TenantSetup) -> None:
     assert [
         o.bundle["attestation"]["charge"]["amount_minor"] for o in outcomes[:5]
     ] == [0, 2, 4, 6, 8]
+
+
+def test_the_answer_is_the_stored_bundle_with_its_log(
+    tenant_setup: TenantSetup,
+) -> None:
+    """Attest answers the bundle it stored (built once), with the same ``log``
+    member a later read produces, and a retry answers the same bundle."""
+    event = make_event()
+    outcome = meter_event_attest(payload=event, tenant=tenant_setup.tenant)
+    assert outcome.status == "attested" and "log" in outcome.bundle
+    receipt_id = outcome.bundle["attestation"]["receipt"]["receipt_id"]
+    stored = json.loads(Bundle.objects.get(receipt_id=receipt_id).document)
+    assert stored == {k: v for k, v in outcome.bundle.items() if k != "log"}
+    assert bundle_get(receipt_id=receipt_id) == outcome.bundle
+    retry = meter_event_attest(payload=event, tenant=tenant_setup.tenant)
+    assert retry.status == "replayed" and retry.bundle == outcome.bundle
 
 
 def test_log_is_contiguous_and_matches_recomputed_root(
