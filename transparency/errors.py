@@ -68,3 +68,42 @@ class CheckpointUnknown(TransparencyServiceError):
     """A cosignature names a checkpoint the log never signed (HTTP 400)."""
 
     code = "checkpoint_unknown"
+
+
+class AuditCheckFailed(TransparencyServiceError):
+    """Root of the auditor UI's log verdict failures.
+
+    Raised inside a named check of :mod:`transparency.selectors_audit` and
+    shown as that check's failure (``code``, ``message``); never an HTTP
+    answer.
+    """
+
+    code = "audit_check_failed"
+
+
+class LogTrustUnavailable(AuditCheckFailed):
+    """No trusted log origin and keys to check against (the server has no
+    keys, or its key configuration is bad)."""
+
+    code = "log_trust_unavailable"
+
+
+class LeafHashMismatch(AuditCheckFailed):
+    """A stored entry's data does not hash to its stored ``leaf_hash``
+    (SHA-256(0x00 || data), RFC 9162 §2.1.1): the data was changed."""
+
+    code = "leaf_hash_mismatch"
+
+
+class CheckpointRowMismatch(AuditCheckFailed):
+    """A checkpoint's signed note names another tree size or root hash than
+    its stored row."""
+
+    code = "checkpoint_row_mismatch"
+
+
+class PrerequisiteCheckFailed(AuditCheckFailed):
+    """A check could not run because a check it depends on failed (e.g. the
+    inclusion proof needs the signed checkpoint to open first)."""
+
+    code = "prerequisite_check_failed"
