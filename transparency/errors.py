@@ -6,7 +6,7 @@ Rooted at :class:`ProtocolError` (``code``, ``message``, ``field``);
 
 from __future__ import annotations
 
-from transparency.protocol.errors import ProtocolError
+from transparency.protocol.errors import FetchError, ProtocolError
 
 
 class TransparencyServiceError(ProtocolError):
@@ -107,3 +107,47 @@ class PrerequisiteCheckFailed(AuditCheckFailed):
     inclusion proof needs the signed checkpoint to open first)."""
 
     code = "prerequisite_check_failed"
+
+
+class FetchStatusError(FetchError):
+    """An HTTP(S) fetch answered a status the caller does not accept.
+
+    Shares :class:`FetchError`'s code ``fetch_failed``.
+
+    Attributes:
+        status: the HTTP status code.
+        body: the first bytes of the answer's body (at most 64 KiB), for the
+            message.
+    """
+
+    def __init__(
+        self, message: str, *, status: int, body: bytes = b"", field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.status = status
+        self.body = body
+
+
+class FetchTooLargeError(FetchError):
+    """An HTTP(S) answer is larger than the caller's size cap (bytes).
+
+    Attributes:
+        max_bytes: the cap, bytes.
+        size_bytes: the size the server declared in ``Content-Length``, or
+            ``None`` when the body was cut while reading (more than
+            ``max_bytes`` arrived).
+    """
+
+    code = "fetch_too_large"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        max_bytes: int,
+        size_bytes: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.max_bytes = max_bytes
+        self.size_bytes = size_bytes
