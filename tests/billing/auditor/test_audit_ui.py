@@ -32,7 +32,7 @@ from transparency.models import (
     QueuedEntry,
 )
 from transparency.protocol.note import generate_key, sign_cosignature
-from transparency.selectors_audit.checkpoints import checkpoint_audit
+from transparency.selectors_audit.checkpoints import checkpoint_audit, head_audit_get
 from transparency.selectors_audit.checks import LogTrust
 from transparency.selectors_audit.entries import entry_log_audit_get
 from transparency.services.auditors import AUDITORS_GROUP, auditor_account_create
@@ -200,6 +200,28 @@ def test_head_without_beat_is_stale_when_a_leaf_waits_too_long(
     )
     body = _body(auditor.get(reverse("audit:head")))
     assert "Stale head" in body and "1 queued leaves" in body
+
+
+def test_head_stale_bound_uses_the_settings_default_not_60(
+    log: list[Bundle], settings: Any
+) -> None:
+    """Regression: the head read the checkpoint interval with a private
+    default of 60 s; it reads the setting, whose one default (300 s in
+    config/settings.py) makes the head stale after 600 s."""
+    import config.settings as project_settings
+
+    assert project_settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC == 300
+    settings.VDI_CELERY_BEAT = True
+    head = head_audit_get(trust=audit_trust_get())
+    assert head.stale_after == timedelta(seconds=600)
+    assert head.latest is not None
+    signed_at = head.latest.checkpoint.signed_at
+    assert not head_audit_get(
+        trust=audit_trust_get(), now=signed_at + timedelta(seconds=300)
+    ).stale
+    assert head_audit_get(
+        trust=audit_trust_get(), now=signed_at + timedelta(seconds=601)
+    ).stale
 
 
 def test_head_lists_witness_cosignatures_with_verdicts(
