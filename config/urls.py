@@ -52,7 +52,7 @@ handler500 = "config.exception_handler.api_server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("audit/", include("transparency.urls_audit")),
+    path("audit/", include("billing.auditor.urls")),
     path(
         "api/vdi/billing/attest", MeterEventAttestApi.as_view(), name="billing-attest"
     ),

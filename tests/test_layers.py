@@ -44,12 +44,6 @@ LAYERS = {
 #: (importer, imported) module pairs still failing on this branch only because
 #: they are in files another item of issue 11 rewrites. Emptied at merge.
 PENDING: set[tuple[str, str]] = {
-    # audit UI move (item 3): the auditor UI leaves transparency for billing
-    ("transparency.selectors_audit", "billing.models"),
-    ("transparency.selectors_audit", "billing.protocol.trust"),
-    ("transparency.selectors_audit", "billing.protocol.verify"),
-    ("transparency.selectors_audit", "billing.selectors"),
-    ("transparency.selectors_audit", "transparency.models"),
     # admin split (item 4): billing/admin.py revokes meter keys in a function
     ("billing.admin", "revocation.services.revocations"),
 }

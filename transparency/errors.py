@@ -7,6 +7,7 @@ Rooted at :class:`MeterproofError` (``code``, ``message``, ``field``);
 from __future__ import annotations
 
 from kernel.protocol.errors import MeterproofError
+from transparency.protocol.errors import FetchError
 
 
 class TransparencyServiceError(MeterproofError):
@@ -68,3 +69,86 @@ class CheckpointUnknown(TransparencyServiceError):
     """A cosignature names a checkpoint the log never signed (HTTP 400)."""
 
     code = "checkpoint_unknown"
+
+
+class AuditCheckFailed(TransparencyServiceError):
+    """Root of the auditor UI's log verdict failures.
+
+    Raised inside a named check of :mod:`transparency.selectors_audit` and
+    shown as that check's failure (``code``, ``message``); never an HTTP
+    answer.
+    """
+
+    code = "audit_check_failed"
+
+
+class LogTrustUnavailable(AuditCheckFailed):
+    """No trusted log origin and keys to check against (the server has no
+    keys, or its key configuration is bad)."""
+
+    code = "log_trust_unavailable"
+
+
+class LeafHashMismatch(AuditCheckFailed):
+    """A stored entry's data does not hash to its stored ``leaf_hash``
+    (SHA-256(0x00 || data), RFC 9162 §2.1.1): the data was changed."""
+
+    code = "leaf_hash_mismatch"
+
+
+class CheckpointRowMismatch(AuditCheckFailed):
+    """A checkpoint's signed note names another tree size or root hash than
+    its stored row."""
+
+    code = "checkpoint_row_mismatch"
+
+
+class PrerequisiteCheckFailed(AuditCheckFailed):
+    """A check could not run because a check it depends on failed (e.g. the
+    inclusion proof needs the signed checkpoint to open first)."""
+
+    code = "prerequisite_check_failed"
+
+
+class FetchStatusError(FetchError):
+    """An HTTP(S) fetch answered a status the caller does not accept.
+
+    Shares :class:`FetchError`'s code ``fetch_failed``.
+
+    Attributes:
+        status: the HTTP status code.
+        body: the first bytes of the answer's body (at most 64 KiB), for the
+            message.
+    """
+
+    def __init__(
+        self, message: str, *, status: int, body: bytes = b"", field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.status = status
+        self.body = body
+
+
+class FetchTooLargeError(FetchError):
+    """An HTTP(S) answer is larger than the caller's size cap (bytes).
+
+    Attributes:
+        max_bytes: the cap, bytes.
+        size_bytes: the size the server declared in ``Content-Length``, or
+            ``None`` when the body was cut while reading (more than
+            ``max_bytes`` arrived).
+    """
+
+    code = "fetch_too_large"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        max_bytes: int,
+        size_bytes: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.max_bytes = max_bytes
+        self.size_bytes = size_bytes

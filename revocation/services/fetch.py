@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -28,6 +26,9 @@ from revocation.protocol.errors import RevocationError, RevocationFeedTooLargeEr
 from revocation.protocol.snapshot import DEFAULT_MAX_BYTES, snapshot_open
 from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
 from revocation.services.snapshots import issuer_keys
+from transparency.errors import FetchStatusError, FetchTooLargeError
+from transparency.fetchers import http_request
+from transparency.protocol.errors import FetchError
 
 logger = logging.getLogger("meterproof.revocation")
 
@@ -40,7 +41,8 @@ FETCH_TIMEOUT_SEC = 10.0
 
 
 class Fetcher(Protocol):
-    """An HTTP GET: returns the body bytes of ``url``.
+    """An HTTP GET: returns the body bytes of ``url`` (:func:`http_fetch`, or a
+    test double).
 
     Raises ``OSError`` / :class:`RevocationFeedUnavailable` on transport
     errors (retried) and :class:`RevocationFeedTooLargeError` when the body
@@ -53,42 +55,42 @@ class Fetcher(Protocol):
 
 
 def http_fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """Return the body of ``GET url`` (urllib), reading at most ``max_bytes + 1``.
+    """Return the body of ``GET url`` through the project's one HTTP client
+    (:func:`transparency.fetchers.http_request`), at most ``max_bytes`` long.
+
+    Args:
+        url: the feed URL (http or https).
+        timeout: socket timeout, seconds.
+        max_bytes: size cap of the body, bytes.
 
     Raises:
-        RevocationFeedUnavailable: HTTP status other than 200, or a scheme
-            other than http/https.
+        RevocationFeedUnavailable: HTTP status other than 200, a scheme other
+            than http/https, or a transport error (connection refused, DNS
+            failure, timeout).
         RevocationFeedTooLargeError: the body (or its Content-Length) exceeds
             ``max_bytes``.
-        OSError: connection refused, DNS failure, timeout (``URLError``).
     """
-    if not url.startswith(("http://", "https://")):
-        raise RevocationFeedUnavailable(f"unsupported URL scheme in {url!r}")
-    request = urllib.request.Request(
-        url, headers={"Accept": "application/json", "User-Agent": "meterproof"}
-    )
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
-    except urllib.error.HTTPError as exc:
-        exc.close()  # the error holds the open response; release the socket
-        raise RevocationFeedUnavailable(f"HTTP {exc.code} from {url}") from exc
-    with response:
-        if response.status != 200:
-            raise RevocationFeedUnavailable(f"HTTP {response.status} from {url}")
-        length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > max_bytes:
-            raise RevocationFeedTooLargeError(
-                f"revocation feed Content-Length is {length} bytes, the limit is "
-                f"{max_bytes}"
-            )
-        body: bytes = response.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise RevocationFeedTooLargeError(
-            f"revocation feed is over {max_bytes} bytes, the limit"
+        return http_request(
+            url,
+            headers={"Accept": "application/json", "User-Agent": "meterproof"},
+            timeout_seconds=timeout,
+            max_bytes=max_bytes,
+            ok_statuses=(200,),
         )
-    return body
-
-
+    except FetchTooLargeError as exc:
+        if exc.size_bytes is not None:
+            message = (
+                f"revocation feed Content-Length is {exc.size_bytes} bytes, the "
+                f"limit is {max_bytes}"
+            )
+        else:
+            message = f"revocation feed is over {max_bytes} bytes, the limit"
+        raise RevocationFeedTooLargeError(message) from exc
+    except FetchStatusError as exc:
+        raise RevocationFeedUnavailable(f"HTTP {exc.status} from {url}") from exc
+    except FetchError as exc:
+        raise RevocationFeedUnavailable(exc.message) from exc
 
 
 def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:

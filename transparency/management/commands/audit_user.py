@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transparency.services.audit import auditor_create
+from transparency.services.auditors import auditor_account_create
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Create the user and print the password once."""
         try:
-            user, password = auditor_create(
+            user, password = auditor_account_create(
                 username=options["username"], email=options["email"]
             )
         except (ValueError, ValidationError) as exc:

@@ -1,4 +1,4 @@
-"""Writes for the auditor web UI: auditor accounts."""
+"""Writes of auditor accounts: users of the auditor web UI (``/audit/``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
-from transparency.selectors_audit import AUDITORS_GROUP
+AUDITORS_GROUP = "auditors"
+"""Name of the Django group whose members may use the auditor UI (created,
+with view permissions, by a data migration)."""
 
 
 @transaction.atomic
-def auditor_create(
+def auditor_account_create(
     *, username: str, email: str = "", password: str | None = None
 ) -> tuple[AbstractBaseUser, str]:
     """Create (or reset) user ``username`` as a member of ``auditors``; return

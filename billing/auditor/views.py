@@ -3,8 +3,10 @@
 For staff and members of the ``auditors`` group (:class:`AuditorRequiredMixin`);
 anonymous visitors are sent to ``/audit/login/``, other signed-in users get a
 403 page. Views only parse the request, call a selector of
-:mod:`transparency.selectors_audit` and render a template in
-``templates/audit/``; every verdict comes from the protocol verifiers.
+:mod:`billing.auditor` (bundles, search, trust) or
+:mod:`transparency.selectors_audit` (log-only verdicts, given the trust) and
+render a template in ``templates/audit/``; every verdict comes from the
+protocol verifiers.
 """
 
 from __future__ import annotations
@@ -19,20 +21,22 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views import View
 
+from billing.auditor.selectors_bundles import entry_audit_get
+from billing.auditor.selectors_entries import entry_bundles_get, entry_search
+from billing.auditor.selectors_trust import audit_trust_get
 from kernel.protocol.errors import MeterproofError
 from transparency.selectors import checkpoint_latest
-from transparency.selectors_audit import (
-    AUDITORS_GROUP,
+from transparency.selectors_audit.checkpoints import (
     checkpoint_history,
     checkpoint_sizes,
-    consistency_audit_get,
-    entry_audit_get,
-    entry_bundles_get,
-    entry_neighbours,
-    entry_search,
     head_audit_get,
+)
+from transparency.selectors_audit.entries import (
+    consistency_audit_get,
+    entry_neighbours,
     tree_size_param,
 )
+from transparency.services.auditors import AUDITORS_GROUP
 
 ENTRIES_PER_PAGE = 50
 CHECKPOINTS_PER_PAGE = 50
@@ -78,7 +82,9 @@ class HeadView(AuditorRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         """Render the head page."""
         return render(
-            request, "audit/head.html", {"nav": "head", "head": head_audit_get()}
+            request,
+            "audit/head.html",
+            {"nav": "head", "head": head_audit_get(trust=audit_trust_get())},
         )
 
 
@@ -177,7 +183,9 @@ class ConsistencyView(AuditorRequiredMixin, View):
         )
         if first is not None:
             try:
-                context["audit"] = consistency_audit_get(first=first, second=second)
+                context["audit"] = consistency_audit_get(
+                    first=first, second=second, trust=audit_trust_get()
+                )
             except MeterproofError as exc:
                 context["error"] = exc.message
                 status = 400

@@ -18,9 +18,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.auditor.selectors_bundles import entry_audit_get
+from billing.auditor.selectors_trust import audit_trust_get
 from billing.models import Bundle
 from billing.services.attest import meter_events_attest
 from tests.billing.test_admin import attest_demo_events, bare_event
+from transparency.errors import LeafHashMismatch
 from transparency.models import (
     Checkpoint,
     Cosignature,
@@ -29,8 +32,10 @@ from transparency.models import (
     QueuedEntry,
 )
 from transparency.protocol.note import generate_key, sign_cosignature
-from transparency.selectors_audit import AUDITORS_GROUP
-from transparency.services.audit import auditor_create
+from transparency.selectors_audit.checkpoints import checkpoint_audit, head_audit_get
+from transparency.selectors_audit.checks import LogTrust
+from transparency.selectors_audit.entries import entry_log_audit_get
+from transparency.services.auditors import AUDITORS_GROUP, auditor_account_create
 from transparency.services.witness import cosignature_submit
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +60,7 @@ def log(signing_keys: Any) -> list[Bundle]:
 @pytest.fixture
 def auditor(db: Any) -> Client:
     """A client signed in as a member of ``auditors`` (not staff)."""
-    user, _ = auditor_create(username="alice")
+    user, _ = auditor_account_create(username="alice")
     assert not user.is_staff
     client = Client()
     client.force_login(user)
@@ -109,7 +114,7 @@ def test_auditor_and_staff_get_200(
 def test_login_page_signs_an_auditor_in(client: Client) -> None:
     """The auditor login (not the admin's, which needs is_staff) admits a
     non-staff auditor and lands on the head page."""
-    auditor_create(username="carol", password="a-long-password-1")
+    auditor_account_create(username="carol", password="a-long-password-1")
     assert client.get(reverse("audit:login")).status_code == 200
     response = client.post(
         reverse("audit:login"), {"username": "carol", "password": "a-long-password-1"}
@@ -197,6 +202,28 @@ def test_head_without_beat_is_stale_when_a_leaf_waits_too_long(
     assert "Stale head" in body and "1 queued leaves" in body
 
 
+def test_head_stale_bound_uses_the_settings_default_not_60(
+    log: list[Bundle], settings: Any
+) -> None:
+    """Regression: the head read the checkpoint interval with a private
+    default of 60 s; it reads the setting, whose one default (300 s in
+    config/settings.py) makes the head stale after 600 s."""
+    import config.settings as project_settings
+
+    assert project_settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC == 300
+    settings.VDI_CELERY_BEAT = True
+    head = head_audit_get(trust=audit_trust_get())
+    assert head.stale_after == timedelta(seconds=600)
+    assert head.latest is not None
+    signed_at = head.latest.checkpoint.signed_at
+    assert not head_audit_get(
+        trust=audit_trust_get(), now=signed_at + timedelta(seconds=300)
+    ).stale
+    assert head_audit_get(
+        trust=audit_trust_get(), now=signed_at + timedelta(seconds=601)
+    ).stale
+
+
 def test_head_lists_witness_cosignatures_with_verdicts(
     log: list[Bundle], auditor: Client, settings: Any
 ) -> None:
@@ -231,7 +258,7 @@ def test_entries_browser_lists_newest_first_and_paginates(
     log: list[Bundle], auditor: Client, monkeypatch: Any
 ) -> None:
     """Entries are listed by descending leaf index; page 2 holds the older ones."""
-    monkeypatch.setattr("transparency.views_audit.ENTRIES_PER_PAGE", 5)
+    monkeypatch.setattr("billing.auditor.views.ENTRIES_PER_PAGE", 5)
     body = _body(auditor.get(reverse("audit:entries")))
     hashes = list(
         LogEntry.objects.order_by("-leaf_index").values_list("leaf_hash", flat=True)
@@ -334,6 +361,62 @@ def test_tampered_leaf_data_fails_the_inclusion_check(
     )
     assert re.search(r"inclusion_proof</td>\s*<td><span class=\"badge fail\"", body)
     assert "differs" in body
+
+
+def test_tampered_leaf_is_reported_with_leaf_hash_mismatch_not_runtime_error(
+    log: list[Bundle], auditor: Client
+) -> None:
+    """Regression: a changed LogEntry.data was reported with the code
+    "RuntimeError"; it is reported with LeafHashMismatch's stable code."""
+    index = _leaf_index(log[0])
+    entry = LogEntry.objects.get(leaf_index=index)
+    LogEntry.objects.filter(leaf_index=index).update(
+        data=entry.data.replace('"quantity":1', '"quantity":9')
+    )
+    audit = entry_audit_get(leaf_index=index)
+    check = next(c for c in audit.checks if c.name == "leaf_hash_matches_data")
+    assert (check.status, check.code) == ("fail", LeafHashMismatch.code)
+    assert LeafHashMismatch.code == "leaf_hash_mismatch"
+    body = _body(auditor.get(reverse("audit:entry", args=[index])))
+    assert "<code>leaf_hash_mismatch</code>" in body
+    assert "RuntimeError" not in body
+
+
+def test_log_verdicts_without_trust_fail_with_stable_codes(
+    log: list[Bundle],
+) -> None:
+    """Without trust, the checkpoint signature fails with
+    log_trust_unavailable and the checks that depend on it with
+    prerequisite_check_failed (never a Python class name)."""
+    latest = Checkpoint.objects.order_by("-tree_size", "-id").first()
+    assert latest is not None
+    trust = LogTrust(problem="no keys")
+    codes = {c.name: c.code for c in checkpoint_audit(latest, trust).checks}
+    assert codes == {
+        "checkpoint_signature": "log_trust_unavailable",
+        "checkpoint_matches_row": "prerequisite_check_failed",
+    }
+    entry = entry_log_audit_get(leaf_index=_leaf_index(log[0]), trust=trust)
+    codes = {c.name: c.code for c in entry.checks}
+    assert codes == {
+        "leaf_hash_matches_data": None,
+        "checkpoint_signature": "log_trust_unavailable",
+        "inclusion_proof": "prerequisite_check_failed",
+    }
+
+
+def test_checkpoint_row_mismatch_has_its_code(log: list[Bundle]) -> None:
+    """A stored row whose size differs from its signed note fails
+    checkpoint_matches_row with checkpoint_row_mismatch."""
+    latest = Checkpoint.objects.order_by("-tree_size", "-id").first()
+    assert latest is not None
+    Checkpoint.objects.filter(id=latest.id).update(root_hash="00" * 32)
+    latest.refresh_from_db()
+    checks = checkpoint_audit(latest, audit_trust_get()).checks
+    assert [(c.name, c.status, c.code) for c in checks] == [
+        ("checkpoint_signature", "pass", None),
+        ("checkpoint_matches_row", "fail", "checkpoint_row_mismatch"),
+    ]
 
 
 def test_tampered_log_node_fails_inclusion_and_the_bundle(

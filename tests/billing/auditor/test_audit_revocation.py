@@ -19,7 +19,7 @@ from revocation.services.revocations import (
 )
 from tests.billing.test_admin import attest_demo_events
 from transparency.models import LogEntry
-from transparency.services.audit import auditor_create
+from transparency.services.auditors import auditor_account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def bundles(signing_keys: Any, settings: Any) -> list[Bundle]:
 @pytest.fixture
 def auditor(db: Any) -> Client:
     """A client signed in as a member of ``auditors``."""
-    user, _ = auditor_create(username="alice")
+    user, _ = auditor_account_create(username="alice")
     client = Client()
     client.force_login(user)
     return client
