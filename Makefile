@@ -36,7 +36,7 @@ demo: keys migrate
 
 ## Install with test extras and run the whole suite (DATABASE_URL selects the DB).
 test: install-test
-	MP_READ_DOT_ENV=0 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
