@@ -27,8 +27,8 @@ from billing.selectors import bundle_get
 from billing.services.tariffs import (
     tariff_version_create,
 )
-from billing.services.tenants import api_key_issue, meter_key_register, tenant_create
-from kernel.protocol.ed25519 import KeyPair, b64url_encode
+from billing.services.tenants import api_key_issue, tenant_create
+from tests.billing.factories import MeterKeyFactory
 from tests.billing.support import attest_demo_events
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +48,7 @@ def catalogue(attested: list[Bundle]) -> dict[str, Any]:
     tariff = Tariff.objects.get(tariff_id="api-requests")
     other = tenant_create(slug="acme", name="Acme Corp", tariff=tariff)
     issued = api_key_issue(tenant=other, name="ci")
-    meter = KeyPair.generate()
-    meter_key = meter_key_register(
-        tenant=other, public_key_b64url=b64url_encode(bytes(meter.verify_key))
-    )
+    meter_key = MeterKeyFactory(tenant=other)
     draft = tariff_version_create(
         tariff=tariff,
         pricing=DRAFT_PRICING,
