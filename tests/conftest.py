@@ -1,54 +1,41 @@
-"""Shared fixtures: fresh Ed25519 keys per session, applied through settings."""
+"""Shared fixtures: fresh Ed25519 keys per session, applied through settings.
+
+Also registers the fixture modules every app's tests may use
+(``pytest_plugins``), and keeps Hypothesis's example database out of the
+repository (a temp dir removed at exit).
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
-from dataclasses import dataclass
+import tempfile
 from typing import Any
 
 import py_ecc  # noqa: F401 - imported once here so its recursion-limit bump is undone
 import pytest
 
-from kernel.protocol.ed25519 import KeyPair, signing_key_to_pem
+from tests.support.keys import TestKeys
+
+pytest_plugins = ["tests.billing.fixtures"]
 
 # py_ecc sets the recursion limit to 100000 at first import; tests that import
 # it directly must not change how the code under test fails on deep JSON
 # (a RecursionError, not a C stack overflow).
 sys.setrecursionlimit(1000)
 
-
-@dataclass(frozen=True)
-class TestKeys:
-    """The server keys the tests run with (generated, never from .env)."""
-
-    issuer: KeyPair
-    meter: KeyPair
-    log_operator: KeyPair
-    authority: KeyPair
-
-    def settings_values(self) -> dict[str, str]:
-        """Return the settings that load these keys."""
-        return {
-            "VDI_SIGNING_KEY": bytes(self.issuer.signing_key).hex(),
-            "VDI_BILLING_METER_PRIVATE_KEY_PEM": signing_key_to_pem(
-                self.meter.signing_key
-            ),
-            "VDI_BILLING_METER_KID": self.meter.kid,
-            "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": signing_key_to_pem(
-                self.log_operator.signing_key
-            ),
-            "VDI_BILLING_LOG_OPERATOR_KID": self.log_operator.kid,
-            "VDI_MANIFEST_AUTHORITY_SIGNING_KEY": bytes(
-                self.authority.signing_key
-            ).hex(),
-            "VDI_TENANT_SURROGATE_KEY": "11" * 32,
-        }
+if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
+    _storage = tempfile.mkdtemp(prefix="mp-hypothesis-")
+    atexit.register(shutil.rmtree, _storage, ignore_errors=True)
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _storage
 
 
 @pytest.fixture(scope="session")
 def test_keys() -> TestKeys:
     """Fresh keys for the whole test session."""
-    return TestKeys(*(KeyPair.generate() for _ in range(4)))
+    return TestKeys.generate()
 
 
 @pytest.fixture

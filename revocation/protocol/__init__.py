@@ -3,5 +3,5 @@
 :mod:`.snapshot` builds, signs, parses and checks the freshness of the
 snapshot served at ``/.well-known/vdi-billing-revocation.json``; :mod:`.errors`
 holds its error classes. Imports neither Django nor ``billing`` (only
-``transparency.protocol``, the lowest layer).
+``kernel.protocol``, the lowest layer).
 """

@@ -31,7 +31,7 @@ from rest_framework.test import APIClient
 from billing.models import Bundle
 from billing.services.attest import meter_events_attest
 from revocation.models import RevocationSnapshot
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 
 pytestmark = pytest.mark.django_db
 

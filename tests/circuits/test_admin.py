@@ -9,7 +9,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from tests.circuits.conftest import ArtifactCopy
+from billing.models import Bundle
+from billing.services.attest import meter_events_attest
+from tests.billing.factories import TariffFactory, TariffVersionFactory, TenantFactory
+from tests.billing.support import make_event
+from tests.circuits.support import ArtifactCopy
 
 pytestmark = pytest.mark.django_db
 
@@ -87,15 +91,6 @@ def test_page_counts_bundles_by_proof_status(
 ) -> None:
     """The page names the proof mode and counts bundles per proof status,
     each linking to the bundle list filtered by it."""
-    from billing.models import Bundle
-    from billing.services.attest import meter_events_attest
-    from tests.billing.conftest import make_event
-    from tests.billing.factories import (
-        TariffFactory,
-        TariffVersionFactory,
-        TenantFactory,
-    )
-
     TariffVersionFactory(tariff=TariffFactory(), version=1, published=True)
     tenant = TenantFactory(slug="acme")
     outcomes = meter_events_attest(

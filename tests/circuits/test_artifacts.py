@@ -14,7 +14,7 @@ from circuits.checks import check_circuit_artifacts
 from circuits.errors import ArtifactManifestMismatch
 from circuits.protocol.manifest import authority_jwk, sign_manifest
 from config.exception_handler import STATUS_BY_ERROR
-from tests.circuits.conftest import SHIPPED, ArtifactCopy
+from tests.circuits.support import SHIPPED, ArtifactCopy
 
 ARTIFACTS = sorted(
     json.loads((SHIPPED / "ARTIFACT_MANIFEST.json").read_text())["artifacts"]

@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import include, path
 
 from billing.models import Bundle
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 from transparency.models import LogEntry
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Bundle, MeterEvent, ReplayReservation
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 from transparency.models import LogEntry
 
 ATTEST = "/api/vdi/billing/attest"

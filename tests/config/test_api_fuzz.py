@@ -13,7 +13,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.billing.conftest import TenantSetup
+from tests.billing.support import TenantSetup
 from tests.config.hostile_requests import (
     HostileRequest,
     Templates,

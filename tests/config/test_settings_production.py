@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests import conftest
+from tests.support.keys import TestKeys
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _production_env(
-    tmp_path: Path, keys: conftest.TestKeys, **extra: str
+    tmp_path: Path, keys: TestKeys, **extra: str
 ) -> dict[str, str]:
     """A production environment with fresh keys and nothing of the caller's
     Django or meterproof configuration."""
@@ -58,7 +58,7 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_check_deploy_is_clean_in_production(
-    tmp_path: Path, test_keys: conftest.TestKeys
+    tmp_path: Path, test_keys: TestKeys
 ) -> None:
     """``check --deploy --fail-level WARNING`` passes: no W004 (HSTS), no W008
     (SSL redirect), no other security warning."""
@@ -75,7 +75,7 @@ def test_check_deploy_is_clean_in_production(
 
 
 def test_proxy_ssl_header_comes_from_the_environment(
-    tmp_path: Path, test_keys: conftest.TestKeys
+    tmp_path: Path, test_keys: TestKeys
 ) -> None:
     """``DJANGO_SECURE_PROXY_SSL_HEADER`` sets ``SECURE_PROXY_SSL_HEADER``; a
     malformed value refuses to start."""
@@ -98,7 +98,7 @@ def test_proxy_ssl_header_comes_from_the_environment(
 
 @pytest.mark.parametrize("value", ["true", "1", "on"])
 def test_debug_is_refused_in_production(
-    tmp_path: Path, test_keys: conftest.TestKeys, value: str
+    tmp_path: Path, test_keys: TestKeys, value: str
 ) -> None:
     """``DJANGO_DEBUG=true`` with ``MP_ENV=production`` refuses to start with a
     message naming both settings."""

@@ -1,16 +1,12 @@
-"""Fixtures of the revocation tests: configured keys, a staff user, a clock."""
+"""Fixtures of the revocation tests: configured keys and a staff user."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from revocation.services.snapshots import issuer_keys
-
-#: A fixed instant the service tests run at (unix 1795000000).
-NOW = datetime.fromtimestamp(1_795_000_000, UTC)
 
 
 @pytest.fixture

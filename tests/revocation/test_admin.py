@@ -17,9 +17,9 @@ from revocation.models import (
     RevokedKey,
 )
 from revocation.services.revocations import (
-    revocation_attestation_add,
     revocation_key_add,
 )
+from tests.revocation.factories import RevokedAttestationFactory, RevokedKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def test_duplicate_revocation_is_an_error_message(
     admin_client: Any, known_kid: str
 ) -> None:
     """A second revocation of the same kid is refused with a message, no row."""
-    revocation_key_add(kid=known_kid, reason="r")
+    RevokedKeyFactory(kid=known_kid, reason="r")
     url = reverse("admin:revocation_revokedkey_add")
     response = admin_client.post(
         url, {"kid": known_kid, "reason": "again"}, follow=True
@@ -78,7 +78,7 @@ def test_duplicate_revocation_is_an_error_message(
 
 def test_rows_are_read_only_and_not_deletable(admin_client: Any) -> None:
     """The change page is view-only; POSTs to change or delete are refused."""
-    row = revocation_key_add(kid=KID, reason="r")
+    row = RevokedKeyFactory(kid=KID, reason="r")
     change = reverse("admin:revocation_revokedkey_change", args=[row.pk])
     page = admin_client.get(change)
     assert page.status_code == 200 and b'name="_save"' not in page.content
@@ -95,7 +95,7 @@ def test_rows_are_read_only_and_not_deletable(admin_client: Any) -> None:
 def test_lift_action_asks_a_reason_then_records_it(admin_client: Any) -> None:
     """Step 1 shows the reason form; an empty reason re-asks; step 2 lifts
     through the service (alice, reason, time) and publishes a snapshot."""
-    row = revocation_key_add(kid=KID, reason="r")
+    row = RevokedKeyFactory(kid=KID, reason="r")
     url = reverse("admin:revocation_revokedkey_changelist")
     data = {"action": "lift", "_selected_action": [row.pk]}
     page = admin_client.post(url, data)
@@ -147,7 +147,7 @@ def test_attestation_add_and_lift(admin_client: Any, staff: Any) -> None:
 
 def test_snapshot_and_fetch_pages_render_read_only(admin_client: Any) -> None:
     """Snapshots and fetches: lists and detail pages render; no add."""
-    revocation_attestation_add(bundle_hash="cd" * 32, reason="r")
+    RevokedAttestationFactory(receipt_id="", bundle_hash="cd" * 32, reason="r")
     fetch = RevocationFetch.objects.create(
         url="http://x", fetched_at=RevocationSnapshot.objects.get().created_at,
         outcome="refused", code="revocation_rollback", message="m",

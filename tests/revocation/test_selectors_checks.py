@@ -13,7 +13,7 @@ from kernel.protocol.ed25519 import KeyPair
 from revocation.checks import check_revocation_source
 from revocation.protocol.snapshot import snapshot_sign
 from revocation.selectors import revocation_snapshot_for_verification
-from revocation.services.revocations import revocation_key_add
+from tests.revocation.factories import RevokedKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_local_source_first_use_then_published(
     assert snap is not None and meta["source"] == "local"
     assert snap.sequence == 0 and meta["last_error"] is None
     assert meta["max_age_seconds"] == no_sources.VDI_BILLING_REVOCATION_MAX_AGE_SEC
-    revocation_key_add(kid=KID, reason="r")
+    RevokedKeyFactory(kid=KID, reason="r")
     snap, meta = revocation_snapshot_for_verification()
     assert snap is not None and snap.is_kid_revoked(KID)
     assert meta["last_error"] is None and meta["fetched_at"]

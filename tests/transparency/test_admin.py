@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from billing.models import Bundle
-from tests.billing.test_admin import attest_demo_events
+from tests.billing.support import attest_demo_events
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState
 
 pytestmark = pytest.mark.django_db

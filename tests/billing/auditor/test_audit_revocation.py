@@ -17,7 +17,7 @@ from revocation.services.revocations import (
     revocation_attestation_add,
     revocation_key_add,
 )
-from tests.billing.test_admin import attest_demo_events
+from tests.billing.support import attest_demo_events
 from transparency.models import LogEntry
 from transparency.services.auditors import auditor_account_create
 

@@ -22,7 +22,7 @@ from billing.auditor.selectors_bundles import entry_audit_get
 from billing.auditor.selectors_trust import audit_trust_get
 from billing.models import Bundle
 from billing.services.attest import meter_events_attest
-from tests.billing.test_admin import attest_demo_events, bare_event
+from tests.billing.support import attest_demo_events, bare_event
 from transparency.errors import LeafHashMismatch
 from transparency.models import (
     Checkpoint,

@@ -25,8 +25,8 @@ from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.attest import meter_event_attest
 from kernel.protocol.jcs import canonical_hash
-from tests.billing.conftest import TenantSetup, make_event
-from tests.billing.test_api_attest import ATTEST, assert_error
+from tests.billing.support import ATTEST, TenantSetup, make_event
+from tests.support.api import assert_error
 from transparency.models import LogEntry, LogNode, QueuedEntry
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from billing.models import Bundle, ReplayReservation
 from billing.protocol.verify import verify_bundle
 from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.attest import meter_events_attest
-from tests.billing.conftest import make_event
+from tests.billing.support import make_event
 from transparency.models import Checkpoint, LogEntry, LogState
 from transparency.protocol.merkle import root_hash, verify_consistency
 from transparency.selectors import consistency_proof_get

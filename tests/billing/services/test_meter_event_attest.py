@@ -18,7 +18,7 @@ from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.attest import meter_event_attest, meter_events_attest
 from billing.services.replay import reservations_reclaim_expired
 from kernel.protocol.jcs import canonical_hash
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 from transparency.models import LogEntry, LogNode, QueuedEntry
 from transparency.protocol.merkle import root_hash
 from transparency.services import log_tick

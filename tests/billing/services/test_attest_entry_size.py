@@ -18,8 +18,8 @@ from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from kernel.protocol.jcs import canonical_json
-from tests.billing.conftest import TenantSetup, make_event
-from tests.billing.test_api_attest import ATTEST, assert_error
+from tests.billing.support import ATTEST, TenantSetup, make_event
+from tests.support.api import assert_error
 from transparency.models import LogEntry
 from transparency.protocol.merkle import leaf_hash
 from transparency.protocol.tiles import (

@@ -18,10 +18,10 @@ from billing.services.tenants import api_key_issue, meter_key_register
 from kernel.protocol.ed25519 import KeyPair, public_jwk, sign_object
 from kernel.protocol.trustedkey import TrustedKey
 from revocation.models import RevokedKey
-from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.factories import TenantFactory
 from tests.billing.protocol.builders import Keys, make_bundle
 from tests.billing.protocol.builders import event_json as protocol_event
+from tests.billing.support import TenantSetup, make_event
 
 KEYS = "/api/vdi/billing/meter-keys"
 ATTEST = "/api/vdi/billing/attest"

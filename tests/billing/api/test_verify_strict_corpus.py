@@ -40,7 +40,7 @@ from tests.billing.protocol.groth16_trapdoor import TrapdoorKey
 VERIFY = "/api/vdi/billing/verify"
 TRUST = "/.well-known/vdi-billing-trust.json"
 STRICT = "VDI_VERIFY_STRICT_V1"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db
 #: The receipt id of event ``evt_revoked`` (tenant acme, window 2026-11).
 REVOKED_RECEIPT = receipt_id_for("acme", "2026-11", "evt_revoked")

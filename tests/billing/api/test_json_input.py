@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import MeterEvent, MeterKey, ReplayReservation
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 
 pytestmark = pytest.mark.django_db
 

@@ -25,8 +25,8 @@ from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk, sign_obj
 from kernel.protocol.errors import KeyFormatError
 from revocation.models import RevokedKey
 from revocation.services.revocations import revocation_key_add
-from tests.billing.conftest import TenantSetup, make_event
 from tests.billing.factories import TenantFactory
+from tests.billing.support import TenantSetup, make_event
 
 KEYS = "/api/vdi/billing/meter-keys"
 ATTEST = "/api/vdi/billing/attest"

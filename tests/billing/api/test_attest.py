@@ -14,10 +14,10 @@ from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.tenants import api_key_revoke, meter_key_register
 from kernel.protocol.ed25519 import KeyPair, b64url_encode, sign_object
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import ATTEST, TenantSetup, make_event
+from tests.support.api import assert_error
 from transparency.models import LogEntry
 
-ATTEST = "/api/vdi/billing/attest"
 pytestmark = pytest.mark.django_db
 
 
@@ -28,20 +28,6 @@ def _nothing_stored() -> bool:
         and Bundle.objects.count() == 0
         and MeterEvent.objects.count() == 0
     )
-
-
-def assert_error(
-    response: Any, status: int, code: str, field: str | None = "__any__"
-) -> None:
-    """The response is a JSON error with ``status``, ``code`` (and ``field``)."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    if field != "__any__":
-        assert body["error"]["field"] == field
 
 
 def test_bare_event_is_attested_and_verifies(tenant_setup: TenantSetup) -> None:

@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from kernel.protocol.ed25519 import key_id, verify_key_from_jwk
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 from transparency.protocol.checkpoint import parse_checkpoint
 from transparency.protocol.merkle import root_hash
 from transparency.protocol.note import open_note

@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from billing.checks import check_signing_keys
 from billing.services.attest import meter_events_attest
 from kernel.protocol.ed25519 import key_id, signing_key_from_pem
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 
 
 def _read_env(path: Path) -> dict[str, str]:

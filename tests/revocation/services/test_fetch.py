@@ -22,8 +22,7 @@ from revocation.selectors import (
     revocation_snapshot_for_verification,
 )
 from revocation.services.fetch import backoff_delay, http_fetch, revocation_feed_poll
-
-from .conftest import NOW
+from tests.revocation.support import NOW
 
 pytestmark = pytest.mark.django_db
 

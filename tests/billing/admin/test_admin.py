@@ -24,42 +24,16 @@ from billing.models import (
     Tenant,
 )
 from billing.selectors import bundle_get
-from billing.services.attest import meter_events_attest
-from billing.services.demo import demo_seed
 from billing.services.tariffs import (
     tariff_version_create,
 )
-from billing.services.tenants import api_key_issue, meter_key_register, tenant_create
-from kernel.protocol.ed25519 import KeyPair, b64url_encode
+from billing.services.tenants import api_key_issue, tenant_create
+from tests.billing.factories import MeterKeyFactory
+from tests.billing.support import attest_demo_events
 
 pytestmark = pytest.mark.django_db
 
 DRAFT_PRICING = {"model": "per_unit", "unit_amount_decimal": "1.5"}
-
-
-def bare_event(event_id: str, quantity: int = 3, day: int = 17) -> dict[str, Any]:
-    """Return a bare meter event of tenant ``demo`` in window 2015-05."""
-    return {
-        "tenant": "demo",
-        "event_id": event_id,
-        "window": "2015-05",
-        "metric": "api_requests",
-        "quantity": quantity,
-        "occurred_at": f"2015-05-{day:02d}T10:00:00Z",
-        "attributes": {"path": "/v1/things"},
-    }
-
-
-def attest_demo_events() -> list[Bundle]:
-    """Seed the demo tenant and tariff and attest three backfilled events of
-    window 2015-05; return their bundles in log order (needs signing keys)."""
-    demo_seed()
-    outcomes = meter_events_attest(
-        payloads=[bare_event(f"evt-{i}", quantity=i + 1) for i in range(3)],
-        backfill=True,
-    )
-    assert [o.status for o in outcomes] == ["attested"] * 3
-    return list(Bundle.objects.order_by("id"))
 
 
 @pytest.fixture
@@ -74,10 +48,7 @@ def catalogue(attested: list[Bundle]) -> dict[str, Any]:
     tariff = Tariff.objects.get(tariff_id="api-requests")
     other = tenant_create(slug="acme", name="Acme Corp", tariff=tariff)
     issued = api_key_issue(tenant=other, name="ci")
-    meter = KeyPair.generate()
-    meter_key = meter_key_register(
-        tenant=other, public_key_b64url=b64url_encode(bytes(meter.verify_key))
-    )
+    meter_key = MeterKeyFactory(tenant=other)
     draft = tariff_version_create(
         tariff=tariff,
         pricing=DRAFT_PRICING,

@@ -16,7 +16,7 @@ from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from circuits.artifacts import artifact_status
 from circuits.protocol.groth16 import verify_groth16
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 
 pytestmark = pytest.mark.django_db
 

@@ -37,7 +37,7 @@ from circuits.protocol.witness import (
 )
 from tests.circuits.groth16_support import ARTIFACT_DIR
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "witness"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "witness"
 WASM = ARTIFACT_DIR / "apiBillingV2_js" / "apiBillingV2.wasm"
 P = SNARK_SCALAR_FIELD
 

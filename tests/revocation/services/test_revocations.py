@@ -25,8 +25,7 @@ from revocation.services.snapshots import (
     revocation_snapshot_publish,
     revocation_snapshot_refresh,
 )
-
-from .conftest import NOW
+from tests.revocation.support import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils.http import http_date
 from billing.protocol.trust import TrustAnchors
 from revocation.models import RevocationSnapshot
 from revocation.protocol.snapshot import snapshot_open
-from revocation.services.revocations import revocation_key_add
+from tests.revocation.factories import RevokedKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_change_is_served_and_etag_revalidates(client: Any, signing_keys: Any) -
     """After a revocation the feed lists it under a new ETag; If-None-Match
     with the current ETag is 304, with an old one 200."""
     client.get(URL)
-    revocation_key_add(kid=KID, reason="compromised")
+    RevokedKeyFactory(kid=KID, reason="compromised")
     response = client.get(URL)
     assert response["ETag"] == '"1"'
     keys = issuer_keys_from_published_anchors(client)

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from circuits.ceremony import snarkjs_version
-from tests.circuits.conftest import ArtifactCopy
+from tests.circuits.support import ArtifactCopy
 
 
 def _run(*args: str) -> str:

@@ -31,7 +31,7 @@ from billing.services.proofs import billing_proofs_attach, billing_proofs_retry
 from circuits.artifacts import artifact_status
 from circuits.protocol.groth16 import verify_groth16
 from config.celery import app as celery_app
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 
 pytestmark = pytest.mark.django_db
 
