@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -34,6 +33,7 @@ from billing.protocol.events import MeterEnvelope
 from billing.protocol.tariff import Charge
 from billing.selectors import BUNDLE_DOCUMENT_COLUMNS, bundle_documents
 from billing.services.holder import ReservationHolder, holder_alive
+from billing.settings import billing_settings
 from kernel.protocol.errors import MeterproofError
 from transparency.services import log_heal
 
@@ -105,7 +105,7 @@ def reservations_reserve(
     and one bulk insert reserves the fresh keys (row by row only after a
     concurrent insert won a key).
     """
-    ttl = timedelta(seconds=settings.VDI_BILLING_REPLAY_RESERVE_TTL_SEC)
+    ttl = timedelta(seconds=billing_settings.replay_reserve_ttl_seconds)
     owned: list[PendingAttest] = []
     existing: dict[tuple[int, str, str], ReplayReservation] = {}
     if items:
