@@ -324,7 +324,7 @@ def meter_events_attest(
                 index=index,
                 tenant=owner,
                 envelope=envelope,
-                request_hash=event.event_hash,
+                meter_hash=event.event_hash,
                 key=key,
                 version=version,
             )
@@ -350,10 +350,10 @@ def meter_events_attest(
             except BaseException:
                 reservations_release(items=owned)
                 raise
-    for index, first, event_hash in duplicates:
+    for index, first, meter_hash in duplicates:
         original = outcomes[first]
         if original is not None and original.status != "rejected":
-            if event_hash == hashes[first]:
+            if meter_hash == hashes[first]:
                 outcomes[index] = AttestOutcome(
                     "replayed",
                     bundle=original.bundle,

@@ -261,7 +261,7 @@ def test_reclaim_task_runs_through_celery(tenant_setup: TenantSetup) -> None:
         tenant=tenant_setup.tenant,
         event_id="crashed",
         window="2026-11",
-        request_hash="0" * 64,
+        meter_hash="0" * 64,
         expires_at=timezone.now() - timedelta(seconds=1),
     )
     assert reservations_reclaim_expired_task.delay().get() == 1
