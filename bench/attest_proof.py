@@ -45,8 +45,8 @@ def _setup_env(url: str, keys: dict[str, str], mode: str = "sync") -> None:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "MP_READ_DOT_ENV": "0",
             "DJANGO_DEBUG": "false",
-            "VDI_BILLING_INCIRCUIT_BINDING": "true",
-            "VDI_BILLING_PROOF_MODE": mode,
+            "MP_BILLING_INCIRCUIT_BINDING": "true",
+            "MP_BILLING_PROOF_MODE": mode,
             # async: queued tasks go to the in-memory broker, which nobody
             # consumes; the prover process below plays the Celery worker.
             "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -9,7 +9,7 @@ with CREATEDB)::
 
 A fresh PostgreSQL database, fresh keys, the demo tenant and tariff and an API
 key; for each layout ``WxT`` gunicorn runs W workers with T threads each
-(``gthread`` when T > 1, else ``sync``) with ``VDI_BILLING_INCIRCUIT_BINDING``
+(``gthread`` when T > 1, else ``sync``) with ``MP_BILLING_INCIRCUIT_BINDING``
 on, warmed up with one request per thread (each worker loads the cached
 proving key once), then ``--concurrency`` client threads send ``--n``
 single-event ``POST /api/vdi/billing/attest`` requests. Every answer must be
@@ -108,8 +108,8 @@ def main() -> None:
         env = base_env(keys, url)
         env.update(
             {
-                "VDI_BILLING_INCIRCUIT_BINDING": "true",
-                "VDI_BILLING_PROOF_MODE": args.mode,
+                "MP_BILLING_INCIRCUIT_BINDING": "true",
+                "MP_BILLING_PROOF_MODE": args.mode,
                 "CELERY_TASK_ALWAYS_EAGER": "false",
             }
         )

@@ -349,7 +349,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def base_env(keys: dict[str, str], db_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VDI_", "DJANGO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "VDI_", "DJANGO_"))}
     env.update(keys)
     env.update(
         {
@@ -358,7 +358,7 @@ def base_env(keys: dict[str, str], db_url: str) -> dict[str, str]:
             "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "VDI_BILLING_INCIRCUIT_BINDING": "false",  # the target is without Groth16
+            "MP_BILLING_INCIRCUIT_BINDING": "false",  # the target is without Groth16
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }
@@ -705,7 +705,7 @@ def render(results: list[dict[str, Any]], m: dict[str, str], args: argparse.Name
       f"{max(50, args.http_n // 3)} at concurrency 1) after a warm-up; HTTP batch "
       f"{args.http_batches} requests x {args.batch_size} events at concurrency {args.concurrency} (and "
       f"{max(5, args.http_batches // 3)} at concurrency 1) after {max(2, args.concurrency)} warm-up requests; gunicorn {args.workers} sync "
-      f"workers on 127.0.0.1; Groth16 proofs off (VDI_BILLING_INCIRCUIT_BINDING=false); "
+      f"workers on 127.0.0.1; Groth16 proofs off (MP_BILLING_INCIRCUIT_BINDING=false); "
       f"DJANGO_DEBUG=false. Warm-up calls are excluded from every figure; percentiles use all "
       f"remaining samples.\n")
 

@@ -820,7 +820,7 @@ class MeterEventAdmin(ReadOnlyAdmin):
         "receipt",
     )
     list_filter = ("window", "backfilled", "metric")
-    search_fields = ("event_id", "=tenant__slug", "=event_hash", "=bundle__receipt_id")
+    search_fields = ("event_id", "=tenant__slug", "=meter_hash", "=bundle__receipt_id")
     list_select_related = ("tenant", "bundle")
     date_hierarchy = "occurred_at"
     ordering = ("-occurred_at",)
@@ -833,7 +833,7 @@ class MeterEventAdmin(ReadOnlyAdmin):
         "occurred_at",
         "attributes_pretty",
         "meter_kid",
-        "event_hash",
+        "meter_hash",
         "backfilled",
         "received_at",
         "receipt",
@@ -866,7 +866,7 @@ class ReplayReservationAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = ("status", "window")
-    search_fields = ("event_id", "=tenant__slug", "=request_hash")
+    search_fields = ("event_id", "=tenant__slug", "=meter_hash")
     list_select_related = ("tenant",)
     ordering = ("-created_at",)
 

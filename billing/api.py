@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -56,6 +55,7 @@ from billing.services.tenants import (
     meter_key_retire,
     meter_key_revoke,
 )
+from billing.settings import billing_settings
 from kernel.protocol.errors import MeterproofError
 
 
@@ -89,7 +89,7 @@ class MeterEventAttestApi(APIView):
     def post(self, request: Request) -> Response:
         """Return the bundle (201 new, 200 replayed)."""
         check_attest_secret(request)
-        _check_body_size(request, settings.MP_MAX_BODY_BYTES)
+        _check_body_size(request, billing_settings.max_body_bytes)
         payload = _json_object(request, "a meter envelope or meter event")
         outcome = meter_event_attest(payload=payload, tenant=request.user)
         replayed = outcome.status == "replayed"
@@ -149,14 +149,14 @@ class BundleVerifyApi(APIView):
         """
         # Bounded like attest: a bundle is a few KB, and a huge deeply nested
         # body must not reach the JSON parser (C stack, see verify.py).
-        _check_body_size(request, settings.MP_MAX_BODY_BYTES)
+        _check_body_size(request, billing_settings.max_body_bytes)
         body = request.data
         bundle: Any = body
         requested = request.query_params.get("profile")
         if isinstance(body, dict) and "bundle" in body and "attestation" not in body:
             bundle = body["bundle"]
             requested = requested or body.get("profile")
-        profile = resolve_profile(str(requested or settings.VDI_BILLING_VERIFY_PROFILE))
+        profile = resolve_profile(str(requested or billing_settings.verify_profile))
         if profile not in PROFILES:
             raise ProfileUnsupported(
                 f"profile {profile!r} is not supported; use one of {list(PROFILES)}",

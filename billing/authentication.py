@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from billing.models import ApiKey
 from billing.services.tenants import api_key_authenticate
+from billing.settings import billing_settings
 
 
 class TenantApiKeyAuthentication(authentication.BaseAuthentication):
@@ -46,7 +46,7 @@ def check_attest_secret(request: Request) -> None:
     Raises:
         AuthenticationFailed: ``attest_secret_missing`` / ``attest_secret_invalid``.
     """
-    expected = settings.VDI_ATTEST_SECRET
+    expected = billing_settings.attest_secret
     if not expected:
         return
     given = request.headers.get("X-VDI-Attest-Secret")

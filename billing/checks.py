@@ -8,7 +8,10 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from billing.keyring import get_keyring
+from billing.settings import billing_settings
+from circuits.settings import circuits_settings
 from kernel.errors import SigningKeysUnconfigured
+from kernel.settings import kernel_settings
 
 
 @register("meterproof")
@@ -24,7 +27,7 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         hint = (
             "Run 'python manage.py billing_keys' to write development keys into .env."
         )
-        if settings.PRODUCTION:
+        if kernel_settings.production:
             return [Error(exc.message, hint=hint, id="billing.E001")]
         return [Warning(exc.message, hint=hint, id="billing.W001")]
     return []
@@ -42,7 +45,7 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     ``billing.W002``: async proving in production with Celery tasks run
     eagerly (inside the attest request)."""
     problems: list[Any] = []
-    mode = settings.VDI_BILLING_PROOF_MODE
+    mode = circuits_settings.proof_mode
     if mode not in PROOF_MODES:
         problems.append(
             Error(
@@ -53,16 +56,19 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="billing.E002",
             )
         )
-    for name in ("VDI_BILLING_PROOF_MAX_ATTEMPTS", "VDI_BILLING_PROOF_BATCH"):
-        if getattr(settings, name) < 1:
+    for name, value in (
+        ("VDI_BILLING_PROOF_MAX_ATTEMPTS", billing_settings.proof_max_attempts),
+        ("VDI_BILLING_PROOF_BATCH", billing_settings.proof_batch),
+    ):
+        if value < 1:
             problems.append(
                 Error(f"{name} must be at least 1", id="billing.E002")
             )
     if (
         mode == "async"
-        and settings.VDI_BILLING_INCIRCUIT_BINDING
+        and circuits_settings.incircuit_binding
         and settings.CELERY_TASK_ALWAYS_EAGER
-        and settings.PRODUCTION
+        and kernel_settings.production
     ):
         problems.append(
             Warning(

@@ -186,7 +186,9 @@ class MeterEvent(models.Model):
     occurred_at = models.DateTimeField()
     attributes = models.JSONField(default=dict)
     meter_kid = models.CharField(max_length=64)
-    event_hash = models.CharField(max_length=64)
+    # SHA-256(JCS(event)), lowercase hex: the protocol's meter_hash. The
+    # column keeps its first name so a previous release can keep serving.
+    meter_hash = models.CharField(max_length=64, db_column="event_hash")
     backfilled = models.BooleanField(default=False)
     received_at = models.DateTimeField(auto_now_add=True)
 
@@ -209,8 +211,8 @@ class ReplayReservation(models.Model):
     ``reserved`` with ``expires_at`` before attesting; ``committed`` with
     ``committed_at`` in the same transaction as the bundle and the log leaf;
     deleted on a caught failure; an expired ``reserved`` row may be reclaimed.
-    ``request_hash`` is SHA-256(JCS(event)): the same event_id with another body
-    is a conflict. ``holder`` tells whether the reserving attempt still lives
+    ``meter_hash`` is SHA-256(JCS(event)), lowercase hex (column
+    ``request_hash``): the same event_id with another body is a conflict. ``holder`` tells whether the reserving attempt still lives
     before ``expires_at``: on PostgreSQL the key of a session-level advisory
     lock its database connection holds (released by the server when the
     worker dies), elsewhere its operating-system process id; ``None`` for
@@ -226,7 +228,7 @@ class ReplayReservation(models.Model):
     )
     event_id = models.CharField(max_length=128)
     window = models.CharField(max_length=7)
-    request_hash = models.CharField(max_length=64)
+    meter_hash = models.CharField(max_length=64, db_column="request_hash")
     token = models.UUIDField(default=uuid.uuid4)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.RESERVED

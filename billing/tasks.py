@@ -10,7 +10,6 @@ through the dispatcher registered at the bottom of this module, which
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from billing.keyring import get_keyring
 from billing.services.proofs import (
@@ -19,6 +18,7 @@ from billing.services.proofs import (
 )
 from billing.services.replay import reservations_reclaim_expired
 from transparency.services import log_tick
+from transparency.settings import transparency_settings
 
 
 @shared_task(name="billing.tasks.reservations_reclaim_expired_task")
@@ -35,7 +35,7 @@ def log_tick_task() -> dict[str, int]:
     return log_tick(
         signer=keyring.log_signer,
         origin=keyring.log_origin,
-        interval_seconds=settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC,
+        interval_seconds=transparency_settings.log_checkpoint_interval_seconds,
     )
 
 

@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +21,7 @@ from django.template.response import TemplateResponse
 
 from circuits.artifacts import ArtifactStatus, artifact_status
 from circuits.models import ArtifactStatusPage
+from circuits.settings import circuits_settings
 
 
 def _proof_counts() -> list[tuple[str, int]]:
@@ -92,7 +92,7 @@ class ArtifactStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "phase2": (transcript or {}).get("phase2", {}),
             "beacon": (transcript or {}).get("beacon")
             or (status.manifest or {}).get("ceremony", {}).get("beacon"),
-            "proof_mode": settings.VDI_BILLING_PROOF_MODE,
+            "proof_mode": circuits_settings.proof_mode,
             "proof_counts": _proof_counts(),
             **(extra_context or {}),
         }

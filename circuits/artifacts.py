@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
-from django.conf import settings
 
 from circuits.errors import ArtifactManifestMismatch
 from circuits.protocol.errors import ManifestError, ManifestMalformed
@@ -31,8 +30,10 @@ from circuits.protocol.manifest import (
     validate_artifacts,
     verify_manifest_signature,
 )
+from circuits.settings import circuits_settings
 from kernel.protocol.errors import JsonInputError
 from kernel.protocol.strictjson import loads as strict_loads
+from kernel.settings import kernel_settings
 
 __all__ = [
     "MANIFEST_FILENAME",
@@ -90,7 +91,7 @@ class ArtifactStatus:
 
 def manifest_path(base_dir: Path | None = None) -> Path:
     """Return the path of ``ARTIFACT_MANIFEST.json`` (settings' dir by default)."""
-    return Path(base_dir or settings.VDI_CIRCUIT_ARTIFACTS_DIR) / MANIFEST_FILENAME
+    return Path(base_dir or kernel_settings.circuit_artifacts_dir) / MANIFEST_FILENAME
 
 
 def authority_keys(jwk_setting: str | None = None) -> dict[str, nacl.signing.VerifyKey]:
@@ -104,7 +105,7 @@ def authority_keys(jwk_setting: str | None = None) -> dict[str, nacl.signing.Ver
         ManifestMalformed: the setting is not JSON or not Ed25519 JWKs.
     """
     text = (
-        settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK
+        kernel_settings.manifest_authority_public_jwk
         if jwk_setting is None
         else jwk_setting
     )
@@ -210,9 +211,9 @@ def artifact_status(*, refresh: bool = False) -> ArtifactStatus:
     the binding flag, and every file's size, mtime and inode; ``refresh``
     forces a recomputation. Never raises for bad artifacts: see ``ok``.
     """
-    base_dir = Path(settings.VDI_CIRCUIT_ARTIFACTS_DIR)
-    jwk_setting = settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK
-    binding = bool(settings.VDI_BILLING_INCIRCUIT_BINDING)
+    base_dir = kernel_settings.circuit_artifacts_dir
+    jwk_setting = kernel_settings.manifest_authority_public_jwk
+    binding = circuits_settings.incircuit_binding
     key = (str(base_dir), jwk_setting, binding, _fingerprint(base_dir))
     with _cache_lock:
         if not refresh and _cache["key"] == key:

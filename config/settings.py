@@ -10,6 +10,22 @@ issuer / meter / log-operator keys, CELERY_BROKER_URL).
 Keys are written into the git-ignored ``.env`` by ``manage.py billing_keys``;
 ``.env`` is read unless ``MP_READ_DOT_ENV=0`` (the test settings set that so the
 suite never sees a developer's keys).
+
+Rules (see :mod:`kernel.settings`):
+
+- **Defaults live here, once.** This module parses the environment and gives
+  every product setting its default; the per-app settings objects
+  (``kernel_settings``, ``transparency_settings``, ``revocation_settings``,
+  ``circuits_settings``, ``billing_settings``) only name, type and read them,
+  at call time. Code outside ``config/`` reads product settings only through
+  those objects.
+- **Environment prefixes.** ``MP_`` for every product variable, ``DJANGO_``
+  for Django's own, the library's standard names for third-party ones
+  (``DATABASE_URL``, ``CELERY_*``, ``LOG_LEVEL``, ``DB_CONN_MAX_AGE``). The
+  Django setting ``VDI_<X>`` is read from ``MP_<X>``; the former variable
+  ``VDI_<X>`` is still honoured as a deprecated alias, and ``MP_<X>`` wins
+  when both are set (:func:`product_env`). The Django setting names stay
+  ``VDI_*`` (an implementation detail the settings objects hide).
 """
 
 from __future__ import annotations
@@ -25,6 +41,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 if os.environ.get("MP_READ_DOT_ENV", "1") != "0" and (BASE_DIR / ".env").exists():
     env.read_env(BASE_DIR / ".env", overwrite=False)
+
+#: Prefix of the product's environment variables, and its deprecated alias.
+ENV_PREFIX = "MP_"
+DEPRECATED_ENV_PREFIX = "VDI_"
+
+
+def product_env(name: str) -> str:
+    """Return the environment variable to read for the product variable
+    ``name`` (``"MP_<X>"``): ``MP_<X>`` if it is set, else the deprecated
+    alias ``VDI_<X>`` if that is set, else ``MP_<X>`` (unset: the default)."""
+    alias = DEPRECATED_ENV_PREFIX + name.removeprefix(ENV_PREFIX)
+    if name not in os.environ and alias in os.environ:
+        return alias
+    return name
+
 
 MP_ENV = env.str("MP_ENV", default="development")
 PRODUCTION = MP_ENV == "production"
@@ -186,45 +217,51 @@ CELERY_TIMEZONE = "UTC"
 # itself fresh lazily on reads: it re-signs a revocation snapshot nearing
 # expiry when strict verification needs it, and the auditor's head counts as
 # stale only when there is log work left unsigned, not merely for being idle.
-VDI_CELERY_BEAT = env.bool("VDI_CELERY_BEAT", default=CELERY_BROKER_URL != "memory://")
+VDI_CELERY_BEAT = env.bool(
+    product_env("MP_CELERY_BEAT"), default=CELERY_BROKER_URL != "memory://"
+)
 
 # --- meterproof keys (names as the seed's deploy checklist) -----------------
-VDI_SIGNING_KEY = env.str("VDI_SIGNING_KEY", default="")
+VDI_SIGNING_KEY = env.str(product_env("MP_SIGNING_KEY"), default="")
 VDI_BILLING_METER_PRIVATE_KEY_PEM = env.str(
-    "VDI_BILLING_METER_PRIVATE_KEY_PEM", default=""
+    product_env("MP_BILLING_METER_PRIVATE_KEY_PEM"), default=""
 )
-VDI_BILLING_METER_KID = env.str("VDI_BILLING_METER_KID", default="")
+VDI_BILLING_METER_KID = env.str(product_env("MP_BILLING_METER_KID"), default="")
 VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM = env.str(
-    "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM", default=""
+    product_env("MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM"), default=""
 )
-VDI_BILLING_LOG_OPERATOR_KID = env.str("VDI_BILLING_LOG_OPERATOR_KID", default="")
+VDI_BILLING_LOG_OPERATOR_KID = env.str(
+    product_env("MP_BILLING_LOG_OPERATOR_KID"), default=""
+)
 VDI_MANIFEST_AUTHORITY_SIGNING_KEY = env.str(
-    "VDI_MANIFEST_AUTHORITY_SIGNING_KEY", default=""
+    product_env("MP_MANIFEST_AUTHORITY_SIGNING_KEY"), default=""
 )
 # Circuit artifacts (circom source, r1cs, wasm, zkey, vkey, transcript) and
 # their signed ARTIFACT_MANIFEST.json; the manifest authority's public key(s)
 # (a JWK, a list, or {"keys": [...]}) default to the committed trust anchor.
 VDI_CIRCUIT_ARTIFACTS_DIR = Path(
     env.str(
-        "VDI_CIRCUIT_ARTIFACTS_DIR",
+        product_env("MP_CIRCUIT_ARTIFACTS_DIR"),
         default=str(BASE_DIR / "circuits" / "apiBillingV2"),
     )
 )
 # groth16py proving-key cache (circuits.prover): the imported zkey + compiled
 # circuit, saved once and loaded by later processes; keyed by artifact hashes.
 VDI_GROTH16_PROVER_CACHE_DIR = Path(
-    env.str("VDI_GROTH16_PROVER_CACHE_DIR", default=str(VAR_DIR / "groth16"))
+    env.str(
+        product_env("MP_GROTH16_PROVER_CACHE_DIR"), default=str(VAR_DIR / "groth16")
+    )
 )
 # Threads of the process-wide proving pool (Groth16Prover.submit/prove_many);
 # witness and proof release the GIL, so threads scale up to the core count.
 VDI_GROTH16_PROVER_THREADS = env.int(
-    "VDI_GROTH16_PROVER_THREADS", default=os.cpu_count() or 1
+    product_env("MP_GROTH16_PROVER_THREADS"), default=os.cpu_count() or 1
 )
 _MANIFEST_AUTHORITY_FILE = (
     BASE_DIR / "circuits" / "apiBillingV2" / "manifest_authority.json"
 )
 VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
-    "VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",
+    product_env("MP_MANIFEST_AUTHORITY_PUBLIC_JWK"),
     default=(
         _MANIFEST_AUTHORITY_FILE.read_text()
         if _MANIFEST_AUTHORITY_FILE.exists()
@@ -233,73 +270,87 @@ VDI_MANIFEST_AUTHORITY_PUBLIC_JWK = env.str(
 )
 # Retired public keys (JSON list of {role, kid, jwk, not_before, not_after}),
 # kept for verification inside their window; written by billing_keys rotate.
-VDI_BILLING_RETIRED_KEYS = env.str("VDI_BILLING_RETIRED_KEYS", default="")
+VDI_BILLING_RETIRED_KEYS = env.str(product_env("MP_BILLING_RETIRED_KEYS"), default="")
 # Keyed hash for tenant surrogates of client IPs (import_access_log).
-VDI_TENANT_SURROGATE_KEY = env.str("VDI_TENANT_SURROGATE_KEY", default="")
+VDI_TENANT_SURROGATE_KEY = env.str(product_env("MP_TENANT_SURROGATE_KEY"), default="")
 
 # --- meterproof behaviour ---------------------------------------------------
-VDI_ATTEST_ENABLED = env.bool("VDI_ATTEST_ENABLED", default=True)
-VDI_ATTEST_SECRET = env.str("VDI_ATTEST_SECRET", default="")
+VDI_ATTEST_ENABLED = env.bool(product_env("MP_ATTEST_ENABLED"), default=True)
+VDI_ATTEST_SECRET = env.str(product_env("MP_ATTEST_SECRET"), default="")
 VDI_BILLING_LOG_ORIGIN = env.str(
-    "VDI_BILLING_LOG_ORIGIN", default="meterproof.dev/billing-log"
+    product_env("MP_BILLING_LOG_ORIGIN"), default="meterproof.dev/billing-log"
 )
 # Re-sign the log head at least this often, even when the tree has not grown,
 # so a log that stops signing is visibly stale (seconds).
 VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC = env.int(
-    "VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC", default=300
+    product_env("MP_BILLING_LOG_CHECKPOINT_INTERVAL_SEC"), default=300
 )
 # Witnesses whose C2SP tlog-cosignatures (0x04 vkeys "name+hexid+base64") the
 # log accepts and serves; verifiers read the same list as trust anchors.
-VDI_BILLING_LOG_WITNESS_KEYS = env.list("VDI_BILLING_LOG_WITNESS_KEYS", default=[])
+VDI_BILLING_LOG_WITNESS_KEYS = env.list(
+    product_env("MP_BILLING_LOG_WITNESS_KEYS"), default=[]
+)
 # Cosignatures by distinct listed witnesses every checkpoint must carry to
 # verify (any profile); 0 = witnesses optional. Published in the trust anchors.
 VDI_BILLING_LOG_WITNESS_THRESHOLD = env.int(
-    "VDI_BILLING_LOG_WITNESS_THRESHOLD", default=0
+    product_env("MP_BILLING_LOG_WITNESS_THRESHOLD"), default=0
 )
 # Log the monitor (tlog_monitor, Celery beat) checks: "" = this server in-process.
-VDI_BILLING_MONITOR_LOG_URL = env.str("VDI_BILLING_MONITOR_LOG_URL", default="")
+VDI_BILLING_MONITOR_LOG_URL = env.str(
+    product_env("MP_BILLING_MONITOR_LOG_URL"), default=""
+)
 VDI_BILLING_REPLAY_RESERVE_TTL_SEC = env.int(
-    "VDI_BILLING_REPLAY_RESERVE_TTL_SEC", default=900
+    product_env("MP_BILLING_REPLAY_RESERVE_TTL_SEC"), default=900
 )
 # Stripe's meter-event window: events up to 35 days old, 5 minutes in the future.
 VDI_BILLING_MAX_EVENT_AGE_SEC = env.int(
-    "VDI_BILLING_MAX_EVENT_AGE_SEC", default=35 * 86400
+    product_env("MP_BILLING_MAX_EVENT_AGE_SEC"), default=35 * 86400
 )
 VDI_BILLING_MAX_FUTURE_SKEW_SEC = env.int(
-    "VDI_BILLING_MAX_FUTURE_SKEW_SEC", default=300
+    product_env("MP_BILLING_MAX_FUTURE_SKEW_SEC"), default=300
 )
 # Verification profile of POST /api/vdi/billing/verify when the request names
 # none: the strict profile in production, standard elsewhere.
 VDI_BILLING_VERIFY_PROFILE = env.str(
-    "VDI_BILLING_VERIFY_PROFILE",
+    product_env("MP_BILLING_VERIFY_PROFILE"),
     default="VDI_VERIFY_STRICT_V1" if PRODUCTION else "standard",
 )
-VDI_DEFAULT_TARIFF_ID = env.str("VDI_DEFAULT_TARIFF_ID", default="api-requests")
-VDI_BILLING_INCIRCUIT_BINDING = env.bool("VDI_BILLING_INCIRCUIT_BINDING", default=False)
+VDI_DEFAULT_TARIFF_ID = env.str(
+    product_env("MP_DEFAULT_TARIFF_ID"), default="api-requests"
+)
+VDI_BILLING_INCIRCUIT_BINDING = env.bool(
+    product_env("MP_BILLING_INCIRCUIT_BINDING"), default=False
+)
 # With the binding on: "sync" proves before signing (billing_proof inside the
 # signed attestation); "parallel" proves while signing and logging and answers
 # with a detached billing_proof; "async" signs and logs at once and a Celery
 # worker attaches a detached billing_proof later (Bundle.proof_status says
 # where it stands). Any other value refuses to attest with proofs.
-VDI_BILLING_PROOF_MODE = env.str("VDI_BILLING_PROOF_MODE", default="sync")
+VDI_BILLING_PROOF_MODE = env.str(product_env("MP_BILLING_PROOF_MODE"), default="sync")
 # Async proving: attempts per bundle before it is marked failed, and bundles
 # per worker run (billing_proofs_attach).
-VDI_BILLING_PROOF_MAX_ATTEMPTS = env.int("VDI_BILLING_PROOF_MAX_ATTEMPTS", default=5)
-VDI_BILLING_PROOF_BATCH = env.int("VDI_BILLING_PROOF_BATCH", default=64)
+VDI_BILLING_PROOF_MAX_ATTEMPTS = env.int(
+    product_env("MP_BILLING_PROOF_MAX_ATTEMPTS"), default=5
+)
+VDI_BILLING_PROOF_BATCH = env.int(product_env("MP_BILLING_PROOF_BATCH"), default=64)
 
 # --- revocation (issue 5; see README "Configuration") -----------------------
 # Source of the snapshot used by strict verification: inline signed snapshot
 # (dev/pilot), else a URL polled by Celery beat, else our own published ones.
-VDI_BILLING_REVOCATION_JSON = env.str("VDI_BILLING_REVOCATION_JSON", default="")
-VDI_BILLING_REVOCATION_URL = env.str("VDI_BILLING_REVOCATION_URL", default="")
+VDI_BILLING_REVOCATION_JSON = env.str(
+    product_env("MP_BILLING_REVOCATION_JSON"), default=""
+)
+VDI_BILLING_REVOCATION_URL = env.str(
+    product_env("MP_BILLING_REVOCATION_URL"), default=""
+)
 # Poll interval / feed Cache-Control max-age, seconds.
 VDI_BILLING_REVOCATION_CACHE_SEC = env.int(
-    "VDI_BILLING_REVOCATION_CACHE_SEC", default=60
+    product_env("MP_BILLING_REVOCATION_CACHE_SEC"), default=60
 )
 # Freshness maximum of a snapshot (now - snapshotTime), seconds; the server
 # re-signs its own snapshot every half of this.
 VDI_BILLING_REVOCATION_MAX_AGE_SEC = env.int(
-    "VDI_BILLING_REVOCATION_MAX_AGE_SEC", default=3600
+    product_env("MP_BILLING_REVOCATION_MAX_AGE_SEC"), default=3600
 )
 
 if PRODUCTION:
@@ -307,11 +358,11 @@ if PRODUCTION:
         "DJANGO_SECRET_KEY": SECRET_KEY != _DEV_SECRET and SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": ALLOWED_HOSTS,
         "DATABASE_URL": os.environ.get("DATABASE_URL"),
-        "VDI_SIGNING_KEY": VDI_SIGNING_KEY,
-        "VDI_BILLING_METER_PRIVATE_KEY_PEM": VDI_BILLING_METER_PRIVATE_KEY_PEM,
-        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM,
-        "VDI_TENANT_SURROGATE_KEY": VDI_TENANT_SURROGATE_KEY,
-        "VDI_ATTEST_SECRET": VDI_ATTEST_SECRET,
+        "MP_SIGNING_KEY": VDI_SIGNING_KEY,
+        "MP_BILLING_METER_PRIVATE_KEY_PEM": VDI_BILLING_METER_PRIVATE_KEY_PEM,
+        "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM,
+        "MP_TENANT_SURROGATE_KEY": VDI_TENANT_SURROGATE_KEY,
+        "MP_ATTEST_SECRET": VDI_ATTEST_SECRET,
         "CELERY_BROKER_URL": CELERY_BROKER_URL != "memory://" and CELERY_BROKER_URL,
     }
     _missing = sorted(name for name, value in _required.items() if not value)

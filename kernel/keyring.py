@@ -7,8 +7,10 @@ attestations and assembles the published trust anchors (``billing.keyring``,
 ``billing.selectors.trust_anchors_get``). Parsed with :mod:`kernel.protocol`
 only.
 
-Settings read (at call time, never at import; cached per distinct
-configuration so a settings override in tests takes effect at once):
+Settings read through :data:`kernel.settings.kernel_settings` (at call time,
+never at import; cached per distinct configuration so a settings override in
+tests takes effect at once); Django setting names, each read from the
+environment variable ``MP_<name without VDI_>``:
 
 - ``VDI_SIGNING_KEY``: issuer seed, 64 hex characters;
 - ``VDI_BILLING_METER_PRIVATE_KEY_PEM`` / ``VDI_BILLING_METER_KID``: the
@@ -41,7 +43,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
-from django.conf import settings
 
 from kernel.errors import SigningKeysUnconfigured
 from kernel.protocol.ed25519 import (
@@ -55,6 +56,7 @@ from kernel.protocol.errors import JsonInputError, KeyFormatError
 from kernel.protocol.strictjson import loads as strict_loads
 from kernel.protocol.timefmt import parse_rfc3339_utc
 from kernel.protocol.trustedkey import TrustedKey
+from kernel.settings import kernel_settings
 
 __all__ = [
     "RETIRED_ROLES",
@@ -164,19 +166,20 @@ def parse_retired_keys(text: str) -> tuple[TrustedKey, ...]:
 
 
 def _config() -> tuple[Any, ...]:
+    ks = kernel_settings
     return (
-        settings.VDI_SIGNING_KEY,
-        settings.VDI_BILLING_METER_PRIVATE_KEY_PEM,
-        settings.VDI_BILLING_METER_KID,
-        settings.VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM,
-        settings.VDI_BILLING_LOG_OPERATOR_KID,
-        settings.VDI_BILLING_LOG_ORIGIN,
-        settings.VDI_MANIFEST_AUTHORITY_SIGNING_KEY,
-        settings.VDI_MANIFEST_AUTHORITY_PUBLIC_JWK,
-        settings.VDI_BILLING_RETIRED_KEYS,
-        tuple(settings.VDI_BILLING_LOG_WITNESS_KEYS),
-        int(settings.VDI_BILLING_LOG_WITNESS_THRESHOLD),
-        str(settings.VDI_CIRCUIT_ARTIFACTS_DIR),
+        ks.signing_key,
+        ks.meter_private_key_pem,
+        ks.meter_kid,
+        ks.log_operator_private_key_pem,
+        ks.log_operator_kid,
+        ks.log_origin,
+        ks.manifest_authority_signing_key,
+        ks.manifest_authority_public_jwk,
+        ks.retired_keys,
+        ks.log_witness_keys,
+        ks.log_witness_threshold,
+        str(ks.circuit_artifacts_dir),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils.http import http_date
 from rest_framework.request import Request
@@ -10,6 +9,7 @@ from rest_framework.views import APIView
 
 from revocation.selectors import revocation_snapshot_latest
 from revocation.services.snapshots import revocation_snapshot_ensure
+from revocation.settings import revocation_settings
 
 
 class RevocationSnapshotFeedApi(APIView):
@@ -28,7 +28,7 @@ class RevocationSnapshotFeedApi(APIView):
         etag = f'"{row.sequence}"'
         headers = {
             "Cache-Control": (
-                f"public, max-age={settings.VDI_BILLING_REVOCATION_CACHE_SEC}"
+                f"public, max-age={revocation_settings.revocation_cache_seconds}"
             ),
             "ETag": etag,
             "Last-Modified": http_date(row.snapshot_time),

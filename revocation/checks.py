@@ -16,23 +16,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from kernel.errors import SigningKeysUnconfigured
 from revocation.protocol.errors import RevocationError
 from revocation.protocol.snapshot import snapshot_check_fresh, snapshot_open
 from revocation.services.snapshots import issuer_keys
+from revocation.settings import revocation_settings
 
 
 @register("meterproof")
 def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """Validate the revocation source settings (see the module docstring)."""
     errors: list[Any] = []
-    inline = settings.VDI_BILLING_REVOCATION_JSON
-    url = settings.VDI_BILLING_REVOCATION_URL
-    cache = settings.VDI_BILLING_REVOCATION_CACHE_SEC
-    max_age = settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC
+    inline = revocation_settings.revocation_json
+    url = revocation_settings.revocation_url
+    cache = revocation_settings.revocation_cache_seconds
+    max_age = revocation_settings.revocation_max_age_seconds
     if cache <= 0 or max_age <= 0:
         errors.append(
             Error(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from kernel.errors import SigningKeysUnconfigured
@@ -15,6 +14,7 @@ from revocation.protocol.errors import RevocationError
 from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
 from revocation.protocol.snapshot import snapshot_open
 from revocation.services.snapshots import issuer_keys, revocation_snapshot_ensure
+from revocation.settings import revocation_settings
 from revocation.sources import (
     SOURCE_INLINE,
     SOURCE_URL,
@@ -57,7 +57,7 @@ def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str
         "source": source,
         "fetched_at": None,
         "last_error": None,
-        "max_age_seconds": settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC,
+        "max_age_seconds": revocation_settings.revocation_max_age_seconds,
     }
     try:
         keys = issuer_keys()
@@ -67,13 +67,13 @@ def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str
 
     if source == SOURCE_INLINE:
         try:
-            return snapshot_open(settings.VDI_BILLING_REVOCATION_JSON, keys), meta
+            return snapshot_open(revocation_settings.revocation_json, keys), meta
         except RevocationError as exc:
             meta["last_error"] = _error(exc)
             return None, meta
 
     if source == SOURCE_URL:
-        url = settings.VDI_BILLING_REVOCATION_URL
+        url = revocation_settings.revocation_url
         meta["url"] = url
         rows = RevocationFetch.objects.filter(url=url).order_by("-id")
         latest = rows.first()

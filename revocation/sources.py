@@ -8,7 +8,7 @@ snapshots this server publishes, ``revocation.services.snapshots``).
 
 from __future__ import annotations
 
-from django.conf import settings
+from revocation.settings import revocation_settings
 
 __all__ = ["SOURCE_INLINE", "SOURCE_LOCAL", "SOURCE_URL", "revocation_source"]
 
@@ -21,8 +21,8 @@ SOURCE_LOCAL = "local"
 def revocation_source() -> str:
     """Return the configured source: ``inline`` (VDI_BILLING_REVOCATION_JSON),
     ``url`` (VDI_BILLING_REVOCATION_URL) or ``local`` (our published ones)."""
-    if settings.VDI_BILLING_REVOCATION_JSON:
+    if revocation_settings.revocation_json:
         return SOURCE_INLINE
-    if settings.VDI_BILLING_REVOCATION_URL:
+    if revocation_settings.revocation_url:
         return SOURCE_URL
     return SOURCE_LOCAL

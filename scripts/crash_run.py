@@ -350,7 +350,7 @@ def main() -> int:  # noqa: C901 - one linear scenario
             env = {
                 k: v
                 for k, v in os.environ.items()
-                if not k.startswith(("VDI_", "DJANGO_"))
+                if not k.startswith(("MP_", "VDI_", "DJANGO_"))
             }
             env.update(generate_keys(tmp))
             env.update(
@@ -360,7 +360,7 @@ def main() -> int:  # noqa: C901 - one linear scenario
                     "DJANGO_DEBUG": "false",
                     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                     "DJANGO_SETTINGS_MODULE": "config.settings",
-                    "VDI_BILLING_INCIRCUIT_BINDING": "false",
+                    "MP_BILLING_INCIRCUIT_BINDING": "false",
                     "LOG_LEVEL": "CRITICAL",
                     "PYTHONPATH": str(ROOT),
                 }

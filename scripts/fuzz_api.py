@@ -88,16 +88,16 @@ def in_process_sender(database_url: str | None) -> tuple[Any, str]:
             "MP_VAR_DIR": str(work),
             "DATABASE_URL": database_url or f"sqlite:///{work / 'fuzz.sqlite3'}",
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "VDI_SIGNING_KEY": bytes(issuer.signing_key).hex(),
-            "VDI_BILLING_METER_PRIVATE_KEY_PEM": signing_key_to_pem(meter.signing_key),
-            "VDI_BILLING_METER_KID": meter.kid,
-            "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": signing_key_to_pem(
+            "MP_SIGNING_KEY": bytes(issuer.signing_key).hex(),
+            "MP_BILLING_METER_PRIVATE_KEY_PEM": signing_key_to_pem(meter.signing_key),
+            "MP_BILLING_METER_KID": meter.kid,
+            "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": signing_key_to_pem(
                 operator.signing_key
             ),
-            "VDI_BILLING_LOG_OPERATOR_KID": operator.kid,
-            "VDI_MANIFEST_AUTHORITY_SIGNING_KEY": bytes(authority.signing_key).hex(),
-            "VDI_TENANT_SURROGATE_KEY": "11" * 32,
-            "VDI_ATTEST_SECRET": "",
+            "MP_BILLING_LOG_OPERATOR_KID": operator.kid,
+            "MP_MANIFEST_AUTHORITY_SIGNING_KEY": bytes(authority.signing_key).hex(),
+            "MP_TENANT_SURROGATE_KEY": "11" * 32,
+            "MP_ATTEST_SECRET": "",
             "LOG_LEVEL": "CRITICAL",
         }
     )

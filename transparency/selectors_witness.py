@@ -7,9 +7,9 @@ delegates to :func:`checkpoint_note_cosigned`.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from kernel.settings import kernel_settings
 from transparency.models import Checkpoint, Cosignature, MonitorAlert
 from transparency.protocol.errors import VerifierKeyError
 from transparency.protocol.note import COSIGNATURE_TYPE, NoteVerifier
@@ -26,7 +26,7 @@ def witness_verifiers() -> list[NoteVerifier]:
             ``transparency.E101`` system check reports it at start-up).
     """
     out = []
-    for i, vkey in enumerate(settings.VDI_BILLING_LOG_WITNESS_KEYS):
+    for i, vkey in enumerate(kernel_settings.log_witness_keys):
         try:
             verifier = NoteVerifier.from_vkey(vkey)
         except VerifierKeyError as exc:

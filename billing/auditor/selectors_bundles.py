@@ -9,8 +9,6 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
-from django.conf import settings
-
 from billing.auditor.selectors_trust import AuditTrust, audit_trust_get
 from billing.models import Bundle
 from billing.protocol.verify import (
@@ -24,6 +22,7 @@ from billing.selectors import (
     bundle_revocation_check,
     verification_options_get,
 )
+from billing.settings import billing_settings
 from kernel.errors import SigningKeysUnconfigured
 from transparency.selectors_audit.entries import EntryLogAudit, entry_log_audit_get
 
@@ -83,7 +82,7 @@ def bundle_report_get(*, bundle_json: Any, trust: AuditTrust) -> VerificationRep
     """
     if trust.anchors is None:
         raise SigningKeysUnconfigured(f"no trust anchors: {trust.problem}")
-    profile = resolve_profile(str(settings.VDI_BILLING_VERIFY_PROFILE))
+    profile = resolve_profile(billing_settings.verify_profile)
     options, _ = verification_options_get(profile=profile)
     return verify_bundle(bundle_json, trust.anchors, profile=profile, **options)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from billing.protocol.trust import TrustAnchors
 from billing.selectors import trust_anchors_get
+from kernel.settings import kernel_settings
 from transparency.selectors_audit.checks import LogTrust
 
 
@@ -33,7 +32,7 @@ def audit_trust_get() -> AuditTrust:
     configuration yields an :class:`AuditTrust` whose ``problem`` is the
     error's message.
     """
-    extra = tuple(settings.VDI_BILLING_LOG_WITNESS_KEYS or ())
+    extra = kernel_settings.log_witness_keys
     try:
         anchors = trust_anchors_get()
     except Exception as exc:  # SigningKeysUnconfigured, bad key config

@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-
 from billing.access_log import (
     LogLineError,
     event_id_for,
@@ -18,6 +16,7 @@ from billing.access_log import (
 from billing.errors import UnknownTenant
 from billing.models import Tenant
 from billing.services.attest import meter_events_attest
+from billing.settings import billing_settings
 from kernel.protocol.errors import MeterproofError
 
 
@@ -92,7 +91,7 @@ def access_log_import(
     """
     if tenant_by not in ("ip", "none"):
         raise ValueError(f"tenant_by must be 'ip' or 'none', not {tenant_by!r}")
-    key = settings.VDI_TENANT_SURROGATE_KEY.encode("utf-8")
+    key = billing_settings.tenant_surrogate_key.encode("utf-8")
     if tenant_by == "ip" and not key:
         raise SurrogateKeyMissing(
             "VDI_TENANT_SURROGATE_KEY is empty: run manage.py billing_keys"

@@ -31,7 +31,6 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
@@ -66,8 +65,10 @@ from billing.services.replay import (
     reservations_release,
     reservations_reserve,
 )
+from billing.settings import billing_settings
 from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
+from circuits.settings import circuits_settings
 from kernel.protocol.errors import MeterproofError, ProtocolError
 
 __all__ = ["meter_event_attest", "meter_events_attest", "parse_attest_payload"]
@@ -126,18 +127,18 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
 
 def _check_window(event: MeterEventDoc, now: datetime) -> None:
     occurred = event.occurred_at_dt
-    oldest = now - timedelta(seconds=settings.VDI_BILLING_MAX_EVENT_AGE_SEC)
-    newest = now + timedelta(seconds=settings.VDI_BILLING_MAX_FUTURE_SKEW_SEC)
+    oldest = now - timedelta(seconds=billing_settings.max_event_age_seconds)
+    newest = now + timedelta(seconds=billing_settings.max_future_skew_seconds)
     if occurred < oldest:
         raise EventTooOld(
             f"occurred_at {event.occurred_at} is more than "
-            f"{settings.VDI_BILLING_MAX_EVENT_AGE_SEC // 86400} days old",
+            f"{billing_settings.max_event_age_seconds // 86400} days old",
             field="event.occurred_at",
         )
     if occurred > newest:
         raise EventInFuture(
             f"occurred_at {event.occurred_at} is more than "
-            f"{settings.VDI_BILLING_MAX_FUTURE_SKEW_SEC} s in the future",
+            f"{billing_settings.max_future_skew_seconds} s in the future",
             field="event.occurred_at",
         )
 
@@ -158,7 +159,7 @@ class _TariffFinder:
     def _default_tariff(self) -> Tariff | None:
         if self._default is False:
             self._default = Tariff.objects.filter(
-                tariff_id=settings.VDI_DEFAULT_TARIFF_ID
+                tariff_id=billing_settings.default_tariff_id
             ).first()
         return self._default  # type: ignore[return-value]
 
@@ -167,7 +168,7 @@ class _TariffFinder:
         if tariff is None:
             raise NoTariffInForce(
                 f"tenant {tenant.slug} has no tariff and there is no default tariff "
-                f"{settings.VDI_DEFAULT_TARIFF_ID!r}",
+                f"{billing_settings.default_tariff_id!r}",
                 field="event.tenant",
             )
         if tariff.metric != event.metric:
@@ -258,11 +259,11 @@ def meter_events_attest(
         Any database error of the commit transaction, after releasing this
         call's reservations (nothing of the batch is stored).
     """
-    if not settings.VDI_ATTEST_ENABLED:
+    if not billing_settings.attest_enabled:
         raise AttestDisabled("attestation is disabled (VDI_ATTEST_ENABLED=false)")
     if prove is None:
-        prove = settings.VDI_BILLING_INCIRCUIT_BINDING
-    mode = proof_mode or settings.VDI_BILLING_PROOF_MODE
+        prove = circuits_settings.incircuit_binding
+    mode = proof_mode or circuits_settings.proof_mode
     if mode not in PROOF_MODES:
         # A misconfiguration, not bad input: never attest with a silent no-op.
         raise ImproperlyConfigured(
@@ -323,7 +324,7 @@ def meter_events_attest(
                 index=index,
                 tenant=owner,
                 envelope=envelope,
-                request_hash=event.event_hash,
+                meter_hash=event.event_hash,
                 key=key,
                 version=version,
             )
@@ -349,10 +350,10 @@ def meter_events_attest(
             except BaseException:
                 reservations_release(items=owned)
                 raise
-    for index, first, event_hash in duplicates:
+    for index, first, meter_hash in duplicates:
         original = outcomes[first]
         if original is not None and original.status != "rejected":
-            if event_hash == hashes[first]:
+            if meter_hash == hashes[first]:
                 outcomes[index] = AttestOutcome(
                     "replayed",
                     bundle=original.bundle,

@@ -219,7 +219,7 @@ def _store(
                 occurred_at=ev.occurred_at_dt,
                 attributes=ev.attributes,
                 meter_kid=item.envelope.kid,
-                event_hash=item.request_hash,
+                meter_hash=item.meter_hash,
                 backfilled=backfill,
             )
         )
@@ -239,11 +239,11 @@ def _store(
         }
         for e in events:
             e.pk = lookup[(e.tenant_id, e.event_id, e.window)]
-    leaf_datas: list[bytes] = []
+    entries: list[bytes] = []
     for item in owned:
         assert item.leaf_data is not None  # set by _drop_oversized
-        leaf_datas.append(item.leaf_data)
-    leaf_hashes = log_enqueue(leaf_datas=leaf_datas)
+        entries.append(item.leaf_data)
+    leaf_hashes = log_enqueue(entries=entries)
     bundles = []
     for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
         assert item.attestation is not None and item.charge is not None

@@ -34,11 +34,11 @@ from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.models import Bundle
+from billing.settings import billing_settings
 from circuits.artifacts import require_artifacts
 from circuits.prover import get_prover
 from kernel.protocol.errors import MeterproofError, ProtocolError
@@ -98,7 +98,7 @@ def billing_proofs_attach(
     and it becomes ``failed`` after ``VDI_BILLING_PROOF_MAX_ATTEMPTS``.
     Database errors propagate (the sweep retries later).
     """
-    size = limit or settings.VDI_BILLING_PROOF_BATCH
+    size = limit or billing_settings.proof_batch
     counts = {"attached": 0, "retrying": 0, "failed": 0, "skipped": 0}
     if receipt_ids is None:
         rounds: list[list[str] | None] = [None]
@@ -213,7 +213,7 @@ def _record_failure(pk: int, exc: BaseException) -> str:
     failed = Bundle.objects.filter(
         pk=pk,
         proof_status=_PENDING,
-        proof_attempts__gte=settings.VDI_BILLING_PROOF_MAX_ATTEMPTS,
+        proof_attempts__gte=billing_settings.proof_max_attempts,
     ).update(proof_status=Bundle.ProofStatus.FAILED)
     return "failed" if failed else "retrying"
 

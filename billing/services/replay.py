@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -34,6 +33,7 @@ from billing.protocol.events import MeterEnvelope
 from billing.protocol.tariff import Charge
 from billing.selectors import BUNDLE_DOCUMENT_COLUMNS, bundle_documents
 from billing.services.holder import ReservationHolder, holder_alive
+from billing.settings import billing_settings
 from kernel.protocol.errors import MeterproofError
 from transparency.services import log_heal
 
@@ -63,7 +63,7 @@ class PendingAttest:
     """One accepted event on its way through reservation, signing and storage.
 
     ``index``: its position in the submitted batch. ``key``: ``(tenant slug,
-    event_id, window)``. ``request_hash``: SHA-256(JCS(event)), lowercase hex
+    event_id, window)``. ``meter_hash``: SHA-256(JCS(event)), lowercase hex
     (the replay guard's body fingerprint). ``version``: the tariff version in
     force at ``occurred_at``. ``token``: the reservation token this attempt
     holds, once reserved. The issuance step fills ``charge``,
@@ -75,7 +75,7 @@ class PendingAttest:
     index: int
     tenant: Tenant
     envelope: MeterEnvelope
-    request_hash: str
+    meter_hash: str
     key: tuple[str, str, str]
     version: TariffVersion | None = None
     token: uuid.UUID | None = None
@@ -105,7 +105,7 @@ def reservations_reserve(
     and one bulk insert reserves the fresh keys (row by row only after a
     concurrent insert won a key).
     """
-    ttl = timedelta(seconds=settings.VDI_BILLING_REPLAY_RESERVE_TTL_SEC)
+    ttl = timedelta(seconds=billing_settings.replay_reserve_ttl_seconds)
     owned: list[PendingAttest] = []
     existing: dict[tuple[int, str, str], ReplayReservation] = {}
     if items:
@@ -131,7 +131,7 @@ def reservations_reserve(
                 tenant=item.tenant,
                 event_id=item.key[1],
                 window=item.key[2],
-                request_hash=item.request_hash,
+                meter_hash=item.meter_hash,
                 token=item.token,
                 expires_at=now + ttl,
                 holder=holder.key if holder is not None else None,
@@ -168,7 +168,7 @@ def _resolve_existing(
     holder: ReservationHolder | None,
 ) -> None:
     if row.status == ReplayReservation.Status.COMMITTED:
-        if row.request_hash != item.request_hash:
+        if row.meter_hash != item.meter_hash:
             outcomes[item.index] = AttestOutcome(
                 "rejected",
                 error=ReplayConflict(
@@ -185,7 +185,7 @@ def _resolve_existing(
     mine = holder.key if holder is not None else None
     if row.expires_at > now and holder_alive(row.holder, mine=mine):
         error: MeterproofError
-        if row.request_hash != item.request_hash:
+        if row.meter_hash != item.meter_hash:
             error = ReplayConflict(
                 f"event_id {item.key[1]} is being attested with a different body",
                 field="event.event_id",
@@ -206,7 +206,7 @@ def _resolve_existing(
     ).update(
         token=token,
         expires_at=now + ttl,
-        request_hash=item.request_hash,
+        meter_hash=item.meter_hash,
         holder=mine,
     )
     if won:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from django.conf import settings
 from django.utils import timezone
 
 from revocation.errors import RevocationFeedUnavailable
@@ -26,6 +25,7 @@ from revocation.protocol.errors import RevocationError, RevocationFeedTooLargeEr
 from revocation.protocol.snapshot import DEFAULT_MAX_BYTES, snapshot_open
 from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
 from revocation.services.snapshots import issuer_keys
+from revocation.settings import revocation_settings
 from transparency.errors import FetchStatusError, FetchTooLargeError
 from transparency.fetchers import http_request
 from transparency.protocol.errors import FetchError
@@ -180,7 +180,7 @@ def revocation_feed_poll(
     Raises:
         SigningKeysUnconfigured: no trust anchors to verify against.
     """
-    url = url if url is not None else settings.VDI_BILLING_REVOCATION_URL
+    url = url if url is not None else revocation_settings.revocation_url
     if not url:
         return None
     moment = now or timezone.now()
@@ -196,7 +196,7 @@ def revocation_feed_poll(
             .order_by("-id")
             .first()
         )
-        cache = settings.VDI_BILLING_REVOCATION_CACHE_SEC
+        cache = revocation_settings.revocation_cache_seconds
         if (
             last_ok is not None
             and (moment - last_ok.fetched_at).total_seconds() < cache

@@ -11,15 +11,16 @@ import logging
 from datetime import datetime
 
 import nacl.signing
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from kernel.errors import SigningKeysUnconfigured
 from kernel.keyring import server_keys_get
 from kernel.protocol.jcs import canonical_json
+from kernel.settings import kernel_settings
 from revocation.models import RevocationSnapshot, RevokedAttestation, RevokedKey
 from revocation.protocol.snapshot import snapshot_sign
+from revocation.settings import revocation_settings
 from revocation.sources import SOURCE_LOCAL, revocation_source
 
 logger = logging.getLogger("meterproof.revocation")
@@ -114,7 +115,7 @@ def revocation_snapshot_refresh(
     max_age = (
         max_age_seconds
         if max_age_seconds is not None
-        else settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC
+        else revocation_settings.revocation_max_age_seconds
     )
     latest = RevocationSnapshot.objects.order_by("-sequence").first()
     if (
@@ -141,7 +142,7 @@ def revocation_snapshot_refresh_lazily(
     (re-signs once half of ``VDI_BILLING_REVOCATION_MAX_AGE_SEC`` has passed),
     so at most one write per half max-age.
     """
-    if settings.VDI_CELERY_BEAT or revocation_source() != SOURCE_LOCAL:
+    if kernel_settings.celery_beat or revocation_source() != SOURCE_LOCAL:
         return None
     if RevocationSnapshot.objects.order_by("-sequence").first() is None:
         return None

@@ -35,10 +35,13 @@ def _production_env(
             "DJANGO_SECRET_KEY": "k7$Qw" + os.urandom(32).hex(),
             "DJANGO_ALLOWED_HOSTS": "billing.example.com",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            "VDI_ATTEST_SECRET": os.urandom(16).hex(),
+            "MP_ATTEST_SECRET": os.urandom(16).hex(),
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-            "VDI_GROTH16_PROVER_CACHE_DIR": os.environ.get(
-                "VDI_GROTH16_PROVER_CACHE_DIR", str(tmp_path / "groth16")
+            "MP_GROTH16_PROVER_CACHE_DIR": os.environ.get(
+                "MP_GROTH16_PROVER_CACHE_DIR",
+                os.environ.get(
+                    "VDI_GROTH16_PROVER_CACHE_DIR", str(tmp_path / "groth16")
+                ),
             ),
         }
     )

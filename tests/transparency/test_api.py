@@ -37,7 +37,7 @@ def log() -> dict[str, Any]:
     datas: list[bytes] = []
     for size in BATCHES:
         batch = [f'{{"n":{len(datas) + k}}}'.encode() for k in range(size)]
-        log_append(leaf_datas=batch, signer=signer, origin=ORIGIN)
+        log_append(entries=batch, signer=signer, origin=ORIGIN)
         datas += batch
     return {"vkey": vkey, "datas": datas, "hashes": [leaf_hash(d) for d in datas]}
 
@@ -192,7 +192,7 @@ def test_oversize_page_is_refused(log: dict[str, Any]) -> None:
     skey, _ = generate_key(ORIGIN)
     signer = NoteSigner.from_skey(skey)
     log_append(
-        leaf_datas=[f'{{"m":{k}}}'.encode() for k in range(500)],
+        entries=[f'{{"m":{k}}}'.encode() for k in range(500)],
         signer=signer,
         origin=ORIGIN,
     )

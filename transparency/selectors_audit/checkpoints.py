@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from kernel.protocol.errors import MeterproofError
+from kernel.settings import kernel_settings
 from transparency.errors import CheckpointRowMismatch, PrerequisiteCheckFailed
 from transparency.models import Checkpoint, LogState, QueuedEntry
 from transparency.protocol.errors import UnknownVerifierError
@@ -30,6 +30,7 @@ from transparency.selectors_audit.checks import (
     checkpoint_open_trusted,
     verdict_ok,
 )
+from transparency.settings import transparency_settings
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ def head_audit_get(*, trust: LogTrust, now: datetime | None = None) -> HeadAudit
     now = now or timezone.now()
     latest = checkpoint_latest()
     state = LogState.objects.filter(id=1).first()
-    interval = int(settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC)
+    interval = transparency_settings.log_checkpoint_interval_seconds
     oldest = QueuedEntry.objects.order_by("id").values_list("queued_at", flat=True)
     oldest_queued = oldest.first()
     return HeadAudit(
@@ -258,7 +259,7 @@ def head_audit_get(*, trust: LogTrust, now: datetime | None = None) -> HeadAudit
         stale_after=timedelta(seconds=2 * interval),
         checkpoint_count=Checkpoint.objects.count(),
         trust=trust,
-        beat=bool(settings.VDI_CELERY_BEAT),
+        beat=kernel_settings.celery_beat,
         queued_age=(now - oldest_queued) if oldest_queued else None,
     )
 

@@ -153,7 +153,7 @@ class AppendResult:
         return self.leaf_indices[0]
 
 
-def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
+def log_enqueue(*, entries: Sequence[bytes]) -> list[str]:
     """Queue leaves for sequencing; return their leaf hashes (lowercase hex).
 
     Takes no log lock. Call it in the transaction that stores whatever cites
@@ -161,7 +161,9 @@ def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
     periodic ``log_tick``) sequences them afterwards.
 
     Args:
-        leaf_datas: UTF-8 leaf data, hashed as RFC 9162 §2.1.1 leaves.
+        entries: the data entries (RFC 9162 §2.1.1: the list D[n] of data
+            entries the tree is built over), each UTF-8 leaf data bytes,
+            hashed as a leaf.
 
     Raises:
         IntegrityError: if a leaf with the same hash is already queued or
@@ -171,7 +173,7 @@ def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
             C2SP tlog-tiles entry bundles could not carry it. Nothing is
             queued.
     """
-    for position, data in enumerate(leaf_datas):
+    for position, data in enumerate(entries):
         if len(data) > MAX_ENTRY_SIZE_BYTES:
             raise EntryTooLargeError(
                 f"leaf {position} is {len(data)} bytes, at most "
@@ -182,7 +184,7 @@ def log_enqueue(*, leaf_datas: Sequence[bytes]) -> list[str]:
         QueuedEntry(
             leaf_hash=leaf_hash(data).hex(), data=data.decode("utf-8"), queued_at=now
         )
-        for data in leaf_datas
+        for data in entries
     ]
     hashes = [row.leaf_hash for row in rows]
     logged = LogEntry.objects.filter(leaf_hash__in=hashes).values_list(
@@ -395,7 +397,7 @@ def log_heal(
 
 
 def log_append(
-    *, leaf_datas: Sequence[bytes], signer: NoteSigner, origin: str
+    *, entries: Sequence[bytes], signer: NoteSigner, origin: str
 ) -> AppendResult:
     """Queue and sequence leaves now; return their indices and inclusion proofs
     against the checkpoint that sequenced them.
@@ -407,10 +409,10 @@ def log_append(
         ValueError: on an empty batch.
         IntegrityError: a leaf is already queued or logged.
     """
-    if not leaf_datas:
+    if not entries:
         raise ValueError("log_append needs at least one leaf")
     with transaction.atomic():
-        hashes = log_enqueue(leaf_datas=leaf_datas)
+        hashes = log_enqueue(entries=entries)
         indices = log_sequence(leaf_hashes=hashes, signer=signer, origin=origin)
         checkpoint = _latest_checkpoint()
         assert checkpoint is not None

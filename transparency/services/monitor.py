@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,6 +32,7 @@ from transparency.protocol.errors import MerkleError
 from transparency.protocol.logapi import Fetcher
 from transparency.protocol.monitor import MonitorResult, monitor_check
 from transparency.protocol.monitor import MonitorState as State
+from transparency.settings import transparency_settings
 from transparency.signer import log_signer_for
 
 logger = logging.getLogger("meterproof.transparency.monitor")
@@ -94,7 +94,7 @@ def monitor_run(
     Raises:
         SigningKeysUnconfigured: no keys given and the server has none.
     """
-    url = settings.VDI_BILLING_MONITOR_LOG_URL
+    url = transparency_settings.monitor_log_url
     if fetch is None:
         fetch = fetchers.http_fetcher(url) if url else fetchers.local_fetcher()
     if log is None:

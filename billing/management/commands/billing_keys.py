@@ -4,13 +4,20 @@ Writes the meter, issuer and log-operator keys (the seed's
 ``setup:billing-v2-env``), their RFC 7638 kids, a Django SECRET_KEY and the
 tenant-surrogate hashing key. It writes no manifest-authority key: that
 authority signs the circuit manifest offline, and the trusted one is the
-release's (``VDI_MANIFEST_AUTHORITY_PUBLIC_JWK``); a regeneration (``--force``)
-drops a ``VDI_MANIFEST_AUTHORITY_SIGNING_KEY`` an older version wrote. Refuses to overwrite existing keys without
-``--force``; ``--if-missing`` makes an existing set a no-op (for ``make demo``).
+release's (``MP_MANIFEST_AUTHORITY_PUBLIC_JWK``); a regeneration (``--force``)
+drops a ``MP_MANIFEST_AUTHORITY_SIGNING_KEY`` an older version wrote. Refuses
+to overwrite existing keys without ``--force``; ``--if-missing`` makes an
+existing set a no-op (for ``make demo``).
+
+Variables are written under their ``MP_`` names (the environment prefix rule
+of :mod:`kernel.settings`). A file an older version wrote with ``VDI_`` names
+is read the same (``VDI_<X>`` is the deprecated alias of ``MP_<X>``, and
+``MP_<X>`` wins); whatever the command rewrites drops the ``VDI_`` line of the
+same variable.
 
 ``billing_keys rotate --role meter|issuer|log-operator`` replaces one role's
 signing key by a fresh one and appends the old *public* key to
-``VDI_BILLING_RETIRED_KEYS`` (JSON list of ``{role, kid, jwk, not_before,
+``MP_BILLING_RETIRED_KEYS`` (JSON list of ``{role, kid, jwk, not_before,
 not_after}``) with ``not_after`` = the rotation time, so what it signed before
 rotation still verifies and what it signs afterwards fails the strict
 ``kids_valid`` check. Restart the server processes to pick up the new key.
@@ -26,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.settings import billing_settings
 from kernel.protocol.ed25519 import (
     KeyPair,
     public_jwk,
@@ -38,28 +45,59 @@ from kernel.protocol.ed25519 import (
 )
 from kernel.protocol.errors import KeyFormatError
 from kernel.protocol.timefmt import format_rfc3339_utc
+from kernel.settings import kernel_settings
+
+#: The product prefix of environment variables, and its deprecated alias.
+ENV_PREFIX = "MP_"
+DEPRECATED_ENV_PREFIX = "VDI_"
 
 #: role -> (private key variable, kid variable or None, encoding)
 ROTATABLE = {
-    "meter": ("VDI_BILLING_METER_PRIVATE_KEY_PEM", "VDI_BILLING_METER_KID", "pem"),
-    "issuer": ("VDI_SIGNING_KEY", None, "hex"),
+    "meter": ("MP_BILLING_METER_PRIVATE_KEY_PEM", "MP_BILLING_METER_KID", "pem"),
+    "issuer": ("MP_SIGNING_KEY", None, "hex"),
     "log_operator": (
-        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
-        "VDI_BILLING_LOG_OPERATOR_KID",
+        "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
+        "MP_BILLING_LOG_OPERATOR_KID",
         "pem",
     ),
 }
-RETIRED_VAR = "VDI_BILLING_RETIRED_KEYS"
+RETIRED_VAR = "MP_BILLING_RETIRED_KEYS"
+AUTHORITY_VAR = "MP_MANIFEST_AUTHORITY_SIGNING_KEY"
 
 KEY_NAMES = (
-    "VDI_SIGNING_KEY",
-    "VDI_BILLING_METER_PRIVATE_KEY_PEM",
-    "VDI_BILLING_METER_KID",
-    "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
-    "VDI_BILLING_LOG_OPERATOR_KID",
-    "VDI_MANIFEST_AUTHORITY_SIGNING_KEY",
-    "VDI_TENANT_SURROGATE_KEY",
+    "MP_SIGNING_KEY",
+    "MP_BILLING_METER_PRIVATE_KEY_PEM",
+    "MP_BILLING_METER_KID",
+    "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
+    "MP_BILLING_LOG_OPERATOR_KID",
+    AUTHORITY_VAR,
+    "MP_TENANT_SURROGATE_KEY",
 )
+
+
+def env_name(name: str) -> str:
+    """Return the ``MP_`` name of an environment variable (``VDI_<X>`` ->
+    ``MP_<X>``; other names unchanged)."""
+    if name.startswith(DEPRECATED_ENV_PREFIX):
+        return ENV_PREFIX + name[len(DEPRECATED_ENV_PREFIX) :]
+    return name
+
+
+def _settings_values() -> dict[str, str]:
+    """Return the current settings of the variables this command manages, by
+    their ``MP_`` names (the fallback when ``.env`` lacks one)."""
+    return {
+        "MP_SIGNING_KEY": kernel_settings.signing_key,
+        "MP_BILLING_METER_PRIVATE_KEY_PEM": kernel_settings.meter_private_key_pem,
+        "MP_BILLING_METER_KID": kernel_settings.meter_kid,
+        "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": (
+            kernel_settings.log_operator_private_key_pem
+        ),
+        "MP_BILLING_LOG_OPERATOR_KID": kernel_settings.log_operator_kid,
+        AUTHORITY_VAR: kernel_settings.manifest_authority_signing_key,
+        "MP_TENANT_SURROGATE_KEY": billing_settings.tenant_surrogate_key,
+        RETIRED_VAR: kernel_settings.retired_keys,
+    }
 
 
 def generate_env_values() -> dict[str, str]:
@@ -70,27 +108,43 @@ def generate_env_values() -> dict[str, str]:
         return signing_key_to_pem(pair.signing_key).replace("\n", "\\n")
 
     return {
-        "VDI_SIGNING_KEY": bytes(issuer.signing_key).hex(),
-        "VDI_BILLING_METER_PRIVATE_KEY_PEM": pem(meter),
-        "VDI_BILLING_METER_KID": meter.kid,
-        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": pem(log_operator),
-        "VDI_BILLING_LOG_OPERATOR_KID": log_operator.kid,
-        "VDI_TENANT_SURROGATE_KEY": secrets.token_hex(32),
+        "MP_SIGNING_KEY": bytes(issuer.signing_key).hex(),
+        "MP_BILLING_METER_PRIVATE_KEY_PEM": pem(meter),
+        "MP_BILLING_METER_KID": meter.kid,
+        "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": pem(log_operator),
+        "MP_BILLING_LOG_OPERATOR_KID": log_operator.kid,
+        "MP_TENANT_SURROGATE_KEY": secrets.token_hex(32),
     }
 
 
 def _read_env(lines: list[str]) -> dict[str, str]:
-    """Return ``NAME -> value`` of a .env file's lines (quotes removed)."""
+    """Return ``NAME -> value`` of a .env file's lines (quotes removed), by
+    ``MP_`` names: a ``VDI_<X>`` line counts as ``MP_<X>`` unless the file
+    also has ``MP_<X>``, which wins."""
     values: dict[str, str] = {}
+    aliased: dict[str, str] = {}
     for line in lines:
         if "=" not in line or line.lstrip().startswith("#"):
             continue
         name, _, value = line.partition("=")
-        value = value.strip()
+        name, value = name.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        values[name.strip()] = value
-    return values
+        if env_name(name) != name:
+            aliased[env_name(name)] = value
+        else:
+            values[name] = value
+    return {**aliased, **values}
+
+
+def _without(lines: list[str], names: set[str]) -> list[str]:
+    """Return ``lines`` without the assignments of ``names`` (``MP_`` names;
+    their deprecated ``VDI_`` lines go too)."""
+    return [
+        line
+        for line in lines
+        if not ("=" in line and env_name(line.split("=", 1)[0].strip()) in names)
+    ]
 
 
 def rotate_env_values(
@@ -98,8 +152,8 @@ def rotate_env_values(
 ) -> tuple[dict[str, str], dict[str, Any], KeyPair]:
     """Return ``(new variables, retired entry, new key)`` for rotating ``role``.
 
-    ``current`` holds the present variables (``.env`` values, falling back to
-    settings). The retired entry carries only the old public key, its kid, its
+    ``current`` holds the present variables by ``MP_`` names (``.env``
+    values, falling back to settings; ``VDI_`` names are read as aliases). The retired entry carries only the old public key, its kid, its
     ``not_before`` (null) and ``not_after`` = ``now`` (RFC 3339 UTC).
 
     Raises:
@@ -108,6 +162,7 @@ def rotate_env_values(
     if role not in ROTATABLE:
         raise CommandError("--role must be one of meter, issuer, log-operator")
     key_var, kid_var, encoding = ROTATABLE[role]
+    current = {**{env_name(k): v for k, v in current.items()}, **current}
     old_text = current.get(key_var, "")
     if not old_text:
         raise CommandError(f"{key_var} is not set: run 'manage.py billing_keys' first")
@@ -176,7 +231,9 @@ class Command(BaseCommand):
             action="store_true",
             help="exit 0 without changes if keys exist",
         )
-        parser.add_argument("--env-file", default=str(Path(settings.BASE_DIR) / ".env"))
+        parser.add_argument(
+            "--env-file", default=str(kernel_settings.base_dir / ".env")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Write the keys, keeping unrelated lines of the file."""
@@ -185,11 +242,7 @@ class Command(BaseCommand):
         if options["action"] == "rotate":
             self._rotate(path, lines, options["role"])
             return
-        present = {
-            line.split("=", 1)[0].strip()
-            for line in lines
-            if "=" in line and not line.lstrip().startswith("#")
-        }
+        present = set(_read_env(lines))
         existing = sorted(present & set(KEY_NAMES))
         if existing and not options["force"]:
             if options["if_missing"]:
@@ -201,12 +254,7 @@ class Command(BaseCommand):
         values = generate_env_values()
         if "DJANGO_SECRET_KEY" not in present:
             values["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
-        replaced = {*values, "VDI_MANIFEST_AUTHORITY_SIGNING_KEY"}
-        kept = [
-            line
-            for line in lines
-            if not ("=" in line and line.split("=", 1)[0].strip() in replaced)
-        ]
+        kept = _without(lines, {*values, AUTHORITY_VAR})
         kept.append(
             "# written by manage.py billing_keys: development keys, never commit"
         )
@@ -214,8 +262,8 @@ class Command(BaseCommand):
         path.write_text("\n".join(kept) + "\n")
         os.chmod(path, 0o600)
         self.stdout.write(
-            f"wrote {path}: meter kid {values['VDI_BILLING_METER_KID']}, "
-            f"log operator kid {values['VDI_BILLING_LOG_OPERATOR_KID']}"
+            f"wrote {path}: meter kid {values['MP_BILLING_METER_KID']}, "
+            f"log operator kid {values['MP_BILLING_LOG_OPERATOR_KID']}"
         )
 
     def _rotate(self, path: Path, lines: list[str], role: str | None) -> None:
@@ -223,17 +271,10 @@ class Command(BaseCommand):
         if role is None:
             raise CommandError("rotate needs --role meter|issuer|log-operator")
         role = role.replace("-", "_")
-        current = {
-            name: str(getattr(settings, name, "") or "")
-            for name in (*KEY_NAMES, RETIRED_VAR)
-        }
+        current = _settings_values()
         current.update(_read_env(lines))
         values, retired, new = rotate_env_values(current, role, now=datetime.now(UTC))
-        kept = [
-            line
-            for line in lines
-            if not ("=" in line and line.split("=", 1)[0].strip() in values)
-        ]
+        kept = _without(lines, set(values))
         for name, value in values.items():
             quote = "'" if name == RETIRED_VAR else '"'
             kept.append(f"{name}={quote}{value}{quote}")

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
@@ -29,6 +28,8 @@ from billing.models import Bundle
 from billing.protocol.tariff import format_amount
 from billing.services.access_log import access_log_import
 from billing.services.demo import demo_seed
+from circuits.settings import circuits_settings
+from kernel.settings import kernel_settings
 from transparency.models import LogState
 
 
@@ -42,17 +43,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--log",
             default=str(
-                Path(settings.BASE_DIR) / "data" / "access-logs" / "apache_logs"
+                kernel_settings.base_dir / "data" / "access-logs" / "apache_logs"
             ),
         )
-        parser.add_argument("--out", default=str(Path(settings.VAR_DIR) / "demo"))
+        parser.add_argument("--out", default=str(kernel_settings.var_dir / "demo"))
 
     def _cli(self, *args: str) -> tuple[int, dict[str, Any]]:
         proc = subprocess.run(
             [sys.executable, "-m", "billing.protocol", *args],
             capture_output=True,
             text=True,
-            cwd=settings.BASE_DIR,
+            cwd=kernel_settings.base_dir,
             check=False,
         )
         if proc.returncode == 2:
@@ -90,7 +91,7 @@ class Command(BaseCommand):
         # VDI_BILLING_INCIRCUIT_BINDING on) is proved, each batch's proofs in
         # parallel on the prover's threads (~25 ms per proof on 2 cores): the
         # sample the strict profile verifies. All 10,000 would take ~4 min.
-        binding = settings.VDI_BILLING_INCIRCUIT_BINDING
+        binding = circuits_settings.incircuit_binding
         summary = access_log_import(
             lines=lines,
             tenant_by="ip",
@@ -107,7 +108,7 @@ class Command(BaseCommand):
         write(
             f"    {proved} bundles carry a Groth16 billing_proof (sample: the "
             f"first {'1,000' if binding else '100'} events, in-circuit binding "
-            f"{'on, proof mode ' + settings.VDI_BILLING_PROOF_MODE if binding else 'off'})"
+            f"{'on, proof mode ' + circuits_settings.proof_mode if binding else 'off'})"
         )
         reconciled = result["lines"] == result["attested"] + result["duplicates"] + len(
             result["rejected"]

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from circuits.artifacts import authority_keys, compute_artifact_status, manifest_path
@@ -31,8 +30,10 @@ from circuits.protocol.manifest import (
     summarize_checks,
     validate_artifacts,
 )
+from circuits.settings import circuits_settings
 from kernel.protocol.ed25519 import signing_key_from_pem, signing_key_from_seed_hex
 from kernel.protocol.errors import KeyFormatError
+from kernel.settings import kernel_settings
 
 #: Files of the apiBillingV2 artifact set, by role (paths relative to the dir).
 APIBILLINGV2_ROLES = {
@@ -74,7 +75,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Dispatch to the subcommand."""
-        base = Path(options["dir"] or settings.VDI_CIRCUIT_ARTIFACTS_DIR)
+        base = Path(options["dir"] or kernel_settings.circuit_artifacts_dir)
         getattr(self, f"_{options['action']}")(base, options)
 
     def _build(self, base: Path, options: dict[str, Any]) -> None:
@@ -113,7 +114,7 @@ class Command(BaseCommand):
         )
 
     def _sign(self, base: Path, options: dict[str, Any]) -> None:
-        secret = settings.VDI_MANIFEST_AUTHORITY_SIGNING_KEY.strip()
+        secret = kernel_settings.manifest_authority_signing_key.strip()
         if not secret:
             raise CommandError(
                 "VDI_MANIFEST_AUTHORITY_SIGNING_KEY is not set: export the manifest "
@@ -165,7 +166,7 @@ class Command(BaseCommand):
         status = compute_artifact_status(
             base_dir=base,
             authority_public_keys=keys,
-            binding_enabled=bool(settings.VDI_BILLING_INCIRCUIT_BINDING),
+            binding_enabled=circuits_settings.incircuit_binding,
             authority_error=error,
         )
         if options.get("json"):

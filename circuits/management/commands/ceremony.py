@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from circuits.ceremony import (
@@ -33,6 +32,7 @@ from circuits.ceremony import (
 )
 from circuits.errors import CeremonyError, SnarkjsUnavailable
 from circuits.management.commands.artifacts import APIBILLINGV2_ROLES
+from kernel.settings import kernel_settings
 
 
 class Command(BaseCommand):
@@ -66,7 +66,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc.message}") from exc
 
     def _dir(self, options: dict[str, Any]) -> Path:
-        return Path(options.get("dir") or settings.VDI_CIRCUIT_ARTIFACTS_DIR)
+        return Path(options.get("dir") or kernel_settings.circuit_artifacts_dir)
 
     def _contribute(self, options: dict[str, Any]) -> None:
         if Path(options["out_zkey"]).exists():

@@ -35,15 +35,18 @@ from kernel.protocol.trustedkey import TrustedKey
 from tests.billing.protocol.builders import Keys, StrictKit, event_json, tariff_json
 from tests.billing.protocol.groth16_trapdoor import TrapdoorKey
 
-ENV_NAMES = (
-    "VDI_SIGNING_KEY",
-    "VDI_BILLING_METER_PRIVATE_KEY_PEM",
-    "VDI_BILLING_METER_KID",
-    "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
-    "VDI_BILLING_LOG_OPERATOR_KID",
-    "VDI_MANIFEST_AUTHORITY_SIGNING_KEY",
-    "VDI_BILLING_RETIRED_KEYS",
-)
+#: Environment variable (as billing_keys writes it) -> Django setting.
+ENV_NAMES = {
+    "MP_SIGNING_KEY": "VDI_SIGNING_KEY",
+    "MP_BILLING_METER_PRIVATE_KEY_PEM": "VDI_BILLING_METER_PRIVATE_KEY_PEM",
+    "MP_BILLING_METER_KID": "VDI_BILLING_METER_KID",
+    "MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM": (
+        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM"
+    ),
+    "MP_BILLING_LOG_OPERATOR_KID": "VDI_BILLING_LOG_OPERATOR_KID",
+    "MP_MANIFEST_AUTHORITY_SIGNING_KEY": "VDI_MANIFEST_AUTHORITY_SIGNING_KEY",
+    "MP_BILLING_RETIRED_KEYS": "VDI_BILLING_RETIRED_KEYS",
+}
 
 
 def load_env(path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Keyring:
@@ -51,8 +54,8 @@ def load_env(path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Keyr
     parsed: dict[str, str] = {}
     monkeypatch.setattr(environ.Env, "ENVIRON", parsed)
     environ.Env.read_env(str(path), overwrite=True)
-    for name in ENV_NAMES:
-        setattr(settings, name, parsed.get(name, ""))
+    for name, setting in ENV_NAMES.items():
+        setattr(settings, setting, parsed.get(name, ""))
     settings.VDI_BILLING_LOG_ORIGIN = "meterproof.test/billing-log"
     return get_keyring()
 
@@ -190,7 +193,7 @@ def test_rotate_needs_role_and_existing_key(tmp_path: Path) -> None:
     with pytest.raises(CommandError):
         rotate_env_values({}, "meter", now=datetime.now(UTC))
     with pytest.raises(CommandError):
-        rotate_env_values({"VDI_SIGNING_KEY": "zz"}, "issuer", now=datetime.now(UTC))
+        rotate_env_values({"MP_SIGNING_KEY": "zz"}, "issuer", now=datetime.now(UTC))
 
 
 @pytest.mark.parametrize(

@@ -22,13 +22,17 @@ from kernel.protocol.ed25519 import key_id, signing_key_from_pem
 from tests.billing.support import TenantSetup, make_event
 
 
-def _read_env(path: Path) -> dict[str, str]:
+def _read_env_text(text: str) -> dict[str, str]:
     values = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if "=" in line and not line.startswith("#"):
             name, value = line.split("=", 1)
-            values[name] = value.strip('"')
+            values[name] = value.strip('"').strip("'")
     return values
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    return _read_env_text(path.read_text())
 
 
 def test_billing_keys_writes_consistent_keys(tmp_path: Path) -> None:
@@ -39,13 +43,15 @@ def test_billing_keys_writes_consistent_keys(tmp_path: Path) -> None:
     call_command("billing_keys", env_file=str(env), stdout=StringIO())
     values = _read_env(env)
     assert values["KEEP_ME"] == "1"
-    meter = signing_key_from_pem(values["VDI_BILLING_METER_PRIVATE_KEY_PEM"])
-    log = signing_key_from_pem(values["VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM"])
-    assert values["VDI_BILLING_METER_KID"] == key_id(meter.verify_key)
-    assert values["VDI_BILLING_LOG_OPERATOR_KID"] == key_id(log.verify_key)
-    assert len(values["VDI_SIGNING_KEY"]) == 64
+    meter = signing_key_from_pem(values["MP_BILLING_METER_PRIVATE_KEY_PEM"])
+    log = signing_key_from_pem(values["MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM"])
+    assert values["MP_BILLING_METER_KID"] == key_id(meter.verify_key)
+    assert values["MP_BILLING_LOG_OPERATOR_KID"] == key_id(log.verify_key)
+    assert len(values["MP_SIGNING_KEY"]) == 64
+    # Only MP_ names are written (VDI_ is the deprecated alias).
+    assert not [name for name in values if name.startswith("VDI_")]
     # The manifest authority signs offline; no development authority key.
-    assert "VDI_MANIFEST_AUTHORITY_SIGNING_KEY" not in values
+    assert "MP_MANIFEST_AUTHORITY_SIGNING_KEY" not in values
     assert oct(env.stat().st_mode & 0o777) == "0o600"
 
 
@@ -61,9 +67,37 @@ def test_billing_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None
     call_command("billing_keys", env_file=str(env), force=True, stdout=StringIO())
     after = _read_env(env)
     assert all(
-        after[name] != before[name] for name in before if name.startswith("VDI_")
+        after[name] != before[name] for name in before if name.startswith("MP_")
     )
     assert after["DJANGO_SECRET_KEY"] == before["DJANGO_SECRET_KEY"]
+
+
+def test_billing_keys_reads_an_older_vdi_env_file(tmp_path: Path) -> None:
+    """A .env an older version wrote with ``VDI_`` names counts as keys
+    present (``--if-missing`` leaves it alone); a rotation rewrites the
+    rotated variables under ``MP_`` names and drops their ``VDI_`` lines."""
+    env = tmp_path / ".env"
+    call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    old = env.read_text().replace("MP_", "VDI_")
+    env.write_text(old)
+    with pytest.raises(CommandError, match="--force"):
+        call_command("billing_keys", env_file=str(env), stdout=StringIO())
+    call_command("billing_keys", env_file=str(env), if_missing=True, stdout=StringIO())
+    assert env.read_text() == old
+    call_command(
+        "billing_keys", "rotate", role="meter", env_file=str(env), stdout=StringIO()
+    )
+    values = _read_env(env)
+    assert "VDI_BILLING_METER_PRIVATE_KEY_PEM" not in values
+    assert "VDI_BILLING_METER_KID" not in values
+    meter = signing_key_from_pem(values["MP_BILLING_METER_PRIVATE_KEY_PEM"])
+    assert values["MP_BILLING_METER_KID"] == key_id(meter.verify_key)
+    retired = json.loads(values["MP_BILLING_RETIRED_KEYS"])
+    old_pem = _read_env_text(old)["VDI_BILLING_METER_PRIVATE_KEY_PEM"]
+    old_kid = key_id(signing_key_from_pem(old_pem).verify_key)
+    assert [entry["kid"] for entry in retired] == [old_kid]
+    # Untouched variables keep their (deprecated, still honoured) names.
+    assert values["VDI_SIGNING_KEY"] == _read_env_text(old)["VDI_SIGNING_KEY"]
 
 
 @pytest.mark.django_db
@@ -83,7 +117,7 @@ def test_export_then_offline_verify_with_nothing_else(
     clean_env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO", "DATABASE", "VDI_"))
+        if not k.startswith(("DJANGO", "DATABASE", "VDI_", "MP_"))
     }
     cmd = [
         sys.executable,
@@ -182,7 +216,7 @@ def test_production_refuses_to_start_without_secrets() -> None:
     for name in (
         "DJANGO_SECRET_KEY",
         "DATABASE_URL",
-        "VDI_SIGNING_KEY",
+        "MP_SIGNING_KEY",
         "CELERY_BROKER_URL",
     ):
         assert name in result.stderr
@@ -197,7 +231,7 @@ def test_production_starts_with_its_secrets(tmp_path: Path) -> None:
         MP_ENV="production",
         DJANGO_ALLOWED_HOSTS="billing.example",
         DATABASE_URL="postgres://u:p@db/meterproof",
-        VDI_ATTEST_SECRET="x" * 32,
+        MP_ATTEST_SECRET="x" * 32,
         CELERY_BROKER_URL="redis://redis:6379/0",
     )
     result = _settings_in_subprocess(values)
@@ -227,7 +261,7 @@ def test_reclaim_task_runs_through_celery(tenant_setup: TenantSetup) -> None:
         tenant=tenant_setup.tenant,
         event_id="crashed",
         window="2026-11",
-        request_hash="0" * 64,
+        meter_hash="0" * 64,
         expires_at=timezone.now() - timedelta(seconds=1),
     )
     assert reservations_reclaim_expired_task.delay().get() == 1
@@ -298,15 +332,15 @@ def test_trust_json_after_billing_keys_lists_only_the_release_authority(
     monkeypatch.setattr(environ.Env, "ENVIRON", parsed)
     environ.Env.read_env(str(env), overwrite=True)
     for name in (
-        "VDI_SIGNING_KEY",
-        "VDI_BILLING_METER_PRIVATE_KEY_PEM",
-        "VDI_BILLING_METER_KID",
-        "VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
-        "VDI_BILLING_LOG_OPERATOR_KID",
-        "VDI_MANIFEST_AUTHORITY_SIGNING_KEY",
+        "SIGNING_KEY",
+        "BILLING_METER_PRIVATE_KEY_PEM",
+        "BILLING_METER_KID",
+        "BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM",
+        "BILLING_LOG_OPERATOR_KID",
+        "MANIFEST_AUTHORITY_SIGNING_KEY",
     ):
-        setattr(settings, name, parsed.get(name, ""))
-    assert "VDI_MANIFEST_AUTHORITY_SIGNING_KEY" not in parsed
+        setattr(settings, f"VDI_{name}", parsed.get(f"MP_{name}", ""))
+    assert "MP_MANIFEST_AUTHORITY_SIGNING_KEY" not in parsed
     shipped = Path(settings.BASE_DIR) / "circuits/apiBillingV2/manifest_authority.json"
     expected = set(authority_keys_from_json(json.loads(shipped.read_text())))
 

@@ -80,7 +80,7 @@ def _reserve_for(
         tenant=tenant,
         event_id=event["event_id"],
         window=event["window"],
-        request_hash=canonical_hash(event),
+        meter_hash=canonical_hash(event),
         expires_at=timezone.now() + timedelta(seconds=ttl_seconds),
         holder=holder,
     )
@@ -139,15 +139,16 @@ def test_reservation_of_a_live_process_waits_until_it_expires(
 
 _HOLDER_SCRIPT = """
 import sys, time, psycopg
-dsn, key, tenant_id, event_id, window, request_hash = sys.argv[1:7]
+dsn, key, tenant_id, event_id, window, meter_hash = sys.argv[1:7]
 conn = psycopg.connect(dsn, autocommit=True)
 conn.execute("SELECT pg_advisory_lock(%s)", [int(key)])
 conn.execute(
+    # the column keeps its first name (ReplayReservation.meter_hash)
     'INSERT INTO billing_replayreservation (tenant_id, event_id, "window", '
     "request_hash, token, status, expires_at, holder, created_at) VALUES "
     "(%s, %s, %s, %s, gen_random_uuid(), 'reserved', now() + interval '15 minutes',"
     " %s, now())",
-    [int(tenant_id), event_id, window, request_hash, int(key)],
+    [int(tenant_id), event_id, window, meter_hash, int(key)],
 )
 print("reserved", flush=True)
 time.sleep(120)

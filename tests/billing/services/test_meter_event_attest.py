@@ -35,7 +35,7 @@ def _reserve_as_crashed(
         tenant=tenant,
         event_id=event["event_id"],
         window=event["window"],
-        request_hash=canonical_hash(event),
+        meter_hash=canonical_hash(event),
         expires_at=now - timedelta(seconds=1)
         if expired
         else now + timedelta(minutes=10),
@@ -107,7 +107,7 @@ def test_storage_failure_releases_reservations_and_writes_nothing(
         occurred_at=timezone.now(),
         attributes={},
         meter_kid="x",
-        event_hash="0" * 64,
+        meter_hash="0" * 64,
     )
     with pytest.raises(IntegrityError):
         meter_event_attest(payload=event, tenant=tenant_setup.tenant)

@@ -38,7 +38,7 @@ def log(settings: Any) -> dict[str, Any]:
 
 def _append(signer: NoteSigner, start: int, end: int) -> None:
     log_append(
-        leaf_datas=[canonical_json({"n": i}) for i in range(start, end)],
+        entries=[canonical_json({"n": i}) for i in range(start, end)],
         signer=signer,
         origin=ORIGIN,
     )

@@ -50,7 +50,7 @@ def witness_key(settings: Any) -> tuple[CosignatureSigner, str]:
 
 def _append(signer: NoteSigner, *labels: str) -> None:
     log_append(
-        leaf_datas=[f'{{"leaf":"{x}"}}'.encode() for x in labels],
+        entries=[f'{{"leaf":"{x}"}}'.encode() for x in labels],
         signer=signer,
         origin=ORIGIN,
     )
