@@ -1,8 +1,8 @@
 """Django admin for the transparency log: entries, checkpoints and the head.
 
-All of it is append-only and written by ``transparency.services.log_append``,
-so every page is view-only. ``LogNode`` (internal subtree hashes) is not
-registered.
+All of it is append-only and written by ``transparency.services``
+(``log_enqueue``, ``log_integrate``), so every page is view-only.
+``LogNode`` (internal subtree hashes) is not registered.
 """
 
 from __future__ import annotations
