@@ -1,11 +1,14 @@
-"""System checks of the billing app (``billing.E00x`` / ``billing.W00x``)."""
+"""System checks of the billing app; their ids are in :data:`CHECK_IDS`.
+
+Registered by ``BillingConfig.ready()`` (:func:`kernel.check_registry.checks_register`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Warning
 
 from billing.keyring import get_keyring
 from billing.settings import billing_settings
@@ -13,8 +16,22 @@ from circuits.settings import circuits_settings
 from kernel.errors import SigningKeysUnconfigured
 from kernel.settings import kernel_settings
 
+__all__ = ["CHECKS", "CHECK_IDS", "PROOF_MODES", "check_proof_mode", "check_signing_keys"]
 
-@register("meterproof")
+#: Every id these checks emit, and what it means (one meaning per id).
+CHECK_IDS = {
+    "billing.E001": "production: the signing keys are missing or malformed, or a "
+    "configured kid is not the key's RFC 7638 thumbprint",
+    "billing.W001": "development: the signing keys are missing or malformed, or a "
+    "configured kid is not the key's RFC 7638 thumbprint",
+    "billing.E002": "VDI_BILLING_PROOF_MODE is not sync, parallel or async",
+    "billing.E003": "VDI_BILLING_PROOF_MAX_ATTEMPTS or VDI_BILLING_PROOF_BATCH is "
+    "below 1",
+    "billing.W002": "async proving in production with CELERY_TASK_ALWAYS_EAGER "
+    "(the proof task runs inside every attest request)",
+}
+
+
 def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """Report missing or inconsistent signing keys.
 
@@ -37,11 +54,11 @@ def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 PROOF_MODES = ("sync", "parallel", "async")
 
 
-@register("meterproof")
 def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """``billing.E002``: ``VDI_BILLING_PROOF_MODE`` is not ``sync``,
-    ``parallel`` or ``async``,
-    or ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` / ``VDI_BILLING_PROOF_BATCH`` is < 1.
+    ``parallel`` or ``async``.
+    ``billing.E003``: ``VDI_BILLING_PROOF_MAX_ATTEMPTS`` /
+    ``VDI_BILLING_PROOF_BATCH`` is < 1.
     ``billing.W002``: async proving in production with Celery tasks run
     eagerly (inside the attest request)."""
     problems: list[Any] = []
@@ -62,7 +79,11 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     ):
         if value < 1:
             problems.append(
-                Error(f"{name} must be at least 1", id="billing.E002")
+                Error(
+                    f"{name} must be at least 1",
+                    hint="Defaults: 5 attempts, batches of 64.",
+                    id="billing.E003",
+                )
             )
     if (
         mode == "async"
@@ -79,3 +100,7 @@ def check_proof_mode(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     return problems
+
+
+#: The checks ``BillingConfig.ready()`` registers.
+CHECKS = (check_signing_keys, check_proof_mode)

@@ -8,8 +8,6 @@ HTTP status. ``SigningKeysUnconfigured`` is the kernel's
 
 from __future__ import annotations
 
-from typing import Any
-
 from kernel.protocol.errors import MeterproofError
 
 
@@ -137,8 +135,3 @@ class MeterKeyNotFound(BillingServiceError):
     """No meter key with this kid for the tenant."""
 
     code = "meter_key_not_found"
-
-
-def error_body(exc: MeterproofError, **extra: Any) -> dict[str, Any]:
-    """Return the JSON error body ``{"error": {"code", "message", "field"}}``."""
-    return {"error": {**exc.as_dict(), **extra}}

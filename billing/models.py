@@ -267,14 +267,6 @@ class Bundle(models.Model):
     tariff_version = models.ForeignKey(
         TariffVersion, on_delete=models.PROTECT, related_name="bundles"
     )
-    log_entry = models.OneToOneField(
-        "transparency.LogEntry",
-        on_delete=models.PROTECT,
-        related_name="bundle",
-        null=True,
-        blank=True,
-        help_text="Deprecated link, no longer written: use leaf_hash.",
-    )
     leaf_hash = models.CharField(
         max_length=64,
         unique=True,

@@ -17,7 +17,8 @@ class CircuitsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register system checks and validate the artifacts once (logged).
+        """Register the system checks (``circuits.checks.CHECKS``) and
+        validate the artifacts once (logged).
 
         The verdict is cached in :mod:`circuits.artifacts` (keyed by file
         mtimes, recomputed on demand); a mismatch never stops the server from
@@ -25,8 +26,11 @@ class CircuitsConfig(AppConfig):
         proving (HTTP 503 ``artifact_manifest_mismatch``) while in-circuit
         binding is on.
         """
-        from . import checks  # noqa: F401
-        from .artifacts import artifact_status
+        from circuits.artifacts import artifact_status
+        from circuits.checks import CHECKS
+        from kernel.check_registry import checks_register
+
+        checks_register(CHECKS)
 
         status = artifact_status()
         if status.ok:

@@ -30,7 +30,6 @@ __all__ = [
     "parse_hash_after",
     "parse_ptau_verify",
     "parse_zkey_verify",
-    "ptau_verify",
     "run_snarkjs",
     "snarkjs_argv",
     "snarkjs_version",
@@ -303,14 +302,6 @@ def zkey_verify(
         run_snarkjs(["zkey", "verify", str(r1cs), str(ptau), str(zkey)])
     )
 
-
-def ptau_verify(ptau: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Run ``snarkjs powersoftau verify``; return its parsed contributions.
-
-    Raises:
-        SnarkjsUnavailable, CeremonyError: as :func:`run_snarkjs`.
-    """
-    return parse_ptau_verify(run_snarkjs(["powersoftau", "verify", str(ptau)]))
 
 
 def export_verification_key(

@@ -13,15 +13,34 @@ artifacts is an Error:
 - ``circuits.E006``: an artifact file named in the manifest is missing.
 
 With binding off, one ``circuits.W001`` Warning summarises any problem.
+
+The ids are in :data:`CHECK_IDS`; ``CircuitsConfig.ready()`` registers
+:data:`CHECKS` (:func:`kernel.check_registry.checks_register`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning
 
 from circuits.artifacts import artifact_status
+
+__all__ = ["CHECKS", "CHECK_IDS", "check_circuit_artifacts"]
+
+#: Every id these checks emit, and what it means (one meaning per id).
+CHECK_IDS = {
+    "circuits.E001": "binding on: ARTIFACT_MANIFEST.json is missing or unreadable",
+    "circuits.E002": "binding on: the manifest is malformed (not JSON, wrong "
+    "format, bad member)",
+    "circuits.E003": "binding on: the manifest signature is invalid",
+    "circuits.E004": "binding on: the manifest is signed by an unknown authority, "
+    "or no authority key is configured",
+    "circuits.E005": "binding on: an artifact or a derived value differs from the "
+    "manifest (one message per item)",
+    "circuits.E006": "binding on: an artifact file named in the manifest is missing",
+    "circuits.W001": "binding off: any manifest or artifact problem, summarised",
+}
 
 _HINT_RESTORE = (
     "Restore the files from the release (git checkout circuits/apiBillingV2) "
@@ -51,7 +70,6 @@ _BY_CODE = {
 }
 
 
-@register("meterproof")
 def check_circuit_artifacts(
     app_configs: Any = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -94,3 +112,7 @@ def check_circuit_artifacts(
                 )
             )
     return messages
+
+
+#: The checks ``CircuitsConfig.ready()`` registers.
+CHECKS = (check_circuit_artifacts,)

@@ -1,5 +1,6 @@
 """Helpers shared by the apps' Django admins: error messages, JSON and time
-columns, and the mixin that turns a service error into a form message.
+columns, the mixin that turns a service error into a form message, and the
+view-only admin of rows that only services write.
 
 Every app's ``admin.py`` may import these (they sit in the kernel, the lowest
 layer); none of them touches a model.
@@ -11,7 +12,7 @@ import json
 from datetime import UTC
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,7 +21,13 @@ from django.utils.safestring import SafeString
 
 from kernel.protocol.errors import MeterproofError
 
-__all__ = ["ServiceErrorsMixin", "describe_error", "pretty_json", "utc"]
+__all__ = [
+    "ReadOnlyAdmin",
+    "ServiceErrorsMixin",
+    "describe_error",
+    "pretty_json",
+    "utc",
+]
 
 # Wraps long JSON and hashes instead of letting them run off the page.
 _PRE_STYLE = (
@@ -90,3 +97,21 @@ class ServiceErrorsMixin:
         except (MeterproofError, ValidationError, IntegrityError) as exc:
             messages.error(request, f"Not saved: {describe_error(exc)}")
             return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A view-only admin for rows written only by services (the append-only
+    log in transparency; meter events, bundles and reservations in billing;
+    signed snapshots and fetches in revocation)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """No adding from the admin."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """No changes from the admin."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """No deleting from the admin."""
+        return False

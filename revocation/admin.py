@@ -19,7 +19,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from kernel.admin_helpers import ServiceErrorsMixin, describe_error, pretty_json, utc
+from kernel.admin_helpers import (
+    ReadOnlyAdmin,
+    ServiceErrorsMixin,
+    describe_error,
+    pretty_json,
+    utc,
+)
 from kernel.keyring import published_keys
 from kernel.protocol.errors import MeterproofError
 from revocation.models import (
@@ -34,7 +40,6 @@ from revocation.services.revocations import (
     revocation_key_add,
     revocation_key_lift,
 )
-from transparency.admin import ReadOnlyAdmin
 
 
 class LiftForm(forms.Form):

@@ -11,5 +11,8 @@ class RevocationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register system checks."""
-        from . import checks  # noqa: F401
+        """Register the system checks (``revocation.checks.CHECKS``)."""
+        from kernel.check_registry import checks_register
+        from revocation.checks import CHECKS
+
+        checks_register(CHECKS)

@@ -9,6 +9,9 @@
 - ``revocation.E004``: a non-positive cache or maximum age.
 - ``revocation.W001``: the inline snapshot is already stale (strict verification
   will fail closed until it is replaced).
+
+The same ids are in :data:`CHECK_IDS`; ``RevocationConfig.ready()`` registers
+:data:`CHECKS` (:func:`kernel.check_registry.checks_register`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Warning
 
 from kernel.errors import SigningKeysUnconfigured
 from revocation.protocol.errors import RevocationError
@@ -24,8 +27,20 @@ from revocation.protocol.snapshot import snapshot_check_fresh, snapshot_open
 from revocation.services.snapshots import issuer_keys
 from revocation.settings import revocation_settings
 
+__all__ = ["CHECKS", "CHECK_IDS", "check_revocation_source"]
 
-@register("meterproof")
+#: Every id these checks emit, and what it means (one meaning per id).
+CHECK_IDS = {
+    "revocation.E001": "VDI_BILLING_REVOCATION_JSON is not a valid signed snapshot, "
+    "or cannot be verified (no trust anchors)",
+    "revocation.E002": "both VDI_BILLING_REVOCATION_JSON and "
+    "VDI_BILLING_REVOCATION_URL are set",
+    "revocation.E003": "VDI_BILLING_REVOCATION_URL is not an http(s) URL",
+    "revocation.E004": "a non-positive revocation cache or maximum age",
+    "revocation.W001": "the inline revocation snapshot is already stale",
+}
+
+
 def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """Validate the revocation source settings (see the module docstring)."""
     errors: list[Any] = []
@@ -65,26 +80,23 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
             "the issuer this server trusts (docs/PROTOCOL.md, 'Revocation "
             "snapshot'), or unset VDI_BILLING_REVOCATION_JSON."
         )
+        # One id, two causes of one meaning: the inline snapshot is not usable.
+        unusable: str | None = None
         try:
             snapshot = snapshot_open(inline, issuer_keys())
         except RevocationError as exc:
-            errors.append(
-                Error(
-                    f"VDI_BILLING_REVOCATION_JSON is not a valid signed revocation "
-                    f"snapshot: {exc.message} [{exc.code}]",
-                    hint=hint,
-                    id="revocation.E001",
-                )
+            unusable = (
+                f"VDI_BILLING_REVOCATION_JSON is not a valid signed revocation "
+                f"snapshot: {exc.message} [{exc.code}]"
             )
         except SigningKeysUnconfigured as exc:
-            errors.append(
-                Error(
-                    "VDI_BILLING_REVOCATION_JSON cannot be verified: the server has "
-                    f"no trust anchors ({exc.message})",
-                    hint="Configure the keys ('python manage.py billing_keys').",
-                    id="revocation.E001",
-                )
+            unusable = (
+                "VDI_BILLING_REVOCATION_JSON cannot be verified: the server has "
+                f"no trust anchors ({exc.message})"
             )
+            hint = "Configure the keys ('python manage.py billing_keys')."
+        if unusable is not None:
+            errors.append(Error(unusable, hint=hint, id="revocation.E001"))
         else:
             try:
                 snapshot_check_fresh(
@@ -99,3 +111,7 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
                     )
                 )
     return errors
+
+
+#: The checks ``RevocationConfig.ready()`` registers.
+CHECKS = (check_revocation_source,)

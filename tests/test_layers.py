@@ -41,13 +41,6 @@ LAYERS = {
     "config": 4,
 }
 
-#: (importer, imported) module pairs still failing on this branch only because
-#: they are in files another item of issue 11 rewrites. Emptied at merge.
-PENDING: set[tuple[str, str]] = {
-    # admin split (item 4): billing/admin.py revokes meter keys in a function
-    ("billing.admin", "revocation.services.revocations"),
-}
-
 
 @dataclass(frozen=True)
 class Edge:
@@ -243,7 +236,7 @@ def test_no_import_cycle() -> None:
     """No module reaches itself through runtime imports (rule a)."""
     graph: dict[str, set[str]] = {}
     for edge in _edges():
-        if edge.type_only or (edge.importer, edge.imported) in PENDING:
+        if edge.type_only:
             continue
         graph.setdefault(edge.importer, set()).add(edge.imported)
     cycles = _find_cycles(graph)
@@ -260,7 +253,6 @@ def test_no_import_from_a_higher_or_sibling_layer() -> None:
         for edge in _edges()
         if edge.importer.split(".")[0] != edge.imported.split(".")[0]
         and _layer(edge.imported) >= _layer(edge.importer)
-        and (edge.importer, edge.imported) not in PENDING
     )
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
 
@@ -271,19 +263,9 @@ def test_no_first_party_import_in_a_function_body() -> None:
     wrong = sorted(
         f"{edge.importer}:{edge.line} imports {edge.imported} in a function"
         for edge in _edges()
-        if edge.in_function
-        and not edge.in_ready
-        and (edge.importer, edge.imported) not in PENDING
+        if edge.in_function and not edge.in_ready
     )
     assert not wrong, "\n".join(wrong)
-
-
-def test_pending_entries_still_fail() -> None:
-    """Every ``PENDING`` pair is still an import in the tree (a fixed one must
-    leave the list)."""
-    present = {(edge.importer, edge.imported) for edge in _edges()}
-    stale = sorted(PENDING - present)
-    assert not stale, f"remove from PENDING: {stale}"
 
 
 def test_layers_name_every_top_level_package() -> None:

@@ -1,8 +1,8 @@
 """Django admin for the transparency log: entries, checkpoints and the head.
 
-All of it is append-only and written by ``transparency.services.log_append``,
-so every page is view-only. ``LogNode`` (internal subtree hashes) is not
-registered.
+All of it is append-only and written by ``transparency.services``
+(``log_enqueue``, ``log_integrate``), so every page is view-only.
+``LogNode`` (internal subtree hashes) is not registered.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from kernel.admin_helpers import ReadOnlyAdmin
 from transparency.models import (
     Checkpoint,
     Cosignature,
@@ -30,23 +31,6 @@ _PRE_STYLE = (
     "white-space: pre-wrap; word-break: break-all; max-width: 60rem; "
     "margin: 0; padding: 8px; font-size: 12px; background: var(--darkened-bg);"
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A view-only admin for rows written only by services (the append-only
-    log here; meter events, bundles and reservations in billing)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No adding from the admin."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No changes from the admin."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No deleting from the admin."""
-        return False
 
 
 # A signed note is shown exactly: its lines never wrap (the box scrolls).

@@ -11,5 +11,8 @@ class TransparencyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the app's system checks."""
-        from transparency import checks  # noqa: F401
+        """Register the system checks (``transparency.checks.CHECKS``)."""
+        from kernel.check_registry import checks_register
+        from transparency.checks import CHECKS
+
+        checks_register(CHECKS)

@@ -1,16 +1,28 @@
-"""System checks of the transparency app (IDs ``transparency.E1xx``)."""
+"""System checks of the transparency app (ids ``transparency.E1xx``, in
+:data:`CHECK_IDS`).
+
+Registered by ``TransparencyConfig.ready()``
+(:func:`kernel.check_registry.checks_register`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 
 from transparency.selectors_witness import witness_verifiers
 
+__all__ = ["CHECKS", "CHECK_IDS", "check_witness_keys"]
 
-@register()
+#: Every id these checks emit, and what it means (one meaning per id).
+CHECK_IDS = {
+    "transparency.E101": "a VDI_BILLING_LOG_WITNESS_KEYS entry is not a C2SP 0x04 "
+    "(cosignature) verifier key",
+}
+
+
 def check_witness_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``transparency.E101``: every ``VDI_BILLING_LOG_WITNESS_KEYS`` entry is a
     well-formed C2SP 0x04 (cosignature) verifier key."""
@@ -25,3 +37,7 @@ def check_witness_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
             )
         ]
     return []
+
+
+#: The checks ``TransparencyConfig.ready()`` registers.
+CHECKS = (check_witness_keys,)

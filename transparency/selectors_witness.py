@@ -63,11 +63,6 @@ def checkpoint_note_cosigned(checkpoint: Checkpoint) -> str:
     return checkpoint.note + "".join(lines)
 
 
-def monitor_alert_open_count() -> int:
-    """Return how many monitor alerts are not yet acknowledged."""
-    return MonitorAlert.objects.filter(acknowledged_at__isnull=True).count()
-
-
 def monitor_alert_open_list(*, limit: int = 5) -> list[MonitorAlert]:
     """Return the newest unacknowledged monitor alerts (at most ``limit``)."""
     return list(MonitorAlert.objects.filter(acknowledged_at__isnull=True)[:limit])

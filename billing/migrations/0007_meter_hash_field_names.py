@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0005_replayreservation_holder"),
+        ("billing", "0006_remove_bundle_log_entry"),
     ]
 
     operations = [

@@ -55,6 +55,40 @@ def tenant_create(
     return tenant
 
 
+#: Tenant fields :func:`tenant_update` may change. The slug is fixed (it is the
+#: signed events' ``tenant``), and so is ``is_surrogate`` (set by a backfill).
+TENANT_UPDATE_FIELDS = ("name", "tariff", "is_active")
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, changes: Mapping[str, Any]) -> Tenant:
+    """Change some of a tenant's ``name``, ``tariff`` and ``is_active``;
+    validate (``full_clean``) and save only those columns.
+
+    ``changes`` maps field names of :data:`TENANT_UPDATE_FIELDS` to their new
+    values (``tariff``: a :class:`~billing.models.Tariff` or ``None``). An
+    empty mapping saves nothing.
+
+    Raises:
+        TypeError: a field outside :data:`TENANT_UPDATE_FIELDS` (a caller
+            bug, like an unexpected keyword argument).
+        django.core.exceptions.ValidationError: an invalid value.
+    """
+    unknown = sorted(set(changes) - set(TENANT_UPDATE_FIELDS))
+    if unknown:
+        raise TypeError(
+            f"tenant_update cannot change {', '.join(unknown)}; it changes "
+            f"{', '.join(TENANT_UPDATE_FIELDS)}"
+        )
+    if not changes:
+        return tenant
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    tenant.full_clean()
+    tenant.save(update_fields=list(changes))
+    return tenant
+
+
 @dataclass(frozen=True)
 class IssuedApiKey:
     """A freshly issued key: ``secret`` is shown once and never stored."""

@@ -9,7 +9,7 @@ the verification key the proof names by ``vkey_hash`` among keys it trusts
 (from the trust anchors or the signed artifact manifest), re-hashes that key,
 and runs the Groth16 verifier.
 
-Shapes (see ``billing/protocol/bundle.py`` and ``circuits/prover.py``)::
+Shapes (see ``billing/protocol/bundle.py`` and ``circuits/prover/backend.py``)::
 
     billing_commitments = {"binding_version": "bn128-poseidon8-v1",
                            "elements": ["<decimal>"] * 8,

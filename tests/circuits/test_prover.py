@@ -275,7 +275,7 @@ def test_no_witness_file_is_left_behind(
     groth16_prover: Groth16Prover, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The per-proof .wtns temp file is removed after proving."""
-    import circuits.prover as prover_module
+    import circuits.prover.backend as prover_module
 
     monkeypatch.setattr(prover_module, "_WTNS_DIR", str(tmp_path))
     groth16_prover.prove(COMMITMENTS)

@@ -30,9 +30,6 @@ OBJECTS: tuple[tuple[type[AppSettings], AppSettings], ...] = (
     (BillingSettings, billing_settings),
 )
 
-#: Files still reading product settings directly because another item of
-#: issue 11 rewrites them on its own branch; converted at merge.
-PENDING = {"circuits/prover.py"}
 #: The one reader of ``django.conf.settings`` for product settings.
 READER = "kernel/settings.py"
 
@@ -122,7 +119,7 @@ def test_apps_read_product_settings_only_through_their_objects() -> None:
     for package in ("kernel", "transparency", "revocation", "circuits", "billing"):
         for path in (ROOT / package).rglob("*.py"):
             relative = path.relative_to(ROOT).as_posix()
-            if "migrations" in path.parts or relative in {*PENDING, READER}:
+            if "migrations" in path.parts or relative == READER:
                 continue
             hits = _product_reads(path)
             if hits:

@@ -38,7 +38,7 @@ class QueuedEntryFactory(DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> QueuedEntry:
-        (leaf_hash,) = log_enqueue(leaf_datas=[kwargs["data"].encode()])
+        (leaf_hash,) = log_enqueue(entries=[kwargs["data"].encode()])
         return QueuedEntry.objects.get(leaf_hash=leaf_hash)
 
 
@@ -54,7 +54,7 @@ class LogEntryFactory(DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> LogEntry:
-        (leaf_hash,) = log_enqueue(leaf_datas=[kwargs["data"].encode()])
+        (leaf_hash,) = log_enqueue(entries=[kwargs["data"].encode()])
         log_sequence(
             leaf_hashes=[leaf_hash], signer=kwargs["signer"], origin=kwargs["origin"]
         )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from tests.transparency.log_support import log_append
 from transparency.models import Checkpoint
 from transparency.protocol.checkpoint import parse_checkpoint
 from transparency.protocol.merkle import (
@@ -20,7 +21,6 @@ from transparency.protocol.merkle import (
     verify_inclusion,
 )
 from transparency.protocol.note import NoteSigner, generate_key, open_note
-from transparency.services import log_append
 
 pytestmark = pytest.mark.django_db
 

@@ -2,11 +2,9 @@
 
 from transparency.services.log import (
     MAX_BATCH,
-    AppendResult,
     IntegrateResult,
     NodeCache,
     checkpoint_timestamp_line,
-    log_append,
     log_checkpoint_refresh,
     log_enqueue,
     log_heal,
@@ -17,11 +15,9 @@ from transparency.services.log import (
 
 __all__ = [
     "MAX_BATCH",
-    "AppendResult",
     "IntegrateResult",
     "NodeCache",
     "checkpoint_timestamp_line",
-    "log_append",
     "log_checkpoint_refresh",
     "log_enqueue",
     "log_heal",

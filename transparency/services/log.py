@@ -37,7 +37,6 @@ from transparency.protocol.merkle import (
     HASH_SIZE,
     NodeReader,
     consistency_proof,
-    inclusion_proof,
     leaf_hash,
     new_nodes,
     tree_root,
@@ -135,22 +134,6 @@ class IntegrateResult:
     root_hash: bytes
     checkpoint: Checkpoint
     leaf_hashes: list[bytes]
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    """What :func:`log_append` produced for its own leaves."""
-
-    leaf_indices: list[int]
-    tree_size: int
-    root_hash: bytes
-    checkpoint: Checkpoint
-    proofs: list[list[bytes]]
-
-    @property
-    def start_index(self) -> int:
-        """Index of the first appended leaf."""
-        return self.leaf_indices[0]
 
 
 def log_enqueue(*, entries: Sequence[bytes]) -> list[str]:
@@ -394,39 +377,6 @@ def log_heal(
     except Exception:
         logger.exception("healing %d queued leaves failed; left queued", len(queued))
     return len(queued)
-
-
-def log_append(
-    *, entries: Sequence[bytes], signer: NoteSigner, origin: str
-) -> AppendResult:
-    """Queue and sequence leaves now; return their indices and inclusion proofs
-    against the checkpoint that sequenced them.
-
-    Convenience for callers that need the log position at once (tests,
-    benchmarks, backfills). Joins the caller's transaction if there is one.
-
-    Raises:
-        ValueError: on an empty batch.
-        IntegrityError: a leaf is already queued or logged.
-    """
-    if not entries:
-        raise ValueError("log_append needs at least one leaf")
-    with transaction.atomic():
-        hashes = log_enqueue(entries=entries)
-        indices = log_sequence(leaf_hashes=hashes, signer=signer, origin=origin)
-        checkpoint = _latest_checkpoint()
-        assert checkpoint is not None
-        size = checkpoint.tree_size
-        order = [indices[h] for h in hashes]
-        cache = NodeCache()
-        proofs = cache.run(lambda get: [inclusion_proof(i, size, get) for i in order])
-    return AppendResult(
-        leaf_indices=order,
-        tree_size=size,
-        root_hash=bytes.fromhex(checkpoint.root_hash),
-        checkpoint=checkpoint,
-        proofs=proofs,
-    )
 
 
 def log_checkpoint_refresh(

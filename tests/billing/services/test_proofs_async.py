@@ -315,8 +315,8 @@ def test_parallel_mode_answers_with_the_detached_proof(
 
 
 def test_proof_mode_system_check(settings: Any) -> None:
-    """billing.E002 names an unknown VDI_BILLING_PROOF_MODE or a batch/attempt
-    bound below 1; billing.W002 warns about async proving with eager Celery
+    """billing.E002 names an unknown VDI_BILLING_PROOF_MODE, billing.E003 a
+    batch/attempt bound below 1; billing.W002 warns about async proving with eager Celery
     tasks in production; valid settings give nothing."""
     from billing.checks import check_proof_mode
 
@@ -327,7 +327,10 @@ def test_proof_mode_system_check(settings: Any) -> None:
     assert [m.id for m in check_proof_mode()] == ["billing.E002"]
     settings.VDI_BILLING_PROOF_MODE = "async"
     settings.VDI_BILLING_PROOF_BATCH = 0
-    assert [m.id for m in check_proof_mode()] == ["billing.E002"]
+    assert [m.id for m in check_proof_mode()] == ["billing.E003"]
+    settings.VDI_BILLING_PROOF_MAX_ATTEMPTS = 0
+    assert [m.id for m in check_proof_mode()] == ["billing.E003", "billing.E003"]
+    settings.VDI_BILLING_PROOF_MAX_ATTEMPTS = 5
     settings.VDI_BILLING_PROOF_BATCH = 64
     settings.VDI_BILLING_INCIRCUIT_BINDING = True
     settings.PRODUCTION = True

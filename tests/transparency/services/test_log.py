@@ -9,13 +9,13 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tests.transparency.log_support import log_append
 from transparency.models import Checkpoint, LogEntry, LogNode, QueuedEntry
 from transparency.protocol.checkpoint import parse_checkpoint
 from transparency.protocol.errors import ConsistencyProofError
 from transparency.protocol.merkle import leaf_hash, root_hash
 from transparency.protocol.note import NoteSigner, generate_key, open_note
 from transparency.services import (
-    log_append,
     log_checkpoint_refresh,
     log_enqueue,
     log_integrate,

@@ -13,11 +13,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from kernel.protocol.jcs import canonical_json
+from tests.transparency.log_support import log_append
 from transparency.fetchers import local_fetcher
 from transparency.models import LogEntry, LogNode, MonitorAlert, MonitorState
 from transparency.protocol.logapi import HEAD_PATH
 from transparency.protocol.note import NoteSigner, generate_key
-from transparency.services import log_append
 from transparency.services.monitor import monitor_run
 from transparency.tasks import monitor_run_task
 

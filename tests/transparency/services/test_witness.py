@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from tests.transparency.log_support import log_append
 from transparency.fetchers import local_fetcher, local_poster
 from transparency.models import Checkpoint, Cosignature, LogEntry, LogNode, LogState
 from transparency.protocol.checkpoint import open_checkpoint
@@ -23,7 +24,6 @@ from transparency.protocol.note import (
 )
 from transparency.protocol.witness import Witness
 from transparency.selectors_witness import checkpoint_note_cosigned
-from transparency.services import log_append
 
 pytestmark = pytest.mark.django_db
 

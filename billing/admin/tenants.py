@@ -1,0 +1,191 @@
+"""Admin of tenants: create through ``tenant_create``, edit through
+``tenant_update``, issue API keys (action); their keys are listed inline.
+
+A service error (:class:`~kernel.protocol.errors.MeterproofError` or Django
+``ValidationError``) becomes a form error or an error message, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from billing.admin.shared import ReadOnlyInline
+from billing.models import ApiKey, MeterKey, Tenant
+from billing.services.tenants import (
+    TENANT_UPDATE_FIELDS,
+    api_key_issue,
+    tenant_create,
+    tenant_update,
+)
+from kernel.admin_helpers import ServiceErrorsMixin, utc
+
+__all__ = ["ApiKeyInline", "MeterKeyInline", "TenantAddForm", "TenantAdmin"]
+
+
+class ApiKeyInline(ReadOnlyInline):
+    """The tenant's API keys (prefix only; secrets are never stored)."""
+
+    model = ApiKey
+    fields = ("prefix", "name", "created_at", "revoked_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    verbose_name_plural = "API keys (issue with the “Issue API key” action)"
+
+
+class MeterKeyInline(ReadOnlyInline):
+    """The tenant's registered gateway meter keys."""
+
+    model = MeterKey
+    fields = ("kid", "public_key_b64url", "not_before", "not_after", "created_at")
+    readonly_fields = fields
+
+
+class TenantAddForm(forms.ModelForm):
+    """Fields asked for when creating a tenant (``tenant_create``)."""
+
+    class Meta:
+        model = Tenant
+        fields = ("slug", "name", "tariff", "is_surrogate")
+
+
+@admin.register(Tenant)
+class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    """Tenants: create through ``tenant_create``, issue API keys (action)."""
+
+    list_display = (
+        "slug",
+        "name",
+        "tariff",
+        "active",
+        "surrogate",
+        "bundle_count",
+        "api_key_count",
+        "created",
+    )
+    list_display_links = ("slug",)
+    list_filter = ("is_active", "is_surrogate", "tariff")
+    search_fields = ("slug", "name")
+    list_select_related = ("tariff",)
+    date_hierarchy = "created_at"
+    inlines = (ApiKeyInline, MeterKeyInline)
+    actions = ("issue_api_key",)
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        """Annotate bundle and live API key counts."""
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _bundles=Count("bundles", distinct=True),
+                _api_keys=Count("api_keys", distinct=True),
+            )
+        )
+
+    @admin.display(description="active", boolean=True, ordering="is_active")
+    def active(self, obj: Tenant) -> bool:
+        """Whether the tenant may attest."""
+        return obj.is_active
+
+    @admin.display(description="surrogate", boolean=True, ordering="is_surrogate")
+    def surrogate(self, obj: Tenant) -> bool:
+        """Whether a backfill created it from a client-address hash."""
+        return obj.is_surrogate
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj: Tenant) -> str:
+        """Creation time, compact UTC."""
+        return utc(obj.created_at)
+
+    @admin.display(description="bundles", ordering="_bundles")
+    def bundle_count(self, obj: Tenant) -> str:
+        """Number of bundles, linked to the tenant's bundle list."""
+        url = (
+            reverse("admin:billing_bundle_changelist") + f"?tenant__id__exact={obj.pk}"
+        )
+        return format_html('<a href="{}">{}</a>', url, obj._bundles)  # type: ignore[attr-defined]
+
+    @admin.display(description="API keys", ordering="_api_keys")
+    def api_key_count(self, obj: Tenant) -> str:
+        """Number of API keys (live and revoked), linked to the key list."""
+        url = (
+            reverse("admin:billing_apikey_changelist") + f"?tenant__id__exact={obj.pk}"
+        )
+        return format_html('<a href="{}">{}</a>', url, obj._api_keys)  # type: ignore[attr-defined]
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Tenant | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
+        """Use the creation form on add."""
+        if obj is None:
+            kwargs["form"] = TenantAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> tuple:
+        """Keys are listed once the tenant exists."""
+        return self.inlines if obj is not None else ()
+
+    def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        """Add: slug, name, tariff, surrogate. Change: everything, slug fixed."""
+        if obj is None:
+            return ["slug", "name", "tariff", "is_surrogate"]
+        return ["slug", "name", "tariff", "is_active", "is_surrogate", "created_at"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Tenant | None = None
+    ) -> tuple:
+        """The slug is the signed events' ``tenant``: fixed once created."""
+        if obj is None:
+            return ()
+        return ("slug", "is_surrogate", "created_at")
+
+    def save_model(
+        self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool
+    ) -> None:
+        """Create through ``tenant_create``; an edit changes only name, tariff
+        and is_active, through ``tenant_update``."""
+        if not change:
+            created = tenant_create(
+                slug=form.cleaned_data["slug"],
+                name=form.cleaned_data.get("name", ""),
+                tariff=form.cleaned_data.get("tariff"),
+                is_surrogate=form.cleaned_data.get("is_surrogate", False),
+            )
+            obj.pk = created.pk
+            obj.name = created.name
+            obj.created_at = created.created_at
+            return
+        changes = {
+            field: form.cleaned_data[field]
+            for field in TENANT_UPDATE_FIELDS
+            if field in form.changed_data
+        }
+        tenant_update(tenant=obj, changes=changes)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Tenants are deactivated, not deleted (their bundles stay)."""
+        return False
+
+    @admin.action(description="Issue API key", permissions=["change"])
+    def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        """Issue one API key per selected tenant and show each secret once."""
+        for tenant in queryset.order_by("slug"):
+            issued = api_key_issue(tenant=tenant, name=f"admin:{request.user}")
+            self.message_user(
+                request,
+                f"New API key for {tenant.slug} (prefix {issued.api_key.prefix}): "
+                f"{issued.secret} — store it now; it is shown only once and "
+                "only its SHA-256 is kept.",
+                level=messages.WARNING,
+            )

@@ -1,0 +1,46 @@
+"""``tenant_update``: the admin's tenant edit, through a service."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from billing.models import Tenant
+from billing.services.tenants import tenant_update
+from tests.billing.factories import TariffFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_changes_only_the_named_fields() -> None:
+    """Name, tariff and is_active change; the slug and the rest stay."""
+    tenant = TenantFactory(slug="acme", name="Acme")
+    tariff = TariffFactory()
+    tenant_update(
+        tenant=tenant,
+        changes={"name": "Acme Inc", "tariff": tariff, "is_active": False},
+    )
+    row = Tenant.objects.get(pk=tenant.pk)
+    assert (row.slug, row.name, row.tariff, row.is_active) == (
+        "acme",
+        "Acme Inc",
+        tariff,
+        False,
+    )
+
+
+def test_refuses_a_field_it_does_not_change() -> None:
+    """The slug (the signed events' ``tenant``) is not editable: TypeError,
+    nothing saved."""
+    tenant = TenantFactory(slug="acme")
+    with pytest.raises(TypeError, match="slug"):
+        tenant_update(tenant=tenant, changes={"slug": "other"})
+    assert Tenant.objects.get(pk=tenant.pk).slug == "acme"
+
+
+def test_validates_before_saving() -> None:
+    """An invalid value is a ValidationError and is not stored."""
+    tenant = TenantFactory(name="Acme")
+    with pytest.raises(ValidationError):
+        tenant_update(tenant=tenant, changes={"name": "x" * 1000})
+    assert Tenant.objects.get(pk=tenant.pk).name == "Acme"
