@@ -53,7 +53,7 @@ from typing import Any, ClassVar, Final, Literal, NamedTuple, TypeAlias, cast
 
 from kernel.protocol.jcs import canonical_hash
 
-from .errors import QuantityError, TariffError
+from .errors import NaiveDatetimeError, QuantityError, TariffError
 
 __all__ = [
     "MAX_AMOUNT_MINOR",
@@ -686,10 +686,13 @@ class Tariff:
             at: an aware datetime (any offset; compared as an instant).
 
         Raises:
-            ValueError: if ``at`` is naive (a caller bug, not a tariff error).
+            NaiveDatetimeError: (``naive_datetime``, also a ``ValueError``)
+                if ``at`` is naive (a caller bug, not a bad tariff).
         """
         if at.tzinfo is None or at.utcoffset() is None:
-            raise ValueError("is_effective_at() needs an aware datetime, got naive")
+            raise NaiveDatetimeError(
+                f"is_effective_at() needs an aware datetime, found naive {at!r}"
+            )
         if at < self.effective_from:
             return False
         return self.effective_to is None or at < self.effective_to
