@@ -59,8 +59,7 @@ def log_inclusion(ctx: CheckContext) -> None:
     if checkpoint.tree_size != log.tree_size:
         raise CheckFailed(
             "tree_size_mismatch",
-            f"log.tree_size {log.tree_size} != checkpoint size "
-            f"{checkpoint.tree_size}",
+            f"log.tree_size {log.tree_size} != checkpoint size {checkpoint.tree_size}",
             field="log.tree_size",
         )
     verify_inclusion(

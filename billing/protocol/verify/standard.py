@@ -179,8 +179,7 @@ def charge_recompute(ctx: CheckContext) -> None:
     if expected != bundle.charge:
         raise CheckFailed(
             "charge_mismatch",
-            f"charge says {bundle.charge.to_json()}, recomputed "
-            f"{expected.to_json()}",
+            f"charge says {bundle.charge.to_json()}, recomputed {expected.to_json()}",
         )
 
 
@@ -215,9 +214,7 @@ def charge_hash(ctx: CheckContext) -> None:
     """
     att = ctx.attestation
     if att["charge_hash"] != canonical_hash(att["charge"]):
-        raise CheckFailed(
-            "charge_hash_mismatch", "charge_hash != SHA-256(JCS(charge))"
-        )
+        raise CheckFailed("charge_hash_mismatch", "charge_hash != SHA-256(JCS(charge))")
 
 
 def fingerprint(ctx: CheckContext) -> None:

@@ -119,8 +119,7 @@ def not_revoked(ctx: CheckContext) -> None:
         ):
             raise CheckFailed(
                 "kid_revoked",
-                f"{role} kid {kid} is revoked (snapshot sequence "
-                f"{snapshot.sequence})",
+                f"{role} kid {kid} is revoked (snapshot sequence {snapshot.sequence})",
                 field=role,
             )
     if snapshot.is_attestation_revoked(
