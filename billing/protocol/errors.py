@@ -19,7 +19,6 @@ __all__ = [
     "EmptyProfileError",
     "LogEvidenceError",
     "MeterEventError",
-    "NaiveDatetimeError",
     "ProfileUnsupportedError",
     "QuantityError",
     "SkipCheck",
@@ -70,13 +69,6 @@ class TrustAnchorError(BillingProtocolError):
     """A trust-anchor document (vdi-billing-trust.json) is malformed."""
 
     code = "trust_anchors_invalid"
-
-
-class NaiveDatetimeError(TariffError, ValueError):
-    """A tariff was asked about a naive ``datetime`` (a caller bug: protocol
-    instants are timezone-aware). Also a ``ValueError``, as before."""
-
-    code = "naive_datetime"
 
 
 class LogEvidenceError(BundleFormatError, ValueError):

@@ -23,9 +23,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Final, NamedTuple, cast
 
+from kernel.protocol.errors import NaiveDatetimeError
 from kernel.protocol.jcs import canonical_hash
 
-from ..errors import NaiveDatetimeError, TariffError
+from ..errors import TariffError
 from .currency import require_currency
 from .fields import (
     MAX_AMOUNT_MINOR,
