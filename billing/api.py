@@ -148,7 +148,8 @@ class BundleVerifyApi(APIView):
         report's ``revocation`` adds the snapshot's ``source``.
         """
         # Bounded like attest: a bundle is a few KB, and a huge deeply nested
-        # body must not reach the JSON parser (C stack, see verify.py).
+        # body must not reach the JSON parser (C stack, see
+        # kernel.protocol.strictjson and circuits.protocol.groth16).
         _check_body_size(request, billing_settings.max_body_bytes)
         body = request.data
         bundle: Any = body

@@ -14,12 +14,9 @@ from billing.errors import BundleNotFound, MeterKeyNotFound
 from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, TariffVersion, Tenant
 from billing.protocol.trust import TrustAnchors, check_key_entry
-from billing.protocol.verify import (
-    PROFILE_STRICT,
-    CheckFailed,
-    CheckResult,
-    verify_bundle,
-)
+from billing.protocol.verify.options import PROFILE_STRICT, strict_options
+from billing.protocol.verify.report import CheckResult
+from billing.protocol.verify.verifier import verify_bundle
 from kernel.protocol.ed25519 import b64url_decode, verify_key_from_bytes
 from kernel.protocol.errors import MeterproofError
 from kernel.protocol.timefmt import format_rfc3339_utc
@@ -269,15 +266,12 @@ def verification_options_get(*, profile: str) -> tuple[dict[str, Any], dict[str,
     # it nears expiry (a no-op with beat; see VDI_CELERY_BEAT).
     revocation_snapshot_refresh_lazily()
     snapshot, meta = revocation_snapshot_for_verification()
-    options: dict[str, Any] = {
-        "revocation": snapshot,
-        "max_snapshot_age_seconds": meta["max_age_seconds"],
-    }
     problem = meta.get("last_error")
-    if snapshot is None and problem:
-        options["revocation_problem"] = CheckFailed(
-            str(problem["code"]), str(problem["message"]), field="revocation"
-        )
+    options = strict_options(
+        revocation=snapshot,
+        problem=(str(problem["code"]), str(problem["message"])) if problem else None,
+        max_snapshot_age_seconds=meta["max_age_seconds"],
+    )
     return options, meta
 
 

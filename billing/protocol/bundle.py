@@ -65,7 +65,7 @@ from kernel.protocol.strictjson import loads as strict_loads
 from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 from transparency.protocol.merkle import leaf_hash
 
-from .errors import BundleFormatError, MeterEventError, TariffError
+from .errors import BundleFormatError, LogEvidenceError, MeterEventError, TariffError
 from .events import MeterEnvelope
 from .tariff import Charge, Tariff
 
@@ -159,7 +159,7 @@ def attestation_digests(
     signed, so a caller can start proving early and pass the result to
     :func:`build_attestation` with these ``digests``.
     """
-    meter_hash = envelope.event.event_hash
+    meter_hash = envelope.event.meter_hash
     charge_json = charge.to_json()
     charge_hash = canonical_hash(charge_json)
     fingerprint = billing_fingerprint(meter_hash, tariff.tariff_hash, charge_json)
@@ -252,13 +252,28 @@ def build_bundle(
             (saves re-canonicalising); computed otherwise.
 
     Raises:
-        ValueError: ``leaf_index`` given without the other log members.
+        LogEvidenceError: (``log_evidence_incomplete``, also a
+            ``ValueError``) ``leaf_index`` given without the other log
+            members.
     """
     bundle: dict[str, Any] = {"format": BUNDLE_FORMAT, "attestation": attestation}
     if leaf_index is None:
         return bundle
     if tree_size is None or inclusion_proof is None or checkpoint is None:
-        raise ValueError("log evidence needs tree_size, inclusion_proof, checkpoint")
+        missing = [
+            name
+            for name, value in (
+                ("tree_size", tree_size),
+                ("inclusion_proof", inclusion_proof),
+                ("checkpoint", checkpoint),
+            )
+            if value is None
+        ]
+        raise LogEvidenceError(
+            f"log evidence for leaf_index {leaf_index} needs tree_size, "
+            f"inclusion_proof and checkpoint; missing {', '.join(missing)}",
+            field="log",
+        )
     bundle["log"] = {
         "leaf_index": leaf_index,
         "tree_size": tree_size,

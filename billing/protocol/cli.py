@@ -51,8 +51,8 @@ from .verify import (
     PROFILE_STRICT,
     PROFILES,
     BundleVerifier,
-    CheckFailed,
     resolve_profile,
+    strict_options,
 )
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -111,10 +111,6 @@ _WORKER: BundleVerifier | None = None
 
 def _init_worker(trust_json: Any, profile: str, options: dict[str, Any]) -> None:
     global _WORKER
-    options = dict(options)
-    problem = options.pop("revocation_problem", None)
-    if problem is not None:  # exceptions do not pickle; rebuild it here
-        options["revocation_problem"] = CheckFailed(problem[0], problem[1])
     _WORKER = BundleVerifier(
         TrustAnchors.from_json(trust_json), profile=profile, **options
     )
@@ -177,20 +173,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"trust anchors {trust_path}: {exc.message} ({exc.field})"
         ) from exc
     profile = resolve_profile(args.profile)
-    options: dict[str, Any] = {
-        "max_snapshot_age_seconds": args.max_snapshot_age,
-        "groth16_backend": args.groth16_backend,
-        "now": args.now,
-    }
-    pickled = dict(options)
+    snapshot, problem = None, None
     if args.revocation:
         snapshot, problem = load_revocation(Path(args.revocation), trust)
-        options["revocation"] = pickled["revocation"] = snapshot
-        if problem is not None:
-            options["revocation_problem"] = problem
-            pickled["revocation_problem"] = (problem.code, problem.message)
     elif profile == PROFILE_STRICT:
         raise UsageError("--profile strict needs --revocation SNAPSHOT.json")
+    # One strict-profile setup (also the server's); every option pickles, so
+    # the same dict goes to the worker processes.
+    options: dict[str, Any] = {
+        "groth16_backend": args.groth16_backend,
+        "now": args.now,
+        **strict_options(
+            revocation=snapshot,
+            problem=None if problem is None else (problem.code, problem.message),
+            max_snapshot_age_seconds=args.max_snapshot_age,
+        ),
+    }
     exclude = [trust_path] + ([Path(args.revocation)] if args.revocation else [])
     files = [
         f
@@ -210,7 +208,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with ProcessPoolExecutor(
             max_workers=jobs,
             initializer=_init_worker,
-            initargs=(trust_json, profile, pickled),
+            initargs=(trust_json, profile, options),
         ) as pool:
             for chunk in pool.map(_verify_files, chunks):
                 reports.extend(chunk)

@@ -101,7 +101,7 @@ class MeterEvent:
         return parse_rfc3339_utc(self.occurred_at)
 
     @cached_property
-    def event_hash(self) -> str:
+    def meter_hash(self) -> str:
         """SHA-256(JCS(event)), lowercase hex: the bundle's ``meter_hash``."""
         return canonical_hash(self.to_json())
 

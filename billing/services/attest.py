@@ -315,16 +315,16 @@ def meter_events_attest(
             outcomes[index] = AttestOutcome("rejected", error=exc)
             continue
         if key in first_seen:
-            duplicates.append((index, first_seen[key], event.event_hash))
+            duplicates.append((index, first_seen[key], event.meter_hash))
             continue
         first_seen[key] = index
-        hashes[index] = event.event_hash
+        hashes[index] = event.meter_hash
         pending.append(
             PendingAttest(
                 index=index,
                 tenant=owner,
                 envelope=envelope,
-                meter_hash=event.event_hash,
+                meter_hash=event.meter_hash,
                 key=key,
                 version=version,
             )

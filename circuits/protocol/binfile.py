@@ -15,13 +15,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from circuits.protocol.errors import BinFileError
+
 __all__ = ["BinFile", "BinFileError", "read_bin_file"]
-
-
-class BinFileError(ValueError):
-    """The bytes are not a well-formed iden3 binary container (the message
-    says why: bad magic, truncated header or section table, or a section
-    that overruns the file)."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ from __future__ import annotations
 from kernel.protocol.errors import ProtocolError
 
 __all__ = [
+    "BinFileError",
+    "PoseidonConstantsError",
+    "WitnessFileError",
+    "WitnessValueError",
     "CircuitsProtocolError",
     "CommitmentError",
     "ManifestError",
@@ -254,3 +258,51 @@ class ProofInvalidError(BindingError):
     """The Groth16 proof is well formed but the pairing check fails."""
 
     code = "groth16_proof_invalid"
+
+
+class BinFileError(CircuitsProtocolError, ValueError):
+    """The bytes are not a well-formed iden3 binary container (``.r1cs``,
+    ``.wtns``, ``.zkey``): bad magic, truncated header or section table, or a
+    section that overruns the file (the message says which).
+
+    Raised by :func:`circuits.protocol.binfile.read_bin_file`. Also a
+    ``ValueError``, as before.
+    """
+
+    code = "binfile_malformed"
+
+
+class WitnessFileError(CircuitsProtocolError, ValueError):
+    """``.wtns`` bytes are not a version-2 snarkjs witness file: bad magic or
+    version, a missing or truncated section, or a section-2 size that
+    disagrees with the header.
+
+    Raised by :func:`circuits.protocol.witness.read_wtns`. Also a
+    ``ValueError``, as before.
+    """
+
+    code = "wtns_malformed"
+
+
+class WitnessValueError(CircuitsProtocolError, ValueError):
+    """A witness does not fit its field or circuit: a value outside ``[0,
+    prime)``, a prime wider than ``n8`` bytes, a length other than the
+    R1CS's wire count, or ``witness[0]`` (the constant wire) not 1.
+
+    Raised by :func:`circuits.protocol.witness.write_wtns` and
+    :func:`circuits.protocol.r1cs.r1cs_unsatisfied`. Also a ``ValueError``,
+    as before.
+    """
+
+    code = "witness_invalid"
+
+
+class PoseidonConstantsError(CircuitsProtocolError, RuntimeError):
+    """The shipped Poseidon constants (``data/poseidon_constants.json``) do
+    not describe the instance ``circuits.protocol.poseidon`` implements (field
+    modulus, round numbers, matrix shapes): a broken installation.
+
+    Also a ``RuntimeError``, as before.
+    """
+
+    code = "poseidon_constants_invalid"

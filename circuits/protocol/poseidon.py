@@ -30,7 +30,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from circuits.protocol.errors import PoseidonError
+from circuits.protocol.errors import PoseidonConstantsError, PoseidonError
 
 __all__ = [
     "MAX_INPUTS",
@@ -84,7 +84,11 @@ def _load_document() -> dict[str, Any]:
         or document["n_rounds_f"] != N_ROUNDS_F
         or tuple(document["n_rounds_p"]) != N_ROUNDS_P
     ):
-        raise RuntimeError(f"{_CONSTANTS_FILE} does not match poseidon.py parameters")
+        raise PoseidonConstantsError(
+            f"{_CONSTANTS_FILE} does not match poseidon.py parameters: expected "
+            f"field modulus {_P}, n_rounds_f {N_ROUNDS_F}, n_rounds_p "
+            f"{list(N_ROUNDS_P)}"
+        )
     return document
 
 
@@ -95,11 +99,16 @@ def _params(t: int) -> _Params:
     flat = [int(v, 16) for v in document["C"][t - 2]]
     rounds = N_ROUNDS_F + n_rounds_p
     if len(flat) != rounds * t:
-        raise RuntimeError(f"{_CONSTANTS_FILE}: C[{t - 2}] has {len(flat)} values")
+        raise PoseidonConstantsError(
+            f"{_CONSTANTS_FILE}: C[{t - 2}] has {len(flat)} values, expected "
+            f"{rounds * t}"
+        )
     rc = tuple(tuple(flat[r * t : (r + 1) * t]) for r in range(rounds))
     mds = tuple(tuple(int(v, 16) for v in row) for row in document["M"][t - 2])
     if len(mds) != t or any(len(row) != t for row in mds):
-        raise RuntimeError(f"{_CONSTANTS_FILE}: M[{t - 2}] is not {t}x{t}")
+        raise PoseidonConstantsError(
+            f"{_CONSTANTS_FILE}: M[{t - 2}] is not {t}x{t}, found {len(mds)} rows"
+        )
     return _Params(t=t, n_rounds_p=n_rounds_p, rc=rc, mds=mds)
 
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from circuits.protocol.binfile import BinFileError, read_bin_file
-from circuits.protocol.errors import R1csFormatError
+from circuits.protocol.errors import R1csFormatError, WitnessValueError
 
 __all__ = [
     "BN254_SCALAR_FIELD",
@@ -220,15 +220,18 @@ def r1cs_unsatisfied(r1cs: R1cs, witness: Sequence[int]) -> list[int]:
     the constant ``1`` (the ``.wtns`` order).
 
     Raises:
-        ValueError: ``len(witness) != r1cs.header.wires`` or
-            ``witness[0] != 1``.
+        WitnessValueError: (``witness_invalid``, also a ``ValueError``)
+            ``len(witness) != r1cs.header.wires`` or ``witness[0] != 1``.
     """
     if len(witness) != r1cs.header.wires:
-        raise ValueError(
-            f"witness has {len(witness)} values, the r1cs {r1cs.header.wires} wires"
+        raise WitnessValueError(
+            f"witness has {len(witness)} values, expected one per wire: "
+            f"{r1cs.header.wires}"
         )
     if witness[0] != 1:
-        raise ValueError("witness[0] (the constant wire) is not 1")
+        raise WitnessValueError(
+            f"witness[0] (the constant wire) is {witness[0]}, expected 1"
+        )
     prime = r1cs.header.prime
 
     def evaluate(combination: LinearCombination) -> int:

@@ -66,7 +66,12 @@ from typing import Any
 import wasmtime
 
 from circuits.protocol.binfile import BinFileError, read_bin_file
-from circuits.protocol.errors import ProverInputError, ProverUnavailableError
+from circuits.protocol.errors import (
+    ProverInputError,
+    ProverUnavailableError,
+    WitnessFileError,
+    WitnessValueError,
+)
 
 __all__ = [
     "CIRCOM_EXCEPTION_MESSAGES",
@@ -240,15 +245,22 @@ def wtns_bytes(witness: Sequence[int], prime: int, *, n8: int = 32) -> bytes:
     the constant wire ``1``; every value must be an int in ``[0, prime)``.
 
     Raises:
-        ValueError: a value outside ``[0, prime)`` or not an int, or a prime
-            that does not fit ``n8`` bytes.
+        WitnessValueError: (``witness_invalid``, also a ``ValueError``) a
+            value outside ``[0, prime)`` or not an int, or a prime that does
+            not fit ``n8`` bytes.
     """
     if prime <= 1 or prime.bit_length() > 8 * n8:
-        raise ValueError(f"prime does not fit {n8} bytes")
+        raise WitnessValueError(
+            f"prime has {prime.bit_length()} bits, expected > 1 and at most "
+            f"{8 * n8} ({n8} bytes)"
+        )
     body = bytearray(n8 * len(witness))
     for index, value in enumerate(witness):
         if type(value) is not int or not 0 <= value < prime:
-            raise ValueError(f"witness[{index}] is not a field element")
+            raise WitnessValueError(
+                f"witness[{index}] is not a field element: expected an int in "
+                f"[0, prime), found {type(value).__name__}"
+            )
         body[index * n8 : (index + 1) * n8] = value.to_bytes(n8, "little")
     return _wtns_from_body(bytes(body), prime, len(witness), n8)
 
@@ -272,29 +284,34 @@ def read_wtns(data: bytes) -> Wtns:
     logically. Values are not reduced.
 
     Raises:
-        ValueError: bad magic or version, a missing or truncated section, or
-            a section-2 size that disagrees with the header.
+        WitnessFileError: (``wtns_malformed``, also a ``ValueError``) bad
+            magic or version, a missing or truncated section, or a section-2
+            size that disagrees with the header.
     """
     try:
         container = read_bin_file(data, _WTNS_MAGIC)
     except BinFileError as exc:
-        raise ValueError(f"not a .wtns file: {exc}") from None
+        raise WitnessFileError(f"not a .wtns file: {exc}") from None
     if container.version != _WTNS_VERSION:
-        raise ValueError(f".wtns version is {container.version}, expected 2")
+        raise WitnessFileError(f".wtns version is {container.version}, expected 2")
     sections = container.sections
     if 1 not in sections or 2 not in sections:
-        raise ValueError(".wtns lacks section 1 or 2")
+        raise WitnessFileError(
+            f".wtns has sections {sorted(sections)}, expected 1 and 2"
+        )
     start, size = sections[1]
     if size < 8:
-        raise ValueError(".wtns header section is truncated")
+        raise WitnessFileError(f".wtns header section is {size} bytes, expected >= 8")
     (n8,) = struct.unpack_from("<I", data, start)
     if size != 8 + n8:
-        raise ValueError(f".wtns header section is {size} bytes, expected {8 + n8}")
+        raise WitnessFileError(
+            f".wtns header section is {size} bytes, expected {8 + n8}"
+        )
     prime = int.from_bytes(data[start + 4 : start + 4 + n8], "little")
     (n_witness,) = struct.unpack_from("<I", data, start + 4 + n8)
     start, size = sections[2]
     if size != n8 * n_witness:
-        raise ValueError(
+        raise WitnessFileError(
             f".wtns witness section is {size} bytes, expected {n8 * n_witness}"
         )
     witness = [
@@ -410,7 +427,11 @@ class _Session:
                 if export is None and name in _OPTIONAL_EXPORTS:
                     continue
                 if not isinstance(export, wasmtime.Func):
-                    raise KeyError(name)
+                    raise ProverUnavailableError(
+                        f"the wasm is not a circom witness calculator: export "
+                        f"{name!r} is missing or not a function",
+                        field="wasm",
+                    )
                 self.funcs[name] = export
             helper_exports = wasmtime.Instance(
                 self.store,
@@ -439,9 +460,12 @@ class _Session:
             if not (
                 1 <= self.n32 <= 64 and self.witness_size > 0 and self.input_size >= 0
             ):
-                raise ValueError(
-                    f"n32 {self.n32}, witness size {self.witness_size}, input size "
-                    f"{self.input_size}"
+                raise ProverUnavailableError(
+                    "the wasm is not a circom witness calculator: expected n32 in "
+                    f"[1, 64], witness size > 0, input size >= 0, found n32 "
+                    f"{self.n32}, witness size {self.witness_size}, input size "
+                    f"{self.input_size}",
+                    field="wasm",
                 )
             self.call("getRawPrime")
             self.prime = self.read_shared()

@@ -122,3 +122,26 @@ class JsonUnicodeError(JsonInputError):
     (RFC 7493 §2.1)."""
 
     code = "invalid_unicode"
+
+
+class TimestampError(ProtocolError, ValueError):
+    """A value is not an RFC 3339 UTC timestamp as the protocol writes it
+    (``2026-11-21T10:05:03Z``, RFC 3339 §5.6 with the offset fixed to ``Z``).
+
+    Raised by :mod:`kernel.protocol.timefmt`. Also a ``ValueError``: the
+    callers that wrap it in their own error (meter events, bundles, trust
+    anchors) catch ``ValueError``.
+    """
+
+    code = "timestamp_invalid"
+
+
+class NaiveDatetimeError(TimestampError):
+    """A protocol function was given a naive ``datetime`` (no timezone): a
+    caller bug, since protocol instants are timezone-aware.
+
+    Raised by :func:`kernel.protocol.timefmt.format_rfc3339_utc` and
+    ``billing.protocol.tariff.Tariff.is_effective_at``.
+    """
+
+    code = "naive_datetime"

@@ -8,7 +8,7 @@ from django.db import connection
 
 from billing.models import Bundle
 from billing.services.attest import meter_event_attest
-from tests.billing.conftest import TenantSetup, make_event
+from tests.billing.support import TenantSetup, make_event
 
 pytestmark = pytest.mark.django_db
 

@@ -143,3 +143,31 @@ class EntryTooLargeError(TileError):
     """
 
     code = "entry_too_large"
+
+
+class Base64Error(MalformedNoteError, ValueError):
+    """A signed-note field is not canonical standard base64 with padding
+    (C2SP signed-note: keys and signatures are base64 of exact bytes).
+
+    Raised by the note codec; its callers wrap it in
+    :class:`MalformedNoteError` or :class:`VerifierKeyError` with context.
+    Also a ``ValueError``, as before.
+    """
+
+    code = "base64_invalid"
+
+
+class LogRequestError(ProtocolError, ValueError):
+    """A log client was called with an impossible request (e.g. a page size
+    below 1): a caller bug, not a bad log answer. Also a ``ValueError``, as
+    before."""
+
+    code = "log_request_invalid"
+
+
+class WitnessStateError(WitnessError, ValueError):
+    """A witness's stored state is not ``{tree_size, root_hash}`` with a
+    non-negative integer size and a 32-byte (64 hex) root. Also a
+    ``ValueError``, as before."""
+
+    code = "witness_state_invalid"

@@ -19,7 +19,7 @@ from typing import Any
 
 from kernel.protocol.errors import JsonInputError
 from kernel.protocol.strictjson import loads as strict_loads
-from transparency.protocol.errors import LogResponseError
+from transparency.protocol.errors import LogRequestError, LogResponseError
 from transparency.protocol.merkle import HASH_SIZE
 
 __all__ = [
@@ -191,9 +191,12 @@ def iter_entries(
         FetchError: from ``fetch``.
         LogResponseError: a malformed page, a page that makes no progress or
             overshoots, or entries whose ``leaf_index`` is not the next one.
+        LogRequestError: (``log_request_invalid``) ``page_size < 1``.
     """
     if page_size < 1:
-        raise ValueError(f"page_size must be >= 1, found {page_size}")
+        raise LogRequestError(
+            f"page_size must be >= 1, found {page_size}", field="page_size"
+        )
     position = start
     while position < end:
         want = min(end, position + page_size)

@@ -36,6 +36,7 @@ import nacl.exceptions
 import nacl.signing
 
 from transparency.protocol.errors import (
+    Base64Error,
     InvalidSignatureError,
     MalformedNoteError,
     UnknownVerifierError,
@@ -86,13 +87,20 @@ def _is_valid_name(name: str) -> bool:
 
 
 def _b64decode_strict(value: str) -> bytes:
-    """Decode standard base64 with padding; reject anything non-canonical."""
+    """Decode standard base64 with padding; reject anything non-canonical.
+
+    Raises:
+        Base64Error: (``base64_invalid``, also a ``ValueError``).
+    """
     try:
         raw = base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        raise ValueError(str(exc)) from None
+        raise Base64Error(f"expected standard base64 with padding: {exc}") from None
     if base64.b64encode(raw).decode("ascii") != value:
-        raise ValueError("base64 is not in canonical form")
+        raise Base64Error(
+            "base64 is not in canonical form: expected "
+            f"{base64.b64encode(raw).decode('ascii')[:80]!r}"
+        )
     return raw
 
 

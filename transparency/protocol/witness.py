@@ -40,6 +40,7 @@ from transparency.protocol.errors import (
     WitnessInconsistent,
     WitnessOriginMismatch,
     WitnessRollback,
+    WitnessStateError,
 )
 from transparency.protocol.logapi import Fetcher, fetch_consistency_proof, fetch_head
 from transparency.protocol.merkle import HASH_SIZE, verify_consistency
@@ -75,14 +76,29 @@ class WitnessState:
         """Check the field shapes.
 
         Raises:
-            ValueError: negative size or a root that is not 32 bytes.
+            WitnessStateError: (``witness_state_invalid``, also a
+                ``ValueError``) a size that is not a non-negative int or a
+                root that is not 32 bytes.
         """
         if isinstance(self.tree_size, bool) or not isinstance(self.tree_size, int):
-            raise ValueError("tree_size must be an int")
+            raise WitnessStateError(
+                f"tree_size must be an int, found {type(self.tree_size).__name__}",
+                field="tree_size",
+            )
         if self.tree_size < 0:
-            raise ValueError(f"tree_size must be >= 0, found {self.tree_size}")
+            raise WitnessStateError(
+                f"tree_size must be >= 0, found {self.tree_size}", field="tree_size"
+            )
         if not isinstance(self.root_hash, bytes) or len(self.root_hash) != HASH_SIZE:
-            raise ValueError(f"root_hash must be {HASH_SIZE} bytes")
+            found = (
+                f"{len(self.root_hash)} bytes"
+                if isinstance(self.root_hash, bytes)
+                else type(self.root_hash).__name__
+            )
+            raise WitnessStateError(
+                f"root_hash must be {HASH_SIZE} bytes, found {found}",
+                field="root_hash",
+            )
 
     def to_json(self) -> dict[str, Any]:
         """Return ``{"tree_size": int, "root_hash": lowercase hex}``."""
@@ -93,14 +109,24 @@ class WitnessState:
         """Parse :meth:`to_json` output.
 
         Raises:
-            ValueError: on any other shape.
+            WitnessStateError: (``witness_state_invalid``, also a
+                ``ValueError``) on any other shape.
         """
         if not isinstance(obj, dict) or set(obj) != {"tree_size", "root_hash"}:
-            raise ValueError("witness state must be {tree_size, root_hash}")
+            found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+            raise WitnessStateError(
+                f"witness state must be {{tree_size, root_hash}}, found {found}"
+            )
         root = obj["root_hash"]
-        if not isinstance(root, str):
-            raise ValueError("root_hash must be hex")
-        return cls(tree_size=obj["tree_size"], root_hash=bytes.fromhex(root))
+        try:
+            root_hash = bytes.fromhex(root) if isinstance(root, str) else None
+        except ValueError:
+            root_hash = None
+        if root_hash is None:
+            raise WitnessStateError(
+                f"root_hash must be hex, found {root!r}"[:200], field="root_hash"
+            )
+        return cls(tree_size=obj["tree_size"], root_hash=root_hash)
 
 
 @dataclass(frozen=True)

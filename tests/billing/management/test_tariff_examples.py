@@ -15,8 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from billing.protocol.cli import main
-from billing.protocol.tariff import _MODELS as MODELS
-from billing.protocol.tariff import Tariff, compute_charge
+from billing.protocol.tariff import MODELS, Tariff, compute_charge
 from tests.billing.factories import TariffVersionFactory
 
 EXAMPLES = Path(settings.BASE_DIR) / "docs" / "examples" / "tariffs"

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import rfc8785
 
-from billing.protocol import verify as verify_module
 from billing.protocol.errors import TrustAnchorError
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import (
@@ -27,6 +26,7 @@ from billing.protocol.verify import (
     VerificationReport,
     verify_bundle,
 )
+from billing.protocol.verify import standard as verify_module
 from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk
 from transparency.protocol.note import NoteSigner
 

@@ -26,12 +26,12 @@ from .builders import event_json
 
 
 def test_valid_event_round_trips() -> None:
-    """from_json(e).to_json() == e, and event_hash is SHA-256(JCS(e))."""
+    """from_json(e).to_json() == e, and meter_hash is SHA-256(JCS(e))."""
     obj = event_json()
     event = MeterEvent.from_json(copy.deepcopy(obj))
     assert event.to_json() == obj
     assert MeterEvent.from_json(event.to_json()) == event
-    assert event.event_hash == hashlib.sha256(rfc8785.dumps(obj)).hexdigest()
+    assert event.meter_hash == hashlib.sha256(rfc8785.dumps(obj)).hexdigest()
     assert event.occurred_at_dt == datetime(2026, 11, 21, 10, 5, 3, tzinfo=UTC)
 
 
