@@ -481,7 +481,7 @@ def test_witness_calculator_of_another_circuit_is_refused(tmp_path: Path) -> Non
     """A signed manifest pinning another circuit's wasm (5 wires) does not
     fit the r1cs: groth16_zkey_mismatch before any proof."""
     artifacts = _artifact_copy(tmp_path)
-    other = Path(__file__).resolve().parents[1] / "vectors" / "witness"
+    other = Path(__file__).resolve().parents[2] / "vectors" / "witness"
     shutil.copy(other / "assertion.wasm", artifacts / ROLES["wasm"])
     manifest = build_manifest(
         artifacts,
