@@ -19,14 +19,18 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.protocol.bundle import receipt_id_for
 from kernel.protocol.ed25519 import KeyPair, public_jwk
+from revocation.models import RevocationSnapshot
+from revocation.services.snapshots import revocation_snapshot_publish
 from tests.billing.protocol.builders import (
     Keys,
     StrictKit,
@@ -331,13 +335,6 @@ def test_local_snapshot_an_hour_old_without_beat_is_resigned_on_demand(
     Without Celery beat (development) strict verification re-signs it first
     and the revocation checks pass; with beat (production) nothing re-signs
     on demand and the stale snapshot fails closed."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from revocation.models import RevocationSnapshot
-    from revocation.services.snapshots import revocation_snapshot_publish
-
     settings.VDI_BILLING_REVOCATION_JSON = ""
     settings.VDI_CELERY_BEAT = beat
     settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC = 3600
