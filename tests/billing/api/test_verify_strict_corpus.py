@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,11 +38,11 @@ from tests.billing.protocol.builders import (
     signed_test_manifest,
 )
 from tests.billing.protocol.groth16_trapdoor import TrapdoorKey
+from tests.support.cli import meterproof
 
 VERIFY = "/api/vdi/billing/verify"
 TRUST = "/.well-known/vdi-billing-trust.json"
 STRICT = "VDI_VERIFY_STRICT_V1"
-ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db
 #: The receipt id of event ``evt_revoked`` (tenant acme, window 2026-11).
 REVOKED_RECEIPT = receipt_id_for("acme", "2026-11", "evt_revoked")
@@ -178,9 +176,6 @@ def cli_verdicts(
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps(APIClient().get(TRUST).json()))
     command = [
-        sys.executable,
-        "-m",
-        "billing.protocol",
         "verify",
         str(directory),
         "--trust",
@@ -195,9 +190,7 @@ def cli_verdicts(
         path = tmp_path / "revocation.json"
         path.write_text(json.dumps(snapshot))
         command += ["--revocation", str(path)]
-    result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
+    result = meterproof(*command, timeout=120)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["profile"] == profile
@@ -294,22 +287,13 @@ def test_cli_strict_needs_revocation_and_reports_bad_snapshot(
     bundle.write_text(json.dumps(corpus(server.kit)["valid"]))
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps(APIClient().get(TRUST).json()))
-    base = [sys.executable, "-m", "billing.protocol", "verify", str(bundle)]
-    base += ["--trust", str(trust), "--profile", "strict", "--json"]
-    missing = subprocess.run(
-        base, cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    base = ["verify", str(bundle), "--trust", str(trust), "--profile", "strict"]
+    missing = meterproof(*base, "--json")
     assert missing.returncode == 2 and "--revocation" in missing.stderr
     rogue = KeyPair.generate()
     snapshot = tmp_path / "rogue.json"
     snapshot.write_text(json.dumps(server.kit.snapshot(signer=rogue)))
-    result = subprocess.run(
-        [*base, "--revocation", str(snapshot)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = meterproof(*base, "--json", "--revocation", str(snapshot))
     assert result.returncode == 1, result.stderr
     (report,) = json.loads(result.stdout)["reports"]
     failed = {c["name"]: c["code"] for c in report["checks"] if c["status"] == "fail"}
