@@ -1,0 +1,1 @@
+"""Billing (top app): tenants, tariffs, meter events, bundles, verifier."""

@@ -1,0 +1,1 @@
+"""Circuits: Groth16 artifacts, the ceremony, the manifest, the prover."""

@@ -1,0 +1,1 @@
+"""Revocation: signed snapshots of revoked meter keys and their fetch."""

@@ -1,0 +1,1 @@
+"""Transparency: the RFC 9162 log, checkpoints, witnesses, monitor."""

@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from billing.services.tenants import api_key_issue
-from tests.billing.factories import TariffFactory, TariffVersionFactory, TenantFactory
+from tests.billing.factories import (
+    ApiKeyFactory,
+    TariffFactory,
+    TariffVersionFactory,
+    TenantFactory,
+)
 from tests.billing.support import TenantSetup
 
 
@@ -26,7 +30,7 @@ def tariff_version(db: Any) -> Any:
 def tenant_setup(db: Any, signing_keys: Any, tariff_version: Any) -> TenantSetup:
     """Tenant ``acme`` on the default tariff with an API key."""
     tenant = TenantFactory(slug="acme")
-    issued = api_key_issue(tenant=tenant, name="test")
+    secret = ApiKeyFactory(tenant=tenant).secret
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
-    return TenantSetup(tenant=tenant, secret=issued.secret, client=client)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return TenantSetup(tenant=tenant, secret=secret, client=client)

@@ -1,4 +1,5 @@
-"""Billing test helpers: meter events, the attest route, a tenant set-up."""
+"""Billing test helpers: meter events and envelopes, the attest route, a
+tenant set-up and API clients of other tenants."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from billing.models import Bundle, Tenant
+from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from billing.services.attest import meter_events_attest
 from billing.services.demo import demo_seed
+from kernel.protocol.ed25519 import KeyPair, sign_object
+from tests.billing.factories import ApiKeyFactory, TenantFactory
 
 #: The attest API route (single event or ``{"events": [...]}`` batch).
 ATTEST = "/api/vdi/billing/attest"
@@ -51,6 +55,27 @@ def make_event(
     }
     event.update(extra)
     return event
+
+
+def meter_envelope(key: KeyPair, event: dict[str, Any]) -> dict[str, Any]:
+    """Return a meter envelope (PROTOCOL.md §4.3) of ``event`` signed by
+    ``key`` (a tenant's gateway or the server's meter key): ``{"event",
+    "kid", "sig"}`` with the domain-separated Ed25519 signature over the
+    canonical event."""
+    return {
+        "event": event,
+        "kid": key.kid,
+        "sig": sign_object(key.signing_key, CONTEXT_METER_ENVELOPE, event),
+    }
+
+
+def tenant_client(slug: str) -> APIClient:
+    """Return an API client authenticated with a fresh API key of tenant
+    ``slug`` (the tenant is made by the factory when it does not exist)."""
+    api_key = ApiKeyFactory(tenant=TenantFactory(slug=slug))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    return client
 
 
 def bare_event(event_id: str, quantity: int = 3, day: int = 17) -> dict[str, Any]:

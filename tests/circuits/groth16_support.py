@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import shutil
 import tempfile
 from functools import cache
@@ -47,3 +48,12 @@ def snarkjs_vector() -> dict[str, Any]:
         name: json.loads((VECTOR_DIR / f"{name}.json").read_text())
         for name in ("input", "proof", "public", "verification_key")
     }
+
+
+def snarkjs_path() -> str | None:
+    """The snarkjs executable for the live interop tests (``$SNARKJS`` or
+    ``snarkjs`` on PATH), or ``None`` when it or ``node`` is missing."""
+    candidate = os.environ.get("SNARKJS") or shutil.which("snarkjs")
+    if not candidate or not shutil.which("node"):
+        return None
+    return candidate if os.access(candidate, os.X_OK) else None

@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from billing.models import Bundle
 from billing.services.attest import meter_events_attest
-from tests.billing.factories import TariffFactory, TariffVersionFactory, TenantFactory
-from tests.billing.support import make_event
+from tests.billing.support import TenantSetup, make_event
 from tests.circuits.support import ArtifactCopy
 
 pytestmark = pytest.mark.django_db
@@ -87,15 +86,13 @@ def test_non_staff_is_redirected(client: Client, settings: Any) -> None:
 
 
 def test_page_counts_bundles_by_proof_status(
-    staff_client: Client, settings: Any, signing_keys: Any
+    staff_client: Client, settings: Any, tenant_setup: TenantSetup
 ) -> None:
     """The page names the proof mode and counts bundles per proof status,
     each linking to the bundle list filtered by it."""
-    TariffVersionFactory(tariff=TariffFactory(), version=1, published=True)
-    tenant = TenantFactory(slug="acme")
     outcomes = meter_events_attest(
         payloads=[make_event(event_id=f"evt_{i}") for i in range(3)],
-        tenant=tenant,
+        tenant=tenant_setup.tenant,
         prove=False,
     )
     assert [o.status for o in outcomes] == ["attested"] * 3

@@ -21,3 +21,11 @@ def staff(django_user_model: Any) -> Any:
     return django_user_model.objects.create_superuser(
         username="alice", email="alice@example.com", password="pw-alice-123"
     )
+
+
+@pytest.fixture
+def no_sources(settings: Any) -> Any:
+    """Neither an inline snapshot nor a feed URL configured."""
+    settings.VDI_BILLING_REVOCATION_JSON = ""
+    settings.VDI_BILLING_REVOCATION_URL = ""
+    return settings

@@ -1,0 +1,1 @@
+"""Template tags of the transparency app (the monitor's admin banner)."""

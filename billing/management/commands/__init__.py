@@ -1,0 +1,1 @@
+"""Billing commands: keys, demo, tariff/bundle export, log import."""

@@ -1,0 +1,1 @@
+"""Circuits commands: artifacts (build, sign, verify), ceremony."""

@@ -23,13 +23,14 @@ from billing.models import (
     TariffVersion,
     Tenant,
 )
-from billing.selectors import bundle_get
+from billing.selectors import bundle_get, trust_anchors_get
 from billing.services.tariffs import (
     tariff_version_create,
 )
-from billing.services.tenants import api_key_issue, tenant_create
-from tests.billing.factories import MeterKeyFactory
+from revocation.models import RevokedKey
+from tests.billing.factories import ApiKeyFactory, MeterKeyFactory, TenantFactory
 from tests.billing.support import attest_demo_events
+from transparency.models import LogNode
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +47,8 @@ def attested(signing_keys: Any) -> list[Bundle]:
 def catalogue(attested: list[Bundle]) -> dict[str, Any]:
     """Rows for every billing admin: tenants, keys, meter key, a draft."""
     tariff = Tariff.objects.get(tariff_id="api-requests")
-    other = tenant_create(slug="acme", name="Acme Corp", tariff=tariff)
-    issued = api_key_issue(tenant=other, name="ci")
+    other = TenantFactory(slug="acme", name="Acme Corp", tariff=tariff)
+    api_key = ApiKeyFactory(tenant=other, name="ci")
     meter_key = MeterKeyFactory(tenant=other)
     draft = tariff_version_create(
         tariff=tariff,
@@ -56,7 +57,7 @@ def catalogue(attested: list[Bundle]) -> dict[str, Any]:
     )
     return {
         "tenant": other,
-        "api_key": issued.api_key,
+        "api_key": api_key,
         "meter_key": meter_key,
         "tariff": tariff,
         "draft": draft,
@@ -72,8 +73,6 @@ def messages_of(response: Any) -> list[tuple[str, str]]:
 
 def test_every_billing_model_is_registered_and_lognode_is_not() -> None:
     """The admin shows every billing model; LogNode stays internal."""
-    from transparency.models import LogNode
-
     for model in (
         Tenant,
         ApiKey,
@@ -492,9 +491,6 @@ def test_meter_key_retire_and_revoke_actions(
 ) -> None:
     """Staff retire a tenant meter key (window ends now, published as retired)
     and revoke it (listed in the revocation snapshot) through the services."""
-    from billing.selectors import trust_anchors_get
-    from revocation.models import RevokedKey
-
     meter_key = catalogue["meter_key"]
     url = reverse("admin:billing_meterkey_changelist")
     data = {"action": "retire", "_selected_action": [meter_key.pk]}

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from billing.models import ApiKey, Bundle, MeterEvent, ReplayReservation
-from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
-from billing.services.tenants import api_key_revoke, meter_key_register
-from kernel.protocol.ed25519 import KeyPair, b64url_encode, sign_object
-from tests.billing.support import ATTEST, TenantSetup, make_event
+from billing.services.tenants import api_key_revoke
+from kernel.protocol.ed25519 import KeyPair
+from tests.billing.factories import MeterKeyFactory, TariffVersionFactory, TenantFactory
+from tests.billing.support import (
+    ATTEST,
+    TenantSetup,
+    make_event,
+    meter_envelope,
+    tenant_client,
+)
 from tests.support.api import assert_error
 from transparency.models import LogEntry
 
@@ -71,17 +78,8 @@ def test_same_event_id_with_other_body_is_conflict(tenant_setup: TenantSetup) ->
 
 def test_tenant_gateway_envelope_is_accepted(tenant_setup: TenantSetup) -> None:
     """An envelope signed by the tenant's registered meter key is attested as is."""
-    gateway = KeyPair.generate()
-    meter_key_register(
-        tenant=tenant_setup.tenant,
-        public_key_b64url=b64url_encode(bytes(gateway.verify_key)),
-    )
-    event = make_event()
-    envelope = {
-        "event": event,
-        "kid": gateway.kid,
-        "sig": sign_object(gateway.signing_key, CONTEXT_METER_ENVELOPE, event),
-    }
+    gateway = MeterKeyFactory(tenant=tenant_setup.tenant).key_pair
+    envelope = meter_envelope(gateway, make_event())
     response = tenant_setup.client.post(ATTEST, envelope, format="json")
     assert response.status_code == 201, response.content
     bundle = response.json()
@@ -91,13 +89,7 @@ def test_tenant_gateway_envelope_is_accepted(tenant_setup: TenantSetup) -> None:
 
 def test_envelope_from_unknown_meter_key_is_refused(tenant_setup: TenantSetup) -> None:
     """An envelope signed by an unregistered key: 401 unknown_kid, nothing stored."""
-    rogue = KeyPair.generate()
-    event = make_event()
-    envelope = {
-        "event": event,
-        "kid": rogue.kid,
-        "sig": sign_object(rogue.signing_key, CONTEXT_METER_ENVELOPE, event),
-    }
+    envelope = meter_envelope(KeyPair.generate(), make_event())
     assert_error(
         tenant_setup.client.post(ATTEST, envelope, format="json"),
         401,
@@ -111,13 +103,8 @@ def test_envelope_with_bad_signature_is_refused(
     tenant_setup: TenantSetup, test_keys: Any
 ) -> None:
     """A trusted kid with a signature over another event: 401 signature_invalid."""
-    event = make_event()
-    other = make_event(quantity=99)
-    envelope = {
-        "event": event,
-        "kid": test_keys.meter.kid,
-        "sig": sign_object(test_keys.meter.signing_key, CONTEXT_METER_ENVELOPE, other),
-    }
+    signed_other = meter_envelope(test_keys.meter, make_event(quantity=99))
+    envelope = {**signed_other, "event": make_event()}
     assert_error(
         tenant_setup.client.post(ATTEST, envelope, format="json"),
         401,
@@ -129,19 +116,8 @@ def test_envelope_with_bad_signature_is_refused(
 
 def test_gateway_key_cannot_sign_for_another_tenant(tenant_setup: TenantSetup) -> None:
     """A tenant's meter key signing an event of another tenant is refused (403)."""
-    from tests.billing.factories import TenantFactory
-
-    other = TenantFactory(slug="globex")
-    gateway = KeyPair.generate()
-    meter_key_register(
-        tenant=other, public_key_b64url=b64url_encode(bytes(gateway.verify_key))
-    )
-    event = make_event(tenant="acme")
-    envelope = {
-        "event": event,
-        "kid": gateway.kid,
-        "sig": sign_object(gateway.signing_key, CONTEXT_METER_ENVELOPE, event),
-    }
+    gateway = MeterKeyFactory(tenant=TenantFactory(slug="globex")).key_pair
+    envelope = meter_envelope(gateway, make_event(tenant="acme"))
     assert_error(
         tenant_setup.client.post(ATTEST, envelope, format="json"),
         403,
@@ -255,10 +231,6 @@ def test_no_tariff_in_force_is_422(
     tenant_setup: TenantSetup, tariff_version: Any
 ) -> None:
     """An event before every published version's effective_from: no_tariff_in_force."""
-    from datetime import UTC, datetime
-
-    from tests.billing.factories import TariffVersionFactory
-
     tenant_setup.tenant.tariff = TariffVersionFactory(
         tariff__tariff_id="future-plan",
         version=1,
@@ -388,15 +360,10 @@ def test_bundle_fetch_is_scoped_to_tenant(tenant_setup: TenantSetup) -> None:
     assert (
         tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt}").json() == bundle
     )
-    from billing.services.tenants import api_key_issue
-    from tests.billing.factories import TenantFactory
-
-    other = APIClient()
-    other.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {api_key_issue(tenant=TenantFactory(slug='globex')).secret}"
-    )
     assert_error(
-        other.get(f"/api/vdi/billing/bundles/{receipt}"), 404, "bundle_not_found"
+        tenant_client("globex").get(f"/api/vdi/billing/bundles/{receipt}"),
+        404,
+        "bundle_not_found",
     )
 
 

@@ -15,18 +15,21 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Bundle, MeterKey
-from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from billing.protocol.errors import TrustAnchorError
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import PROFILE_STRICT, verify_bundle
 from billing.selectors import trust_anchors_get, verification_options_get
-from billing.services.tenants import api_key_issue, meter_key_register
-from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk, sign_object
+from billing.services.tenants import meter_key_register
+from kernel.protocol.ed25519 import KeyPair, b64url_encode, public_jwk
 from kernel.protocol.errors import KeyFormatError
 from revocation.models import RevokedKey
 from revocation.services.revocations import revocation_key_add
-from tests.billing.factories import TenantFactory
-from tests.billing.support import TenantSetup, make_event
+from tests.billing.support import (
+    TenantSetup,
+    make_event,
+    meter_envelope,
+    tenant_client,
+)
 
 KEYS = "/api/vdi/billing/meter-keys"
 ATTEST = "/api/vdi/billing/attest"
@@ -42,25 +45,6 @@ DEGENERATE_KEYS = {
     "identity": (1).to_bytes(32, "little"),
     "non_canonical_identity": (_P + 1).to_bytes(32, "little"),
 }
-
-
-def tenant_client(slug: str) -> APIClient:
-    """A client authenticated as a new tenant ``slug``."""
-    tenant = TenantFactory(slug=slug)
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {api_key_issue(tenant=tenant).secret}"
-    )
-    return client
-
-
-def envelope(key: KeyPair, event: dict[str, Any]) -> dict[str, Any]:
-    """A meter envelope of ``event`` signed by ``key``."""
-    return {
-        "event": event,
-        "kid": key.kid,
-        "sig": sign_object(key.signing_key, CONTEXT_METER_ENVELOPE, event),
-    }
 
 
 # --------------------------------------------------------------------------
@@ -192,7 +176,9 @@ def test_tenant_revoked_key_cannot_attest(tenant_setup: TenantSetup) -> None:
     and trust.json lists the kid as revoked."""
     gateway = registered_gateway(tenant_setup)
     first = tenant_setup.client.post(
-        ATTEST, envelope(gateway, make_event(event_id="evt_before")), format="json"
+        ATTEST,
+        meter_envelope(gateway, make_event(event_id="evt_before")),
+        format="json",
     )
     assert first.status_code == 201, first.content
     assert published_status(gateway.kid) == "active"
@@ -205,14 +191,14 @@ def test_tenant_revoked_key_cannot_attest(tenant_setup: TenantSetup) -> None:
 
     before = MeterKey.objects.count(), Bundle.objects.count()
     single = tenant_setup.client.post(
-        ATTEST, envelope(gateway, make_event(event_id="evt_after")), format="json"
+        ATTEST, meter_envelope(gateway, make_event(event_id="evt_after")), format="json"
     )
     assert single.status_code == 403, single.content
     assert single.json()["error"]["code"] == "meter_key_revoked"
     assert single.json()["error"]["field"] == "kid"
     batch = tenant_setup.client.post(
         BATCH,
-        {"events": [envelope(gateway, make_event(event_id="evt_batch"))]},
+        {"events": [meter_envelope(gateway, make_event(event_id="evt_batch"))]},
         format="json",
     )
     assert batch.status_code == 200, batch.content
@@ -243,7 +229,7 @@ def test_staff_revoked_key_cannot_attest(
     )
     revocation_key_add(kid=gateway.kid, reason="compromised", actor=staff)
     response = tenant_setup.client.post(
-        ATTEST, envelope(gateway, make_event()), format="json"
+        ATTEST, meter_envelope(gateway, make_event()), format="json"
     )
     assert response.status_code == 403, response.content
     assert response.json()["error"]["code"] == "meter_key_revoked"

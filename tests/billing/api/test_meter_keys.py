@@ -10,42 +10,26 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import MeterKey
-from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from billing.protocol.trust import TrustAnchors
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
-from billing.services.tenants import api_key_issue, meter_key_register
-from kernel.protocol.ed25519 import KeyPair, public_jwk, sign_object
+from kernel.protocol.ed25519 import KeyPair, public_jwk
 from kernel.protocol.trustedkey import TrustedKey
 from revocation.models import RevokedKey
-from tests.billing.factories import TenantFactory
+from tests.billing.factories import MeterKeyFactory
 from tests.billing.protocol.builders import Keys, make_bundle
 from tests.billing.protocol.builders import event_json as protocol_event
-from tests.billing.support import TenantSetup, make_event
+from tests.billing.support import (
+    TenantSetup,
+    make_event,
+    meter_envelope,
+    tenant_client,
+)
 
 KEYS = "/api/vdi/billing/meter-keys"
 ATTEST = "/api/vdi/billing/attest"
 VERIFY = "/api/vdi/billing/verify"
 pytestmark = pytest.mark.django_db
-
-
-def other_tenant(slug: str = "globex") -> APIClient:
-    """A second tenant with its own API client."""
-    tenant = TenantFactory(slug=slug)
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {api_key_issue(tenant=tenant).secret}"
-    )
-    return client
-
-
-def envelope(key: KeyPair, event: dict[str, Any]) -> dict[str, Any]:
-    """A meter envelope of ``event`` signed by ``key`` (the tenant's gateway)."""
-    return {
-        "event": event,
-        "kid": key.kid,
-        "sig": sign_object(key.signing_key, CONTEXT_METER_ENVELOPE, event),
-    }
 
 
 def test_register_list_and_duplicate(tenant_setup: TenantSetup) -> None:
@@ -69,7 +53,7 @@ def test_register_list_and_duplicate(tenant_setup: TenantSetup) -> None:
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "meter_key_conflict"
     # Another tenant cannot claim the same key either, nor see ours.
-    globex = other_tenant()
+    globex = tenant_client("globex")
     assert (
         globex.post(KEYS, public_jwk(gateway.verify_key), format="json").status_code
         == 409
@@ -120,7 +104,7 @@ def test_gateway_signed_event_attests_and_verifies(tenant_setup: TenantSetup) ->
         ).status_code
         == 201
     )
-    signed = envelope(gateway, make_event())
+    signed = meter_envelope(gateway, make_event())
     response = tenant_setup.client.post(ATTEST, signed, format="json")
     assert response.status_code == 201, response.content
     bundle = response.json()
@@ -141,12 +125,12 @@ def test_other_tenants_key_is_refused(tenant_setup: TenantSetup) -> None:
     and a bundle carrying such an envelope fails tenant_binding."""
     globex_gateway = KeyPair.generate()
     assert (
-        other_tenant()
+        tenant_client("globex")
         .post(KEYS, public_jwk(globex_gateway.verify_key), format="json")
         .status_code
         == 201
     )
-    signed = envelope(globex_gateway, make_event())
+    signed = meter_envelope(globex_gateway, make_event())
     response = tenant_setup.client.post(ATTEST, signed, format="json")
     assert response.status_code == 403, response.content
     assert response.json()["error"]["code"] == "tenant_mismatch"
@@ -173,11 +157,8 @@ def test_other_tenants_key_is_refused(tenant_setup: TenantSetup) -> None:
 def test_retire_and_revoke(tenant_setup: TenantSetup) -> None:
     """retire ends the window now (published as retired); revoke lists the kid
     in the revocation snapshot; both are 404 for another tenant's key."""
-    gateway = KeyPair.generate()
-    row = meter_key_register(
-        tenant=tenant_setup.tenant, jwk=public_jwk(gateway.verify_key)
-    )
-    globex = other_tenant()
+    row = MeterKeyFactory(tenant=tenant_setup.tenant)
+    globex = tenant_client("globex")
     assert globex.post(f"{KEYS}/{row.kid}/retire").status_code == 404
     assert globex.post(f"{KEYS}/{row.kid}/revoke").status_code == 404
 

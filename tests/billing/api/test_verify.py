@@ -10,7 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from kernel.protocol.ed25519 import key_id, verify_key_from_jwk
+from tests.billing.protocol.check_names import STANDARD_CHECK_NAMES
 from tests.billing.support import TenantSetup, make_event
+from transparency.models import LogEntry
 from transparency.protocol.checkpoint import parse_checkpoint
 from transparency.protocol.merkle import root_hash
 from transparency.protocol.note import open_note
@@ -32,22 +34,7 @@ def test_valid_bundle_reports_every_named_check(bundle: dict[str, Any]) -> None:
     body = APIClient().post(VERIFY, bundle, format="json").json()
     assert body["ok"] is True and body["profile"] == "standard"
     names = [c["name"] for c in body["checks"]]
-    assert names == [
-        "bundle_format",
-        "meter_signature",
-        "issuer_signature",
-        "tenant_binding",
-        "tariff_hash",
-        "tariff_in_force",
-        "charge_recompute",
-        "meter_hash",
-        "charge_hash",
-        "fingerprint",
-        "commitments",
-        "billing_proof",
-        "checkpoint_signature",
-        "log_inclusion",
-    ]
+    assert names == list(STANDARD_CHECK_NAMES)
     statuses = {c["name"]: c["status"] for c in body["checks"]}
     assert statuses.pop("billing_proof") == "skip"
     assert set(statuses.values()) == {"pass"}
@@ -128,7 +115,6 @@ def test_head_matches_an_independent_root(
             "/api/vdi/billing/attest", make_event(event_id=f"e{i}"), format="json"
         )
     head = client.get("/api/vdi/billing/transparency/head").json()
-    from transparency.models import LogEntry
 
     leaves = [
         bytes.fromhex(h)

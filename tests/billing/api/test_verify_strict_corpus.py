@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.protocol.bundle import receipt_id_for
 from kernel.protocol.ed25519 import KeyPair, public_jwk
+from revocation.models import RevocationSnapshot
+from revocation.services.snapshots import revocation_snapshot_publish
 from tests.billing.protocol.builders import (
     Keys,
     StrictKit,
@@ -36,11 +38,11 @@ from tests.billing.protocol.builders import (
     signed_test_manifest,
 )
 from tests.billing.protocol.groth16_trapdoor import TrapdoorKey
+from tests.support.cli import meterproof
 
 VERIFY = "/api/vdi/billing/verify"
 TRUST = "/.well-known/vdi-billing-trust.json"
 STRICT = "VDI_VERIFY_STRICT_V1"
-ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db
 #: The receipt id of event ``evt_revoked`` (tenant acme, window 2026-11).
 REVOKED_RECEIPT = receipt_id_for("acme", "2026-11", "evt_revoked")
@@ -174,9 +176,6 @@ def cli_verdicts(
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps(APIClient().get(TRUST).json()))
     command = [
-        sys.executable,
-        "-m",
-        "billing.protocol",
         "verify",
         str(directory),
         "--trust",
@@ -191,9 +190,7 @@ def cli_verdicts(
         path = tmp_path / "revocation.json"
         path.write_text(json.dumps(snapshot))
         command += ["--revocation", str(path)]
-    result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
+    result = meterproof(*command, timeout=120)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["profile"] == profile
@@ -290,22 +287,13 @@ def test_cli_strict_needs_revocation_and_reports_bad_snapshot(
     bundle.write_text(json.dumps(corpus(server.kit)["valid"]))
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps(APIClient().get(TRUST).json()))
-    base = [sys.executable, "-m", "billing.protocol", "verify", str(bundle)]
-    base += ["--trust", str(trust), "--profile", "strict", "--json"]
-    missing = subprocess.run(
-        base, cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    base = ["verify", str(bundle), "--trust", str(trust), "--profile", "strict"]
+    missing = meterproof(*base, "--json")
     assert missing.returncode == 2 and "--revocation" in missing.stderr
     rogue = KeyPair.generate()
     snapshot = tmp_path / "rogue.json"
     snapshot.write_text(json.dumps(server.kit.snapshot(signer=rogue)))
-    result = subprocess.run(
-        [*base, "--revocation", str(snapshot)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = meterproof(*base, "--json", "--revocation", str(snapshot))
     assert result.returncode == 1, result.stderr
     (report,) = json.loads(result.stdout)["reports"]
     failed = {c["name"]: c["code"] for c in report["checks"] if c["status"] == "fail"}
@@ -331,13 +319,6 @@ def test_local_snapshot_an_hour_old_without_beat_is_resigned_on_demand(
     Without Celery beat (development) strict verification re-signs it first
     and the revocation checks pass; with beat (production) nothing re-signs
     on demand and the stale snapshot fails closed."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from revocation.models import RevocationSnapshot
-    from revocation.services.snapshots import revocation_snapshot_publish
-
     settings.VDI_BILLING_REVOCATION_JSON = ""
     settings.VDI_CELERY_BEAT = beat
     settings.VDI_BILLING_REVOCATION_MAX_AGE_SEC = 3600

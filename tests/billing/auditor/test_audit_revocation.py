@@ -13,11 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import Bundle
-from revocation.services.revocations import (
-    revocation_attestation_add,
-    revocation_key_add,
-)
 from tests.billing.support import attest_demo_events
+from tests.revocation.factories import RevokedAttestationFactory, RevokedKeyFactory
 from transparency.models import LogEntry
 from transparency.services.auditors import auditor_account_create
 
@@ -66,7 +63,7 @@ def test_revoked_attestation_is_shown_revoked(
     attestation_revoked and says Revoked; its admin page says REVOKED; a
     sibling bundle still passes every check and is shown not revoked."""
     revoked, other = bundles[1], bundles[2]
-    revocation_attestation_add(receipt_id=revoked.receipt_id, reason="disputed")
+    RevokedAttestationFactory(receipt_id=revoked.receipt_id, reason="disputed")
 
     page = entry_page(auditor, revoked)
     assert PASSES not in page
@@ -88,7 +85,7 @@ def test_bundle_signed_by_a_revoked_key_is_shown_revoked(
     """Staff revoked the meter kid that signed the bundles: every entry page
     fails with kid_revoked, never "passes every check"; the admin page says
     REVOKED."""
-    revocation_key_add(kid=signing_keys.meter.kid, reason="meter host compromised")
+    RevokedKeyFactory(kid=signing_keys.meter.kid, reason="meter host compromised")
     page = entry_page(auditor, bundles[0])
     assert PASSES not in page
     assert "Revoked" in page and "kid_revoked" in page

@@ -23,6 +23,7 @@ from billing.auditor.selectors_trust import audit_trust_get
 from billing.models import Bundle
 from billing.services.attest import meter_events_attest
 from tests.billing.support import attest_demo_events, bare_event
+from tests.transparency.factories import QueuedEntryFactory
 from transparency.errors import LeafHashMismatch
 from transparency.models import (
     Checkpoint,
@@ -193,10 +194,9 @@ def test_head_without_beat_is_stale_when_a_leaf_waits_too_long(
     (sequencing stopped) still shows the stale warning."""
     settings.VDI_CELERY_BEAT = False
     settings.VDI_BILLING_LOG_CHECKPOINT_INTERVAL_SEC = 60
-    QueuedEntry.objects.create(
-        leaf_hash="ab" * 32,
-        data="{}",
-        queued_at=timezone.now() - timedelta(minutes=5),
+    waiting = QueuedEntryFactory()
+    QueuedEntry.objects.filter(pk=waiting.pk).update(
+        queued_at=timezone.now() - timedelta(minutes=5)
     )
     body = _body(auditor.get(reverse("audit:head")))
     assert "Stale head" in body and "1 queued leaves" in body

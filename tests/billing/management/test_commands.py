@@ -20,6 +20,7 @@ from billing.checks import check_signing_keys
 from billing.services.attest import meter_events_attest
 from kernel.protocol.ed25519 import key_id, signing_key_from_pem
 from tests.billing.support import TenantSetup, make_event
+from tests.support.cli import meterproof
 
 
 def _read_env_text(text: str) -> dict[str, str]:
@@ -114,42 +115,14 @@ def test_export_then_offline_verify_with_nothing_else(
     call_command("export_bundles", out=str(out), tenant="acme", stdout=StringIO())
     files = sorted((out / "bundles").glob("*.json"))
     assert len(files) == 5
-    clean_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO", "DATABASE", "VDI_", "MP_"))
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "billing.protocol",
-        "verify",
-        str(out / "bundles"),
-        "--trust",
-        str(out / "trust.json"),
-        "--compact",
-    ]
-    ok = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=clean_env,
-        cwd=settings.BASE_DIR,
-        check=False,
-    )
+    argv = ["verify", str(out / "bundles"), "--trust", str(out / "trust.json")]
+    ok = meterproof(*argv, "--compact")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["valid"] == 5
     bundle = json.loads(files[2].read_text())
     bundle["attestation"]["meter_envelope"]["event"]["quantity"] += 1
     files[2].write_text(json.dumps(bundle))
-    bad = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=clean_env,
-        cwd=settings.BASE_DIR,
-        check=False,
-    )
+    bad = meterproof(*argv, "--compact")
     assert bad.returncode == 1
     report = json.loads(bad.stdout)
     assert report["invalid"] == 1 and "meter_signature" in report["failed_checks"]

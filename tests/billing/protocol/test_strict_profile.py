@@ -24,6 +24,7 @@ from billing.protocol.verify import (
     CheckFailed,
     VerificationReport,
     checkpoint_time,
+    strict_options,
 )
 from circuits.protocol.manifest import vkey_hash
 from kernel.protocol.ed25519 import KeyPair
@@ -56,9 +57,17 @@ def strict(
     now: int = STRICT_NOW,
     **options: Any,
 ) -> VerificationReport:
-    """Verify under the strict profile at ``now``."""
+    """Verify under the strict profile at ``now``.
+
+    The verifier options come from :func:`strict_options` (the one
+    strict-profile setup the CLI and the server use); ``options`` are its
+    keyword arguments (``problem``, ``max_snapshot_age_seconds``).
+    """
     return BundleVerifier(
-        trust, profile=PROFILE_STRICT, revocation=snapshot, now=now, **options
+        trust,
+        profile=PROFILE_STRICT,
+        now=now,
+        **strict_options(revocation=snapshot, **options),
     ).verify(bundle)
 
 
@@ -401,8 +410,8 @@ def test_revocation_snapshot_problem_code_is_reported(
     kit: StrictKit, good_bundle: dict[str, Any]
 ) -> None:
     """When the snapshot could not be opened, its error code is the check's."""
-    problem = CheckFailed("revocation_signature_invalid", "bad signature")
-    report = strict(good_bundle, kit.trust(), snapshot=None, revocation_problem=problem)
+    problem = ("revocation_signature_invalid", "bad signature")
+    report = strict(good_bundle, kit.trust(), snapshot=None, problem=problem)
     assert failures(report) == {
         "revocation_snapshot": "revocation_signature_invalid",
         "not_revoked": "revocation_snapshot_missing",

@@ -13,7 +13,6 @@ import copy
 import json
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,34 +40,9 @@ from circuits.protocol.groth16 import (
 from circuits.protocol.manifest import vkey_hash
 from circuits.protocol.poseidon import poseidon
 from circuits.prover import Groth16Prover
-from tests.circuits import groth16_support as support
 
 Q = BN254_BASE_FIELD
 R = SNARK_SCALAR_FIELD
-
-
-@pytest.fixture(scope="module")
-def groth16_prover() -> Groth16Prover:
-    """The process-wide prover on the shipped artifacts."""
-    return support.shared_prover()
-
-
-@pytest.fixture(scope="module")
-def groth16_cache_dir() -> Path:
-    """Its proving-key cache directory."""
-    return support.cache_dir()
-
-
-@pytest.fixture(scope="module")
-def shipped_vkey() -> dict[str, Any]:
-    """The shipped verification key."""
-    return support.shipped_vkey()
-
-
-@pytest.fixture(scope="module")
-def snarkjs_vector() -> dict[str, Any]:
-    """The committed snarkjs proof, input and key."""
-    return support.snarkjs_vector()
 
 
 @pytest.fixture(scope="module")

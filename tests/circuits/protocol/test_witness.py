@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import shutil
 import struct
 import subprocess
 import threading
@@ -35,7 +33,7 @@ from circuits.protocol.witness import (
     read_wtns,
     wtns_bytes,
 )
-from tests.circuits.groth16_support import ARTIFACT_DIR
+from tests.circuits.groth16_support import ARTIFACT_DIR, snarkjs_path
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "witness"
 WASM = ARTIFACT_DIR / "apiBillingV2_js" / "apiBillingV2.wasm"
@@ -335,23 +333,16 @@ def test_r1cs_unsatisfied_checks_the_shape(shipped_r1cs: Any) -> None:
 # --------------------------------------------------------------------------
 
 
-def _snarkjs() -> str | None:
-    candidate = os.environ.get("SNARKJS") or shutil.which("snarkjs")
-    if not candidate or not shutil.which("node"):
-        return None
-    return candidate if os.access(candidate, os.X_OK) else None
-
-
 @pytest.mark.snarkjs
 @pytest.mark.skipif(
-    _snarkjs() is None, reason="node/snarkjs not available (set SNARKJS)"
+    snarkjs_path() is None, reason="node/snarkjs not available (set SNARKJS)"
 )
 def test_snarkjs_wtns_calculate_agrees(
     calculator: WitnessCalculator, tmp_path: Path
 ) -> None:
     """For random inputs, ``snarkjs wtns calculate`` on the shipped wasm
     writes exactly our bytes, from several threads at once on our side."""
-    snarkjs = _snarkjs()
+    snarkjs = snarkjs_path()
     assert snarkjs is not None
     batch = _random_inputs("snarkjs-live", 4)
     ours: dict[int, bytes] = {}

@@ -8,13 +8,12 @@ lines) must be rejected here.
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
 from typing import Any
 
 import nacl.signing
 import pytest
 
+from tests.transparency.protocol.vectors import load
 from transparency.protocol.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
@@ -31,8 +30,7 @@ from transparency.protocol.note import (
     sign_note,
 )
 
-VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "tlog"
-DATA = json.loads((VECTORS / "checkpoints.json").read_text(encoding="utf-8"))
+DATA = load("checkpoints.json")
 BODY_CASES = DATA["body_parse_cases"]
 ROOT = bytes(range(32))
 

@@ -8,13 +8,12 @@ naive recursive MTH written below.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.transparency.protocol.vectors import load
 from transparency.protocol import merkle
 from transparency.protocol.errors import (
     ConsistencyProofError,
@@ -36,13 +35,6 @@ from transparency.protocol.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-
-VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "tlog"
-
-
-def load(name: str) -> Any:
-    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
-
 
 TREE8 = load("rfc6962_tree_8_leaves.json")
 TREE8_LEAVES = [leaf_hash(bytes.fromhex(x)) for x in TREE8["leaf_inputs_hex"]]

@@ -7,13 +7,12 @@ checkpoints.json). The ``PRIVATE+KEY+...`` strings there are public test keys.
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
 from typing import Any
 
 import nacl.signing
 import pytest
 
+from tests.transparency.protocol.vectors import load
 from transparency.protocol.errors import (
     InvalidSignatureError,
     MalformedNoteError,
@@ -34,13 +33,6 @@ from transparency.protocol.note import (
     sign_cosignature,
     sign_note,
 )
-
-VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "tlog"
-
-
-def load(name: str) -> Any:
-    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
-
 
 NOTES = load("signed_notes.json")
 KEYS = load("note_keys.json")

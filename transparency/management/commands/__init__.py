@@ -1,0 +1,1 @@
+"""Transparency commands: auditor accounts, log monitor, witness."""

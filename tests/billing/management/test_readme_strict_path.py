@@ -17,14 +17,10 @@ Django.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -32,25 +28,9 @@ from billing.models import Bundle
 from billing.services.attest import meter_events_attest
 from revocation.models import RevocationSnapshot
 from tests.billing.support import TenantSetup, make_event
+from tests.support.cli import meterproof
 
 pytestmark = pytest.mark.django_db
-
-
-def _meterproof(*argv: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO", "DATABASE", "VDI_BILLING", "VDI_SIGNING"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "billing.protocol", *argv],
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-        env=env,
-        check=False,
-        timeout=300,
-    )
 
 
 @pytest.fixture
@@ -77,7 +57,7 @@ def test_readme_offline_verification_works_as_written(
     0 with the files export_bundles wrote (trust.json, revocation.json)."""
     audit, strict = tmp_path / "audit", tmp_path / "audit-strict"
     call_command("export_bundles", out=str(audit), clean=True, stdout=StringIO())
-    standard = _meterproof(
+    standard = meterproof(
         "verify", str(audit / "bundles"), "--trust", str(audit / "trust.json")
     )
     assert standard.returncode == 0, standard.stdout + standard.stderr
@@ -90,7 +70,7 @@ def test_readme_offline_verification_works_as_written(
         stdout=StringIO(),
     )
     assert len(list((strict / "bundles").glob("*.json"))) == 2
-    run = _meterproof(
+    run = meterproof(
         "verify",
         str(strict / "bundles"),
         "--trust",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -41,8 +40,7 @@ from circuits.prover import (
     reset_prover,
     reset_prover_executor,
 )
-from tests.circuits import groth16_support as support
-from tests.circuits.groth16_support import ARTIFACT_DIR
+from tests.circuits.groth16_support import ARTIFACT_DIR, snarkjs_path
 
 COMMITMENTS = [(i + 1) * 0x1234_5678_9ABC_DEF0 for i in range(8)]
 ROLES = {
@@ -55,30 +53,6 @@ ROLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def groth16_prover() -> Groth16Prover:
-    """The process-wide prover on the shipped artifacts."""
-    return support.shared_prover()
-
-
-@pytest.fixture(scope="module")
-def groth16_cache_dir() -> Path:
-    """Its proving-key cache directory."""
-    return support.cache_dir()
-
-
-@pytest.fixture(scope="module")
-def shipped_vkey() -> dict[str, Any]:
-    """The shipped verification key."""
-    return support.shipped_vkey()
-
-
-@pytest.fixture(scope="module")
-def snarkjs_vector() -> dict[str, Any]:
-    """The committed snarkjs proof, input and key."""
-    return support.snarkjs_vector()
-
-
 def _artifact_copy(tmp_path: Path, *, source: str | None = None) -> Path:
     """Copy the shipped artifacts (optionally with another circom source) and
     sign a fresh manifest for them with a throwaway authority key."""
@@ -89,6 +63,13 @@ def _artifact_copy(tmp_path: Path, *, source: str | None = None) -> Path:
         shutil.copy(ARTIFACT_DIR / name, target / name)
     if source is not None:
         (target / ROLES["source"]).write_text(source)
+    _sign_fresh_manifest(target)
+    return target
+
+
+def _sign_fresh_manifest(target: Path) -> None:
+    """Write a manifest of the files in ``target`` (as they are now), signed
+    by a throwaway authority key."""
     manifest = build_manifest(
         target,
         circuit="apiBillingV2",
@@ -99,7 +80,6 @@ def _artifact_copy(tmp_path: Path, *, source: str | None = None) -> Path:
     )
     signed = sign_manifest(manifest, nacl.signing.SigningKey.generate())
     (target / MANIFEST_FILENAME).write_text(json.dumps(signed))
-    return target
 
 
 # --------------------------------------------------------------------------
@@ -328,9 +308,7 @@ def test_submit_from_several_threads(
     lock = threading.Lock()
 
     def caller(offset: int) -> None:
-        futures = [
-            (i, groth16_prover.submit(batch[i])) for i in range(offset, 8, 4)
-        ]
+        futures = [(i, groth16_prover.submit(batch[i])) for i in range(offset, 8, 4)]
         for i, future in futures:
             member = future.result(timeout=120)
             with lock:
@@ -437,17 +415,7 @@ def test_truncated_zkey_is_refused(tmp_path: Path) -> None:
     artifacts = _artifact_copy(tmp_path)
     zkey = artifacts / ROLES["zkey"]
     zkey.write_bytes(zkey.read_bytes()[:2000])
-    manifest = build_manifest(
-        artifacts,
-        circuit="apiBillingV2",
-        binding_version="bn128-poseidon8-v1",
-        roles=ROLES,
-        toolchain={},
-        created_at="2026-11-21T00:00:00Z",
-    )
-    (artifacts / MANIFEST_FILENAME).write_text(
-        json.dumps(sign_manifest(manifest, nacl.signing.SigningKey.generate()))
-    )
+    _sign_fresh_manifest(artifacts)
     with pytest.raises(ZkeyMismatchError) as info:
         Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
     assert info.value.code == "groth16_zkey_mismatch"
@@ -481,19 +449,9 @@ def test_witness_calculator_of_another_circuit_is_refused(tmp_path: Path) -> Non
     """A signed manifest pinning another circuit's wasm (5 wires) does not
     fit the r1cs: groth16_zkey_mismatch before any proof."""
     artifacts = _artifact_copy(tmp_path)
-    other = Path(__file__).resolve().parents[1] / "vectors" / "witness"
+    other = Path(__file__).resolve().parents[2] / "vectors" / "witness"
     shutil.copy(other / "assertion.wasm", artifacts / ROLES["wasm"])
-    manifest = build_manifest(
-        artifacts,
-        circuit="apiBillingV2",
-        binding_version="bn128-poseidon8-v1",
-        roles=ROLES,
-        toolchain={},
-        created_at="2026-11-21T00:00:00Z",
-    )
-    (artifacts / MANIFEST_FILENAME).write_text(
-        json.dumps(sign_manifest(manifest, nacl.signing.SigningKey.generate()))
-    )
+    _sign_fresh_manifest(artifacts)
     with pytest.raises(ZkeyMismatchError) as info:
         Groth16Prover(artifacts, cache_dir=tmp_path / "cache")
     assert "computes 5 wires, r1cs has 411" in info.value.message
@@ -528,23 +486,16 @@ def test_corrupt_cache_file_is_rebuilt(
 # --------------------------------------------------------------------------
 
 
-def _snarkjs() -> str | None:
-    candidate = os.environ.get("SNARKJS") or shutil.which("snarkjs")
-    if not candidate or not shutil.which("node"):
-        return None
-    return candidate if os.access(candidate, os.X_OK) else None
-
-
 @pytest.mark.snarkjs
 @pytest.mark.skipif(
-    _snarkjs() is None, reason="node/snarkjs not available (set SNARKJS)"
+    snarkjs_path() is None, reason="node/snarkjs not available (set SNARKJS)"
 )
 def test_snarkjs_verifies_our_proof(
     groth16_prover: Groth16Prover, tmp_path: Path
 ) -> None:
     """``snarkjs groth16 verify`` accepts a proof from our prover and rejects
     it for a neighbouring public signal."""
-    snarkjs = _snarkjs()
+    snarkjs = snarkjs_path()
     assert snarkjs is not None
     member = groth16_prover.prove(COMMITMENTS)
     (tmp_path / "vkey.json").write_text(json.dumps(groth16_prover.verification_key))
