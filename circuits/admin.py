@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from circuits.artifacts import ArtifactStatus, artifact_status
 from circuits.models import ArtifactStatusPage
 from circuits.settings import circuits_settings
+from kernel.admin_helpers import ReadOnlyAdmin
 
 
 def _proof_counts() -> list[tuple[str, int]]:
@@ -48,7 +49,7 @@ def _transcript(status: ArtifactStatus) -> dict[str, Any] | None:
 
 
 @admin.register(ArtifactStatusPage)
-class ArtifactStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ArtifactStatusAdmin(ReadOnlyAdmin):
     """Renders the artifact verdict instead of a change list (staff only)."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -58,18 +59,6 @@ class ArtifactStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Every active staff member may see the page."""
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Read-only."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only."""
-        return False
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

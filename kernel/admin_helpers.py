@@ -23,6 +23,7 @@ from kernel.protocol.errors import MeterproofError
 
 __all__ = [
     "ReadOnlyAdmin",
+    "ReadOnlyPermissions",
     "ServiceErrorsMixin",
     "describe_error",
     "pretty_json",
@@ -99,10 +100,9 @@ class ServiceErrorsMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A view-only admin for rows written only by services (the append-only
-    log in transparency; meter events, bundles and reservations in billing;
-    signed snapshots and fetches in revocation)."""
+class ReadOnlyPermissions:
+    """No add, change or delete permission: for a ``ModelAdmin`` or an inline
+    whose rows are written only by services (or by no one)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """No adding from the admin."""
@@ -115,3 +115,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """No deleting from the admin."""
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyPermissions, admin.ModelAdmin):
+    """A view-only admin for rows written only by services (the append-only
+    log in transparency; meter events, bundles and reservations in billing;
+    signed snapshots and fetches in revocation; API keys, revoked by an
+    action) or for a page that shows no rows (the circuits artifact status).
+    Actions that call services still run, under their own permissions."""

@@ -13,66 +13,15 @@ from django.db import models
 from django.db.models import F, Q
 
 
-class RevokedKey(models.Model):
-    """A revoked key ID (RFC 7638 thumbprint), with who, why and when; and the
-    lift, if any. At most one revocation in force per kid."""
+class Revocation(models.Model):
+    """The fields every revocation row has: why, who and when it was revoked,
+    and the lift, if any (abstract; no table of its own).
 
-    kid = models.CharField(max_length=128, db_index=True, help_text="RFC 7638 kid")
-    reason = models.TextField()
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    revoked_by_label = models.CharField(
-        max_length=150, help_text="actor's username at the time, or 'system'"
-    )
-    revoked_at = models.DateTimeField()
-    lifted_at = models.DateTimeField(null=True, blank=True)
-    lifted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    lifted_by_label = models.CharField(max_length=150, blank=True)
-    lift_reason = models.TextField(blank=True)
+    ``*_by`` is the acting user (``NULL`` once the user is deleted, or for
+    ``system``); ``*_by_label`` keeps the actor's username at the time. A
+    lift is recorded once on the row, never by deleting it.
+    """
 
-    class Meta:
-        verbose_name = "revoked key"
-        ordering = ("-revoked_at", "-id")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["kid"],
-                condition=Q(lifted_at__isnull=True),
-                name="revocation_one_active_key_revocation",
-                violation_error_code="already_revoked",
-            ),
-            models.CheckConstraint(
-                condition=Q(lifted_at__isnull=True) | Q(lifted_at__gte=F("revoked_at")),
-                name="revocation_key_lift_after_revoke",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        state = "lifted" if self.lifted_at else "in force"
-        return f"kid {self.kid} ({state})"
-
-
-class RevokedAttestation(models.Model):
-    """A revoked attestation, named by ``receipt_id`` or ``bundle_hash``
-    (exactly one), with who, why and when; and the lift, if any."""
-
-    receipt_id = models.CharField(max_length=128, blank=True, db_index=True)
-    bundle_hash = models.CharField(
-        max_length=64,
-        blank=True,
-        db_index=True,
-        help_text="SHA-256 hex of JCS of the bundle's signed attestation",
-    )
     reason = models.TextField()
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -93,6 +42,57 @@ class RevokedAttestation(models.Model):
     )
     lifted_by_label = models.CharField(max_length=150, blank=True)
     lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def state(self) -> str:
+        """``"lifted"`` once lifted, else ``"in force"``."""
+        return "lifted" if self.lifted_at else "in force"
+
+
+class RevokedKey(Revocation):
+    """A revoked key ID (RFC 7638 thumbprint), with who, why and when; and the
+    lift, if any. At most one revocation in force per kid."""
+
+    kid = models.CharField(max_length=128, db_index=True, help_text="RFC 7638 kid")
+    # The only difference from the base's fields: a help text.
+    revoked_by_label = models.CharField(
+        max_length=150, help_text="actor's username at the time, or 'system'"
+    )
+
+    class Meta:
+        verbose_name = "revoked key"
+        ordering = ("-revoked_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kid"],
+                condition=Q(lifted_at__isnull=True),
+                name="revocation_one_active_key_revocation",
+                violation_error_code="already_revoked",
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_at__gte=F("revoked_at")),
+                name="revocation_key_lift_after_revoke",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"kid {self.kid} ({self.state})"
+
+
+class RevokedAttestation(Revocation):
+    """A revoked attestation, named by ``receipt_id`` or ``bundle_hash``
+    (exactly one), with who, why and when; and the lift, if any."""
+
+    receipt_id = models.CharField(max_length=128, blank=True, db_index=True)
+    bundle_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="SHA-256 hex of JCS of the bundle's signed attestation",
+    )
 
     class Meta:
         verbose_name = "revoked attestation"
@@ -129,8 +129,7 @@ class RevokedAttestation(models.Model):
         return self.receipt_id or self.bundle_hash
 
     def __str__(self) -> str:
-        state = "lifted" if self.lifted_at else "in force"
-        return f"attestation {self.identifier} ({state})"
+        return f"attestation {self.identifier} ({self.state})"
 
 
 class RevocationSnapshot(models.Model):

@@ -23,7 +23,7 @@ from billing.services.tenants import (
     meter_key_register,
     meter_key_retire,
 )
-from kernel.admin_helpers import ServiceErrorsMixin
+from kernel.admin_helpers import ReadOnlyAdmin, ServiceErrorsMixin
 from kernel.protocol.errors import MeterproofError
 from revocation.services.revocations import revocation_key_add
 
@@ -31,8 +31,9 @@ __all__ = ["ApiKeyAdmin", "MeterKeyAddForm", "MeterKeyAdmin"]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    """API keys: view and revoke. Issue them from the tenant list."""
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """API keys: view and revoke. Issue them from the tenant list (the
+    secret is shown once); rows are never edited or deleted, only revoked."""
 
     list_display = ("prefix", "tenant_link", "name", "created_at", "revoked_at", "live")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
@@ -52,18 +53,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def live(self, obj: ApiKey) -> bool:
         """Whether the key still authenticates (not revoked)."""
         return obj.revoked_at is None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Keys are issued by the tenant action (the secret is shown once)."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Key rows are never edited; revoke them with the action."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Keys are revoked, not deleted."""
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         """Revoking needs the change permission on API keys."""

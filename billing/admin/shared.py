@@ -13,10 +13,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from kernel.admin_helpers import ReadOnlyPermissions
 from kernel.protocol.errors import JsonInputError
 from kernel.protocol.strictjson import loads as strict_loads
 
@@ -38,24 +38,12 @@ def admin_link(obj: Any, text: str | None = None) -> str:
     return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyPermissions, admin.TabularInline):
     """A read-only tabular inline with links to each row."""
 
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No adding from the inline."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No changes from the inline."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """No deleting from the inline."""
-        return False
 
 
 def form_field_for(form: forms.BaseForm, field: str | None) -> str | None:

@@ -47,7 +47,6 @@ reader (:func:`Bundle.from_bytes`), which refuses duplicate member names.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +60,7 @@ from circuits.protocol.commitments import (
 )
 from kernel.protocol.ed25519 import KeyPair, sign_object
 from kernel.protocol.jcs import canonical_hash, canonical_json
+from kernel.protocol.shape import require_hex, require_integer
 from kernel.protocol.strictjson import loads as strict_loads
 from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 from transparency.protocol.merkle import leaf_hash
@@ -70,7 +70,6 @@ from .events import MeterEnvelope
 from .tariff import Charge, Tariff
 
 BUNDLE_FORMAT = "vdi-billing/2"
-_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 _ATTESTATION_KEYS = {
     "format",
     "meter_envelope",
@@ -408,11 +407,13 @@ class Bundle:
                 f"malformed charge: {exc}", field="attestation.charge"
             ) from exc
         for name in ("meter_hash", "charge_hash", "billing_verify_fingerprint"):
-            if not isinstance(att[name], str) or not _HEX64.match(att[name]):
-                raise BundleFormatError(
-                    f"{name} must be 64 lowercase hex characters",
-                    field=f"attestation.{name}",
-                )
+            require_hex(
+                att[name],
+                error=BundleFormatError,
+                field=f"attestation.{name}",
+                message="{name} must be {length} lowercase hex characters",
+                name=name,
+            )
         receipt = att["receipt"]
         if not isinstance(receipt, dict) or set(receipt) != _RECEIPT_KEYS:
             raise BundleFormatError(
@@ -477,11 +478,13 @@ class Bundle:
                 f"log must have exactly {sorted(_LOG_KEYS)}", field="log"
             )
         for name in ("leaf_index", "tree_size"):
-            value = log[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise BundleFormatError(
-                    f"{name} must be a non-negative integer", field=f"log.{name}"
-                )
+            require_integer(
+                log[name],
+                error=BundleFormatError,
+                field=f"log.{name}",
+                message="{name} must be a non-negative integer",
+                name=name,
+            )
         hashes = log["inclusion_proof"]
         if not isinstance(hashes, list) or len(hashes) > 64:
             raise BundleFormatError(
@@ -489,15 +492,16 @@ class Bundle:
                 field="log.inclusion_proof",
             )
         for index, item in enumerate([log["leaf_hash"], *hashes]):
-            if not isinstance(item, str) or not _HEX64.match(item):
-                where = (
+            require_hex(
+                item,
+                error=BundleFormatError,
+                field=(
                     "log.leaf_hash"
                     if index == 0
                     else f"log.inclusion_proof[{index - 1}]"
-                )
-                raise BundleFormatError(
-                    "hash must be 64 lowercase hex characters", field=where
-                )
+                ),
+                message="hash must be {length} lowercase hex characters",
+            )
         if not isinstance(log["checkpoint"], str) or not log["checkpoint"]:
             raise BundleFormatError(
                 "checkpoint must be a signed note", field="log.checkpoint"

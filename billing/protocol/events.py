@@ -28,6 +28,7 @@ import nacl.signing
 from billing.protocol.contexts import CONTEXT_METER_ENVELOPE
 from kernel.protocol.ed25519 import sign_object, verify_object
 from kernel.protocol.jcs import canonical_hash
+from kernel.protocol.shape import require_integer
 from kernel.protocol.text import unstorable_char
 from kernel.protocol.timefmt import parse_rfc3339_utc
 
@@ -151,17 +152,14 @@ class MeterEvent:
                 f"window must be a billing month YYYY-MM, found {window!r}",
                 field="window",
             )
-        quantity = obj["quantity"]
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise MeterEventError(
-                f"quantity must be an integer, found {type(quantity).__name__}",
-                field="quantity",
-            )
-        if not 0 <= quantity <= MAX_QUANTITY:
-            raise MeterEventError(
-                f"quantity must be between 0 and {MAX_QUANTITY}, found {quantity}",
-                field="quantity",
-            )
+        quantity = require_integer(
+            obj["quantity"],
+            error=MeterEventError,
+            field="quantity",
+            maximum=MAX_QUANTITY,
+            message="quantity must be an integer, found {type}",
+            range_message="quantity must be between 0 and {maximum}, found {value}",
+        )
         try:
             occurred = parse_rfc3339_utc(obj["occurred_at"])
         except ValueError as exc:

@@ -42,6 +42,7 @@ import nacl.signing
 
 from kernel.protocol.ed25519 import key_id, verify_key_from_jwk
 from kernel.protocol.errors import ProtocolError
+from kernel.protocol.shape import require_integer
 from kernel.protocol.timefmt import parse_rfc3339_utc
 from kernel.protocol.trustedkey import TrustedKey
 from transparency.protocol.note import (
@@ -234,16 +235,14 @@ class TrustAnchors:
                     "witness keys must be C2SP tlog-cosignature (0x04) vkeys",
                     field=f"log.witnesses[{index}]",
                 )
-        threshold = log.get("witness_threshold", 0)
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int)
-            or not 0 <= threshold <= len(witnesses)
-        ):
-            raise TrustAnchorError(
-                f"log.witness_threshold must be an integer in 0..{len(witnesses)}",
-                field="log.witness_threshold",
-            )
+        threshold = require_integer(
+            log.get("witness_threshold", 0),
+            error=TrustAnchorError,
+            field="log.witness_threshold",
+            maximum=len(witnesses),
+            message="{field} must be an integer in 0..{count}",
+            count=len(witnesses),
+        )
         circuits = (
             CircuitAnchors.from_json(obj["circuits"]) if "circuits" in obj else None
         )

@@ -47,6 +47,7 @@ from circuits.protocol.errors import (
 from circuits.protocol.groth16 import SNARK_SCALAR_FIELD, verify_groth16
 from circuits.protocol.manifest import vkey_hash as compute_vkey_hash
 from kernel.protocol.errors import ProtocolError
+from kernel.protocol.shape import is_hex, require_hex
 
 __all__ = ["BILLING_PROOF_KEYS", "verify_billing_proof"]
 
@@ -63,7 +64,6 @@ BILLING_PROOF_KEYS = frozenset(
         "manifest",
     }
 )
-_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,77})\Z")
 
 
@@ -107,18 +107,17 @@ def _check_shape(billing_proof: Any) -> None:
                 f"billing_proof.{key}",
             )
     for key in ("vkey_hash", "circuit_hash"):
-        value = billing_proof[key]
-        if not isinstance(value, str) or not _HEX64.match(value):
-            raise _malformed(
-                f"billing_proof.{key} is {value!r:.90}, expected 64 lowercase hex",
-                f"billing_proof.{key}",
-            )
+        require_hex(
+            billing_proof[key],
+            error=MalformedBillingProofError,
+            field=f"billing_proof.{key}",
+            message="{field} is {value!r:.90}, expected {length} lowercase hex",
+        )
     manifest = billing_proof["manifest"]
     if (
         not isinstance(manifest, Mapping)
         or set(manifest) != {"sha256", "kid"}
-        or not isinstance(manifest["sha256"], str)
-        or not _HEX64.match(manifest["sha256"])
+        or not is_hex(manifest["sha256"])
         or not isinstance(manifest["kid"], str)
         or not manifest["kid"]
     ):

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from circuits.protocol.errors import CommitmentError, PoseidonError
 from circuits.protocol.poseidon import poseidon
+from kernel.protocol.errors import ProtocolError
 
 __all__ = [
     "BILLING_COMMITMENT_COUNT",
@@ -23,6 +25,7 @@ __all__ = [
     "billing_public_signal",
     "digest_to_field_pair",
     "field_pair_to_digest",
+    "require_commitment_count",
 ]
 
 #: Names this binding: BN254 (bn128) scalar field, circomlib Poseidon of 8.
@@ -97,16 +100,43 @@ def billing_public_signal(commitments: Sequence[int]) -> int:
     Spec: circomlib ``Poseidon(8)``; Grassi et al., "Poseidon: A New Hash
     Function for Zero-Knowledge Proof Systems", USENIX Security 2021.
     """
+    require_commitment_count(
+        commitments,
+        error=PoseidonError,
+        count_message="got {count} commitments, expected exactly {expected} "
+        "for {binding_version}",
+    )
+    return poseidon(commitments)
+
+
+def require_commitment_count(
+    commitments: Any,
+    *,
+    error: type[ProtocolError],
+    count_message: str = "got {count} commitments, expected {expected}",
+) -> Sequence[Any]:
+    """Return ``commitments`` if it is a sequence (not text) of exactly
+    :data:`BILLING_COMMITMENT_COUNT` items; the items are not checked.
+
+    ``count_message`` is a :meth:`str.format` template over ``{count}``,
+    ``{expected}`` and ``{binding_version}``; ``field`` is ``commitments``.
+
+    Raises:
+        error: not a sequence, or another number of items.
+    """
     if isinstance(commitments, (str, bytes)) or not isinstance(commitments, Sequence):
-        raise PoseidonError(
+        raise error(
             f"commitments are a {type(commitments).__name__}, expected a list of "
             f"{BILLING_COMMITMENT_COUNT} ints",
             field="commitments",
         )
     if len(commitments) != BILLING_COMMITMENT_COUNT:
-        raise PoseidonError(
-            f"got {len(commitments)} commitments, expected exactly "
-            f"{BILLING_COMMITMENT_COUNT} for {BINDING_VERSION}",
+        raise error(
+            count_message.format(
+                count=len(commitments),
+                expected=BILLING_COMMITMENT_COUNT,
+                binding_version=BINDING_VERSION,
+            ),
             field="commitments",
         )
-    return poseidon(commitments)
+    return commitments

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -66,6 +65,7 @@ from kernel.protocol.errors import (
     SignatureError,
 )
 from kernel.protocol.jcs import canonical_hash, sha256_hex
+from kernel.protocol.shape import require_hex, require_instance
 from kernel.protocol.strictjson import loads as strict_loads
 
 __all__ = [
@@ -93,7 +93,6 @@ CONTEXT_ARTIFACT_MANIFEST = "meterproof/artifact-manifest/v1"
 #: Roles every manifest names (each a key of ``artifacts``).
 REQUIRED_ROLES = ("r1cs", "zkey", "verification_key", "transcript")
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _R1CS_COUNTS = (
     "constraints",
     "wires",
@@ -163,23 +162,24 @@ def vkey_hash(verification_key: Any) -> str:
 
 
 def _require(obj: Mapping[str, Any], name: str, kind: type, path: str = "") -> Any:
-    value = obj.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ManifestMalformed(
-            f"{path}{name} is {type(value).__name__}, expected {kind.__name__}",
-            field=f"{path}{name}",
-        )
-    return value
+    return require_instance(
+        obj.get(name),
+        kind,
+        error=ManifestMalformed,
+        field=f"{path}{name}",
+        message="{field} is {type}, expected {expected}",
+    )
 
 
 def _require_hex(obj: Mapping[str, Any], name: str, path: str = "") -> str:
     value = _require(obj, name, str, path)
-    if not _HEX64.fullmatch(value):
-        raise ManifestMalformed(
-            f"{path}{name} is {value[:80]!r}, expected 64 lowercase hex characters",
-            field=f"{path}{name}",
-        )
-    return str(value)
+    return require_hex(
+        value,
+        error=ManifestMalformed,
+        field=f"{path}{name}",
+        message="{field} is {short!r}, expected {length} lowercase hex characters",
+        short=value[:80],
+    )
 
 
 def _check_relative(path: str) -> None:

@@ -24,17 +24,10 @@ The rest of this docstring describes the whole. The heavy lifting is the ``groth
   SHA-256 of the zkey and of the source and by the ``groth16py`` version,
   and later processes ``ProvingKey.load`` it (tens of ms). One key per
   process: :func:`get_prover` is a thread-safe lazy singleton.
-- **Witness**: the manifest-pinned ``apiBillingV2_js/apiBillingV2.wasm``
-  (circom's own witness calculator, the one snarkjs runs) runs under
-  ``wasmtime`` (:class:`circuits.protocol.witness.WitnessCalculator`, about
-  1.5 ms, GIL released); the witness is written as an iden3 ``.wtns`` to a
-  private temp file (``/dev/shm`` when it exists) and proved with
-  ``groth16py.prove_wtns`` (arkworks, GIL released), so threads prove in
-  parallel on one key. The older path, ``groth16py.prove(pk, {...})``
-  (witness from the ``.wasm`` groth16py compiled from the circom source,
-  run under ``wasmi``, GIL held, ~30 ms slower) stays available as an
-  independent cross-check: ``prove(..., witness="wasmi")``; the start-up
-  self-test proves with both. No Node.js is needed.
+- **Witness**: circom's own ``.wasm`` witness calculator under
+  ``wasmtime``, proved with ``groth16py.prove_wtns`` (GIL released), with
+  the ``wasmi`` path as an independent cross-check; see
+  :mod:`circuits.prover.backend`. No Node.js is needed.
 - **Threads**: :meth:`Groth16Prover.submit` and :meth:`Groth16Prover.prove_many`
   run :meth:`Groth16Prover.prove` on one process-wide thread pool of
   ``settings.VDI_GROTH16_PROVER_THREADS`` threads (default: the CPU count).
@@ -45,9 +38,8 @@ The rest of this docstring describes the whole. The heavy lifting is the ``groth
   inputs must verify under the shipped verification key. A Rust panic
   (``pyo3_runtime.PanicException``, a ``BaseException``) while importing,
   loading or proving is caught and converted, never let through.
-- **Self-check**: every proof is verified with the fast backend before it
-  is returned (about 2 ms), so the prover never hands out a proof that
-  does not verify.
+- **Self-check**: every proof is verified before it is returned
+  (:mod:`circuits.prover.backend`).
 
 The bundle member it returns (``attestation["billing_proof"]``), stable
 field names::

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from circuits.protocol.commitments import BILLING_COMMITMENT_COUNT
+from circuits.protocol.commitments import (
+    BILLING_COMMITMENT_COUNT,
+    require_commitment_count,
+)
 from circuits.protocol.errors import ProverInputError
 from circuits.protocol.groth16 import SNARK_SCALAR_FIELD
 
@@ -30,17 +33,7 @@ def check_commitments(commitments: Sequence[int]) -> tuple[int, ...]:
             not 8 items, or an item that is not such an int (``field`` names
             it, e.g. ``commitments[3]``).
     """
-    if isinstance(commitments, (str, bytes)) or not isinstance(commitments, Sequence):
-        raise ProverInputError(
-            f"commitments are a {type(commitments).__name__}, expected a list of "
-            f"{BILLING_COMMITMENT_COUNT} ints",
-            field="commitments",
-        )
-    if len(commitments) != BILLING_COMMITMENT_COUNT:
-        raise ProverInputError(
-            f"got {len(commitments)} commitments, expected {BILLING_COMMITMENT_COUNT}",
-            field="commitments",
-        )
+    require_commitment_count(commitments, error=ProverInputError)
     for index, value in enumerate(commitments):
         if type(value) is not int or not 0 <= value < SNARK_SCALAR_FIELD:
             raise ProverInputError(

@@ -33,6 +33,7 @@ import nacl.signing
 from kernel.protocol.ed25519 import key_id, sign_object, verify_object
 from kernel.protocol.errors import CanonicalizationError, JsonInputError, SignatureError
 from kernel.protocol.jcs import canonical_hash, canonical_json
+from kernel.protocol.shape import MAX_SAFE_INTEGER, require_integer
 from kernel.protocol.strictjson import loads as strict_loads
 
 from .errors import (
@@ -71,7 +72,6 @@ _SIG_KEYS = frozenset({"kid", "alg", "sig"})
 # Entries are identifiers (kids, receipt ids, hex digests): printable ASCII
 # without spaces, 1..128 characters.
 _ENTRY_RE = re.compile(r"[\x21-\x7e]{1,128}")
-_MAX_INT = 2**53 - 1  # I-JSON (RFC 7493 §2.2)
 
 
 @dataclass(frozen=True)
@@ -151,15 +151,14 @@ def _entries(values: Iterable[str], field: str) -> list[str]:
 
 
 def _integer(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RevocationFeedMalformedError(
-            f"{field} must be an integer, found {type(value).__name__}", field=field
-        )
-    if not 0 <= value <= _MAX_INT:
-        raise RevocationFeedMalformedError(
-            f"{field} must lie in [0, 2**53 - 1], found {value}", field=field
-        )
-    return value
+    return require_integer(
+        value,
+        error=RevocationFeedMalformedError,
+        field=field,
+        maximum=MAX_SAFE_INTEGER,
+        message="{field} must be an integer, found {type}",
+        range_message="{field} must lie in [0, 2**53 - 1], found {value}",
+    )
 
 
 def snapshot_sign(

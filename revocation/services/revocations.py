@@ -23,7 +23,8 @@ from revocation.models import RevokedAttestation, RevokedKey
 from revocation.services.snapshots import revocation_snapshot_publish
 
 logger = logging.getLogger("meterproof.revocation")
-#: A revocation row (``RevokedKey`` or ``RevokedAttestation``) being lifted.
+#: A revocation row (``RevokedKey`` or ``RevokedAttestation``) being added
+#: or lifted.
 _Lifted = TypeVar("_Lifted", RevokedKey, RevokedAttestation)
 
 _KID_OR_ID = r"[\x21-\x7e]{1,128}"
@@ -114,24 +115,14 @@ def revocation_key_add(
         .exists()
     ):
         raise AlreadyRevoked(f"kid {kid} is already revoked", field="kid")
-    moment = now or timezone.now()
-    row = RevokedKey(
-        kid=kid,
+    return _revoke(
+        RevokedKey(kid=kid),
         reason=reason,
-        revoked_by=_actor_user(actor),
-        revoked_by_label=_actor_label(actor, actor_label),
-        revoked_at=moment,
+        actor=actor,
+        actor_label=actor_label,
+        now=now,
+        what=f"kid {kid}",
     )
-    row.full_clean(validate_constraints=False)
-    row.save()
-    revocation_snapshot_publish(now=moment)
-    logger.warning(
-        "kid %s revoked by %s: %s",
-        kid,
-        _log_text(row.revoked_by_label),
-        _log_text(reason),
-    )
-    return row
 
 
 @transaction.atomic
@@ -204,25 +195,13 @@ def revocation_attestation_add(
             f"attestation {receipt_id or bundle_hash} is already revoked",
             field=next(iter(lookup)),
         )
-    moment = now or timezone.now()
-    row = RevokedAttestation(
-        receipt_id=receipt_id,
-        bundle_hash=bundle_hash,
+    return _revoke(
+        RevokedAttestation(receipt_id=receipt_id, bundle_hash=bundle_hash),
         reason=reason,
-        revoked_by=_actor_user(actor),
-        revoked_by_label=_actor_label(actor),
-        revoked_at=moment,
+        actor=actor,
+        now=now,
+        what=f"attestation {receipt_id or bundle_hash}",
     )
-    row.full_clean(validate_constraints=False)
-    row.save()
-    revocation_snapshot_publish(now=moment)
-    logger.warning(
-        "attestation %s revoked by %s: %s",
-        row.identifier,
-        _log_text(row.revoked_by_label),
-        _log_text(reason),
-    )
-    return row
 
 
 @transaction.atomic
@@ -246,6 +225,34 @@ def revocation_attestation_lift(
         now=now,
         what=lambda row: f"attestation {row.identifier}",
     )
+
+
+def _revoke(
+    row: _Lifted,
+    *,
+    reason: str,
+    actor: Any,
+    now: datetime | None,
+    what: str,
+    actor_label: str | None = None,
+) -> _Lifted:
+    """Record who revoked the new ``row``, why and when, save it, publish a
+    snapshot and log it (``what`` names the revoked thing); return the row."""
+    moment = now or timezone.now()
+    row.reason = reason
+    row.revoked_by = _actor_user(actor)
+    row.revoked_by_label = _actor_label(actor, actor_label)
+    row.revoked_at = moment
+    row.full_clean(validate_constraints=False)
+    row.save()
+    revocation_snapshot_publish(now=moment)
+    logger.warning(
+        "%s revoked by %s: %s",
+        what,
+        _log_text(row.revoked_by_label),
+        _log_text(reason),
+    )
+    return row
 
 
 def _lift(

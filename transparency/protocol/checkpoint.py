@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kernel.protocol.shape import require_integer
 from transparency.protocol.errors import CheckpointError
 from transparency.protocol.merkle import HASH_SIZE
 from transparency.protocol.note import ED25519_TYPE, Note, NoteVerifier, open_note
@@ -75,17 +76,15 @@ class Checkpoint:
         if not isinstance(self.origin, str):
             raise CheckpointError("checkpoint origin must be str", field="origin")
         _check_line(self.origin, "origin")
-        size = self.tree_size
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise CheckpointError(
-                f"checkpoint tree_size must be an int, found {type(size).__name__}",
-                field="tree_size",
-            )
-        if not 0 <= size <= MAX_TREE_SIZE:
-            raise CheckpointError(
-                f"checkpoint tree_size {size} is out of range 0 .. 2**64 - 1",
-                field="tree_size",
-            )
+        require_integer(
+            self.tree_size,
+            error=CheckpointError,
+            field="tree_size",
+            maximum=MAX_TREE_SIZE,
+            message="checkpoint tree_size must be an int, found {type}",
+            range_message="checkpoint tree_size {value} is out of range "
+            "0 .. 2**64 - 1",
+        )
         if not isinstance(self.root_hash, bytes) or len(self.root_hash) != HASH_SIZE:
             found = (
                 len(self.root_hash)

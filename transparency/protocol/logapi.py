@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kernel.protocol.errors import JsonInputError
+from kernel.protocol.shape import require_hex, require_integer
 from kernel.protocol.strictjson import loads as strict_loads
 from transparency.protocol.errors import LogRequestError, LogResponseError
 from transparency.protocol.merkle import HASH_SIZE
@@ -67,28 +68,29 @@ def _json(fetch: Fetcher, path: str) -> dict[str, Any]:
 
 
 def _int(obj: dict[str, Any], key: str, path: str) -> int:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise LogResponseError(
-            f"GET {path}: {key!r} must be a non-negative integer, found {value!r}",
-            field=key,
-        )
-    return value
+    return require_integer(
+        obj.get(key),
+        error=LogResponseError,
+        field=key,
+        message="GET {path}: {key!r} must be a non-negative integer, found {value!r}",
+        path=path,
+        key=key,
+    )
 
 
 def _hash(value: Any, what: str, path: str) -> bytes:
-    if not isinstance(value, str) or len(value) != 2 * HASH_SIZE:
-        raise LogResponseError(
-            f"GET {path}: {what} must be {2 * HASH_SIZE} hex characters, "
-            f"found {value!r}",
-            field=what,
-        )
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise LogResponseError(
-            f"GET {path}: {what} is not hex: {value!r}", field=what
-        ) from None
+    text = require_hex(
+        value,
+        error=LogResponseError,
+        field=what,
+        length=2 * HASH_SIZE,
+        lowercase=False,
+        message="GET {path}: {field} must be {length} hex characters, "
+        "found {value!r}",
+        digits_message="GET {path}: {field} is not hex: {value!r}",
+        path=path,
+    )
+    return bytes.fromhex(text)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
 from kernel.protocol.errors import ProtocolError
+from kernel.protocol.shape import require_integer
 from transparency.protocol.errors import (
     ConsistencyProofError,
     InclusionProofError,
@@ -93,10 +94,13 @@ def _check_hash(value: bytes, what: str, error: type[ProtocolError]) -> None:
 
 
 def _check_int(value: int, what: str, error: type[ProtocolError]) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise error(f"{what} must be an int, found {type(value).__name__}")
-    if value < 0:
-        raise error(f"{what} must be non-negative, found {value}")
+    require_integer(
+        value,
+        error=error,
+        message="{what} must be an int, found {type}",
+        range_message="{what} must be non-negative, found {value}",
+        what=what,
+    )
 
 
 def _largest_power_of_two_below(n: int) -> int:

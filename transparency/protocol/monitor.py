@@ -35,6 +35,7 @@ from typing import Any
 
 from kernel.protocol.errors import CanonicalizationError
 from kernel.protocol.jcs import canonical_json
+from kernel.protocol.shape import require_integer
 from transparency.protocol.checkpoint import Checkpoint, open_checkpoint
 from transparency.protocol.errors import (
     CheckpointError,
@@ -83,8 +84,11 @@ MONITOR_CODES = {
 
 
 def _check_frontier(frontier: Sequence[bytes], tree_size: int) -> None:
-    if isinstance(tree_size, bool) or not isinstance(tree_size, int) or tree_size < 0:
-        raise MerkleError(f"tree_size must be a non-negative int, found {tree_size!r}")
+    require_integer(
+        tree_size,
+        error=MerkleError,
+        message="tree_size must be a non-negative int, found {value!r}",
+    )
     expected = bin(tree_size).count("1")
     if len(frontier) != expected:
         raise MerkleError(

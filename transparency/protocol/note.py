@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import nacl.exceptions
 import nacl.signing
 
+from kernel.protocol.shape import require_integer
 from transparency.protocol.errors import (
     Base64Error,
     InvalidSignatureError,
@@ -136,14 +137,13 @@ def cosignature_message(text: str, timestamp: int) -> bytes:
 
 
 def _check_timestamp(timestamp: int) -> None:
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
-        raise MalformedNoteError(
-            f"timestamp must be an int, found {type(timestamp).__name__}"
-        )
-    if not 0 <= timestamp <= _MAX_UINT64:
-        raise MalformedNoteError(
-            f"timestamp {timestamp} is out of range, expected 0 .. 2**64 - 1"
-        )
+    require_integer(
+        timestamp,
+        error=MalformedNoteError,
+        maximum=_MAX_UINT64,
+        message="timestamp must be an int, found {type}",
+        range_message="timestamp {value} is out of range, expected 0 .. 2**64 - 1",
+    )
 
 
 def cosignature_timestamp(signature: bytes | str) -> int:

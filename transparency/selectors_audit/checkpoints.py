@@ -17,6 +17,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from kernel.protocol.errors import MeterproofError
+from kernel.protocol.verdict import CheckResult, verdict_ok
 from kernel.settings import kernel_settings
 from transparency.errors import CheckpointRowMismatch, PrerequisiteCheckFailed
 from transparency.models import Checkpoint, LogState, QueuedEntry
@@ -24,11 +25,9 @@ from transparency.protocol.errors import UnknownVerifierError
 from transparency.protocol.note import COSIGNATURE_TYPE, open_note
 from transparency.selectors import checkpoint_latest, checkpoint_note
 from transparency.selectors_audit.checks import (
-    LogCheck,
     LogTrust,
     check_run,
     checkpoint_open_trusted,
-    verdict_ok,
 )
 from transparency.settings import transparency_settings
 
@@ -132,7 +131,7 @@ class CheckpointAudit:
     root_b64: str
     note: str
     signatures: list[SignatureLine]
-    checks: list[LogCheck] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

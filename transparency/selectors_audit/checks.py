@@ -1,18 +1,19 @@
 """The trust the auditor verdicts take, one named check and its result.
 
-A verdict is a list of :class:`LogCheck` (``name``, ``status``
-pass/fail/skip, ``code``, ``message``), the same shape as
-:class:`billing.protocol.verify.CheckResult`; any exception of a verifier is
-a failed check (fail closed).
+A verdict is a list of :class:`kernel.protocol.verdict.CheckResult`
+(``name``, ``status`` pass/fail/skip, ``code``, ``message``), the one result
+type the bundle verifier's report uses too; any exception of a verifier is a
+failed check (fail closed), and :func:`kernel.protocol.verdict.verdict_ok`
+is the verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from kernel.protocol.errors import MeterproofError
+from kernel.protocol.verdict import CheckResult
 from transparency.errors import LogTrustUnavailable
 from transparency.protocol.checkpoint import Checkpoint as SignedCheckpoint
 from transparency.protocol.checkpoint import open_checkpoint
@@ -37,38 +38,7 @@ class LogTrust:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class LogCheck:
-    """The outcome of one named log check.
-
-    Attributes:
-        name: the check's stable name (e.g. ``inclusion_proof``).
-        status: ``pass``, ``fail`` or ``skip``.
-        code: the failure's stable snake_case error code, ``None`` on pass.
-        message: what passed, or what was expected and found.
-    """
-
-    name: str
-    status: str
-    code: str | None = None
-    message: str | None = None
-
-    @property
-    def ok(self) -> bool | None:
-        """True on pass, False on fail, None on skip."""
-        return {"pass": True, "fail": False}.get(self.status)
-
-
-class _HasStatus(Protocol):
-    """Any check result: :class:`LogCheck` or ``CheckResult``."""
-
-    @property
-    def status(self) -> str:
-        """``pass``, ``fail`` or ``skip``."""
-        ...
-
-
-def check_run(name: str, fn: Callable[[], str | None]) -> LogCheck:
+def check_run(name: str, fn: Callable[[], str | None]) -> CheckResult:
     """Run one named check: pass with ``fn``'s message, fail on any error.
 
     A :class:`~kernel.protocol.errors.ProtocolError` (the root of every
@@ -79,16 +49,10 @@ def check_run(name: str, fn: Callable[[], str | None]) -> LogCheck:
     try:
         message = fn()
     except MeterproofError as exc:
-        return LogCheck(name, "fail", exc.code, exc.message)
+        return CheckResult(name, "fail", exc.code, exc.message)
     except Exception as exc:  # fail closed: every exception is a failure
-        return LogCheck(name, "fail", type(exc).__name__, str(exc))
-    return LogCheck(name, "pass", None, message)
-
-
-def verdict_ok(checks: Iterable[_HasStatus]) -> bool:
-    """Return True iff at least one check ran (not ``skip``) and none failed."""
-    ran = [c for c in checks if c.status != "skip"]
-    return bool(ran) and all(c.status == "pass" for c in ran)
+        return CheckResult(name, "fail", type(exc).__name__, str(exc))
+    return CheckResult(name, "pass", None, message)
 
 
 def checkpoint_open_trusted(note: str, trust: LogTrust) -> SignedCheckpoint:
@@ -106,4 +70,4 @@ def checkpoint_open_trusted(note: str, trust: LogTrust) -> SignedCheckpoint:
     return checkpoint
 
 
-__all__ = ["LogCheck", "LogTrust", "check_run", "checkpoint_open_trusted", "verdict_ok"]
+__all__ = ["LogTrust", "check_run", "checkpoint_open_trusted"]

@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from kernel.protocol.errors import MeterproofError
+from kernel.protocol.verdict import CheckResult, verdict_ok
 from transparency.errors import (
     InvalidParameter,
     LeafHashMismatch,
@@ -34,11 +35,9 @@ from transparency.selectors import (
 )
 from transparency.selectors_audit.checkpoints import CheckpointAudit, checkpoint_audit
 from transparency.selectors_audit.checks import (
-    LogCheck,
     LogTrust,
     check_run,
     checkpoint_open_trusted,
-    verdict_ok,
 )
 
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")
@@ -75,7 +74,7 @@ class EntryLogAudit:
     recomputed_leaf_hash: str
     proof: list[str]
     checkpoint: CheckpointAudit | None
-    checks: list[LogCheck]
+    checks: list[CheckResult]
 
     @property
     def ok(self) -> bool:
@@ -119,7 +118,7 @@ def entry_log_audit_get(*, leaf_index: int, trust: LogTrust) -> EntryLogAudit:
     try:
         proof, latest = inclusion_proof_get(leaf_index=leaf_index)
     except MeterproofError as exc:
-        checks.append(LogCheck("inclusion_proof", "fail", exc.code, exc.message))
+        checks.append(CheckResult("inclusion_proof", "fail", exc.code, exc.message))
     else:
         audit = checkpoint_audit(latest, trust)
         signed: dict[str, Any] = {}
@@ -181,7 +180,7 @@ class ConsistencyAudit:
     old: CheckpointAudit
     new: CheckpointAudit
     proof: list[str]
-    checks: list[LogCheck]
+    checks: list[CheckResult]
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from kernel.protocol import shape
+
 from ..errors import QuantityError, TariffError
 from .currency import format_amount, require_currency
 from .document import Tariff
@@ -22,7 +24,6 @@ from .fields import (
     MAX_AMOUNT_MINOR,
     MAX_QUANTITY,
     decimal_str,
-    json_kind,
     require_integer,
     require_object,
 )
@@ -39,18 +40,14 @@ def check_quantity(quantity: Any, field: str = "quantity") -> int:
     Raises:
         QuantityError: (``quantity_invalid``) otherwise.
     """
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise QuantityError(
-            f"{field} must be a non-negative integer, found {json_kind(quantity)} "
-            f"{quantity!r}",
-            field=field,
-        )
-    if not 0 <= quantity <= MAX_QUANTITY:
-        raise QuantityError(
-            f"{field} must be between 0 and {MAX_QUANTITY}, found {quantity}",
-            field=field,
-        )
-    return int(quantity)
+    return shape.require_integer(
+        quantity,
+        error=QuantityError,
+        field=field,
+        maximum=MAX_QUANTITY,
+        message="{field} must be a non-negative integer, found {kind} {value!r}",
+        range_message="{field} must be between 0 and {maximum}, found {value}",
+    )
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from kernel.protocol.shape import require_integer
+
 from ..errors import TariffError
-from .fields import json_kind
 
 __all__ = ["currency_exponent", "format_amount", "require_currency"]
 
@@ -103,12 +104,13 @@ def format_amount(amount_minor: int, currency: str) -> str:
         TariffError: (``tariff_invalid``) if ``amount_minor`` is not an
             integer or ``currency`` is malformed.
     """
-    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
-        raise TariffError(
-            f"amount_minor must be an integer, found {json_kind(amount_minor)} "
-            f"{amount_minor!r}",
-            field="amount_minor",
-        )
+    require_integer(
+        amount_minor,
+        error=TariffError,
+        field="amount_minor",
+        minimum=None,
+        message="amount_minor must be an integer, found {kind} {value!r}",
+    )
     exponent = currency_exponent(currency)
     sign = "-" if amount_minor < 0 else ""
     major, minor = divmod(abs(amount_minor), 10**exponent)

@@ -18,10 +18,10 @@ A tariff is the published, immutable price list of one metric
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, cast
 
 from kernel.protocol.errors import NaiveDatetimeError
 from kernel.protocol.jcs import canonical_hash
@@ -54,18 +54,8 @@ _TARIFF_KEYS: Final = (
 )
 
 
-class _TariffFields(NamedTuple):
-    tariff_id: str
-    version: int
-    currency: str
-    metric: str
-    pricing: Pricing
-    rounding: Rounding
-    effective_from: datetime
-    effective_to: datetime | None
-
-
-def _parse_tariff(value: Any) -> _TariffFields:
+def _parse_tariff(value: Any) -> dict[str, Any]:
+    """Return :class:`Tariff`'s fields, by name, parsed from a JSON object."""
     obj = require_object(value, "", _TARIFF_KEYS)
     tariff_id = obj["tariff_id"]
     if not isinstance(tariff_id, str) or not _TARIFF_ID_RE.fullmatch(tariff_id):
@@ -97,16 +87,16 @@ def _parse_tariff(value: Any) -> _TariffFields:
                 f"{obj['effective_from']}",
                 field="effective_to",
             )
-    return _TariffFields(
-        tariff_id=tariff_id,
-        version=version,
-        currency=currency,
-        metric=metric,
-        pricing=pricing,
-        rounding=rounding,
-        effective_from=effective_from,
-        effective_to=effective_to,
-    )
+    return {
+        "tariff_id": tariff_id,
+        "version": version,
+        "currency": currency,
+        "metric": metric,
+        "pricing": pricing,
+        "rounding": rounding,
+        "effective_from": effective_from,
+        "effective_to": effective_to,
+    }
 
 
 @dataclass(frozen=True)
@@ -151,16 +141,9 @@ class Tariff:
                 f"Tariff fields have the wrong types ({exc}); build tariffs with "
                 "Tariff.from_json()"
             ) from exc
-        if _parse_tariff(as_json) != _TariffFields(
-            self.tariff_id,
-            self.version,
-            self.currency,
-            self.metric,
-            self.pricing,
-            self.rounding,
-            self.effective_from,
-            self.effective_to,
-        ):
+        if _parse_tariff(as_json) != {
+            field.name: getattr(self, field.name) for field in fields(self)
+        }:
             raise TariffError(
                 "Tariff fields are not in canonical form (e.g. a naive datetime or "
                 "a list instead of a tuple); build tariffs with Tariff.from_json()"
@@ -179,7 +162,7 @@ class Tariff:
                 path of the first offending value, e.g.
                 ``pricing.tiers[1].up_to``.
         """
-        return cls(*_parse_tariff(obj))
+        return cls(**_parse_tariff(obj))
 
     def to_json(self) -> dict[str, Any]:
         """Return the tariff as a JSON object (the canonical field set).

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from kernel.protocol import shape
+from kernel.protocol.shape import MAX_SAFE_INTEGER, join_path, json_kind
+
 from ..errors import TariffError
 
 __all__ = [
@@ -34,7 +37,7 @@ __all__ = [
 MAX_QUANTITY: Final = 10**15
 #: Largest integer JCS can encode exactly (I-JSON, RFC 7493 §2.2): the bound of
 #: ``amount_minor``, ``flat_amount``, ``up_to``, ``divide_by`` and ``version``.
-MAX_AMOUNT_MINOR: Final = 2**53 - 1
+MAX_AMOUNT_MINOR: Final = MAX_SAFE_INTEGER
 
 _DECIMAL_RE: Final = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]{1,12})?")
 _MAX_INTEGER_DIGITS: Final = 16
@@ -43,71 +46,28 @@ _TIMESTAMP_RE: Final = re.compile(
 )
 
 
-def join_path(parent: str, key: str) -> str:
-    """Return the dotted path of member ``key`` under ``parent`` (``""`` for
-    the top level)."""
-    return f"{parent}.{key}" if parent else key
-
-
-def json_kind(value: Any) -> str:
-    """Return the JSON type name of ``value`` for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def require_object(value: Any, path: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Return ``value`` if it is an object with exactly ``keys``, else raise."""
-    what = path or "tariff"
-    if not isinstance(value, dict):
-        raise TariffError(
-            f"{what} must be a JSON object, found {json_kind(value)}",
-            field=path or None,
-        )
-    for key in value:
-        if not isinstance(key, str):
-            raise TariffError(
-                f"{what} has a non-string key {key!r}", field=path or None
-            )
-    unknown = sorted(set(value) - set(keys))
-    if unknown:
-        raise TariffError(
-            f"{what} has unknown key {unknown[0]!r}; expected exactly "
-            f"{', '.join(keys)}",
-            field=join_path(path, unknown[0]),
-        )
-    for key in keys:
-        if key not in value:
-            raise TariffError(
-                f"{what} is missing required key {key!r}", field=join_path(path, key)
-            )
-    return value
+    """Return ``value`` if it is an object with exactly ``keys``, else raise
+    :class:`TariffError` (:func:`kernel.protocol.shape.require_object`; the
+    top level is named ``tariff``)."""
+    return shape.require_object(
+        value, keys, error=TariffError, path=path, what=path or "tariff"
+    )
 
 
 def require_integer(value: Any, path: str, *, minimum: int, maximum: int) -> int:
-    """Return ``value`` if it is an integer (not a boolean) in range."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TariffError(
-            f"{path} must be an integer, found {json_kind(value)} {value!r}", field=path
-        )
-    if not minimum <= value <= maximum:
-        raise TariffError(
-            f"{path} must be between {minimum} and {maximum}, found {value}",
-            field=path,
-        )
-    return int(value)
+    """Return ``value`` if it is an integer (not a boolean) in
+    ``minimum .. maximum``, else raise :class:`TariffError`."""
+    return shape.require_integer(
+        value,
+        error=TariffError,
+        field=path,
+        minimum=minimum,
+        maximum=maximum,
+        message="{field} must be an integer, found {kind} {value!r}",
+        range_message="{field} must be between {minimum} and {maximum}, "
+        "found {value}",
+    )
 
 
 def require_choice(value: Any, path: str, choices: tuple[str, ...]) -> str:

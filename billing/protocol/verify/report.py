@@ -1,5 +1,8 @@
 """The verification report: one :class:`CheckResult` per named check.
 
+:class:`CheckResult` lives in :mod:`kernel.protocol.verdict` (the auditor's
+log-only verdicts use it too) and is re-exported here.
+
 Spec: docs/PROTOCOL.md §5.1 (Report). The JSON forms below are the wire format
 of ``POST /api/vdi/billing/verify`` and of the offline CLI; they never change.
 """
@@ -9,42 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel.protocol.verdict import CheckResult, verdict_ok
+
 from .options import PROFILE_STRICT
 
 __all__ = ["CheckResult", "VerificationReport"]
-
-
-@dataclass
-class CheckResult:
-    """The outcome of one named check.
-
-    Attributes:
-        name: the check's stable name (``meter_signature`` ...).
-        status: ``"pass"``, ``"fail"`` or ``"skip"``.
-        code: the failure's (or skip's) stable snake_case code, else ``None``.
-        message: a human sentence, else ``None``.
-    """
-
-    name: str
-    status: str  # "pass" | "fail" | "skip"
-    code: str | None = None
-    message: str | None = None
-
-    @property
-    def ok(self) -> bool | None:
-        """True on pass, False on fail, None on skip."""
-        return {"pass": True, "fail": False}.get(self.status)
-
-    def to_json(self) -> dict[str, Any]:
-        """Return ``{"name", "status", "ok", "code", "message"}``, the JSON
-        form used by the API and the CLI."""
-        return {
-            "name": self.name,
-            "status": self.status,
-            "ok": self.ok,
-            "code": self.code,
-            "message": self.message,
-        }
 
 
 @dataclass
@@ -72,8 +44,7 @@ class VerificationReport:
     @property
     def ok(self) -> bool:
         """True iff at least one check passed and none failed (fail closed)."""
-        ran = [c for c in self.checks if c.status != "skip"]
-        return bool(ran) and all(c.status == "pass" for c in ran)
+        return verdict_ok(self.checks)
 
     @property
     def failed(self) -> list[str]:
