@@ -41,17 +41,20 @@ class LogTrust:
 def check_run(name: str, fn: Callable[[], str | None]) -> CheckResult:
     """Run one named check: pass with ``fn``'s message, fail on any error.
 
-    A :class:`~kernel.protocol.errors.ProtocolError` (the root of every
+    A :class:`~kernel.protocol.errors.MeterproofError` (the root of every
     error class of the project) fails with its ``code`` and ``message``; any
     other exception is a bug in a verifier and still fails the check (fail
-    closed), with its class name as the code.
+    closed) with code ``internal_error`` and the exception's class and text
+    as the message, as the bundle verifier reports it.
     """
     try:
         message = fn()
     except MeterproofError as exc:
         return CheckResult(name, "fail", exc.code, exc.message)
     except Exception as exc:  # fail closed: every exception is a failure
-        return CheckResult(name, "fail", type(exc).__name__, str(exc))
+        return CheckResult(
+            name, "fail", "internal_error", f"{type(exc).__name__}: {exc}"
+        )
     return CheckResult(name, "pass", None, message)
 
 
