@@ -14,8 +14,7 @@ from typing import Protocol
 
 from kernel.protocol.errors import MeterproofError
 from transparency.errors import LogTrustUnavailable
-from transparency.protocol.checkpoint import Checkpoint as SignedCheckpoint
-from transparency.protocol.checkpoint import open_checkpoint
+from transparency.protocol.checkpoint import CheckpointBody, open_checkpoint
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def verdict_ok(checks: Iterable[_HasStatus]) -> bool:
     return bool(ran) and all(c.status == "pass" for c in ran)
 
 
-def checkpoint_open_trusted(note: str, trust: LogTrust) -> SignedCheckpoint:
+def checkpoint_open_trusted(note: str, trust: LogTrust) -> CheckpointBody:
     """Return the parsed checkpoint of the signed ``note``, opened with the
     log's keys of ``trust`` (C2SP tlog-checkpoint, signed-note).
 
