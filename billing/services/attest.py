@@ -260,14 +260,14 @@ def meter_events_attest(
         call's reservations (nothing of the batch is stored).
     """
     if not billing_settings.attest_enabled:
-        raise AttestDisabled("attestation is disabled (VDI_ATTEST_ENABLED=false)")
+        raise AttestDisabled("attestation is disabled (MP_ATTEST_ENABLED=false)")
     if prove is None:
         prove = circuits_settings.incircuit_binding
     mode = proof_mode or circuits_settings.proof_mode
     if mode not in PROOF_MODES:
         # A misconfiguration, not bad input: never attest with a silent no-op.
         raise ImproperlyConfigured(
-            f"VDI_BILLING_PROOF_MODE is {mode!r}; expected one of {PROOF_MODES}"
+            f"MP_BILLING_PROOF_MODE is {mode!r}; expected one of {PROOF_MODES}"
         )
     if prove:
         # Refuse (503 artifact_manifest_mismatch / prover errors) before
