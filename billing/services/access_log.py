@@ -21,7 +21,7 @@ from kernel.protocol.errors import MeterproofError
 
 
 class SurrogateKeyMissing(MeterproofError):
-    """``--tenant-by ip`` needs ``VDI_TENANT_SURROGATE_KEY`` (run billing_keys)."""
+    """``--tenant-by ip`` needs ``MP_TENANT_SURROGATE_KEY`` (run billing_keys)."""
 
     code = "surrogate_key_missing"
 
