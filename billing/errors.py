@@ -72,7 +72,7 @@ class UnknownTenant(BillingServiceError):
 
 
 class AttestDisabled(BillingServiceError):
-    """Attestation is switched off (``VDI_ATTEST_ENABLED=false``)."""
+    """Attestation is switched off (``MP_ATTEST_ENABLED=false``)."""
 
     code = "attest_disabled"
 

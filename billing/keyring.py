@@ -106,15 +106,15 @@ def parse_witnesses(keys: tuple[str, ...], threshold: int) -> tuple[str, ...]:
             parsed = NoteVerifier.from_vkey(vkey)
         except MeterproofError as exc:
             raise SigningKeysUnconfigured(
-                f"VDI_BILLING_LOG_WITNESS_KEYS: {exc.message}"
+                f"MP_BILLING_LOG_WITNESS_KEYS: {exc.message}"
             ) from exc
         if parsed.key_type != COSIGNATURE_TYPE:
             raise SigningKeysUnconfigured(
-                "VDI_BILLING_LOG_WITNESS_KEYS must be C2SP 0x04 cosignature vkeys"
+                "MP_BILLING_LOG_WITNESS_KEYS must be C2SP 0x04 cosignature vkeys"
             )
     if not 0 <= threshold <= len(keys):
         raise SigningKeysUnconfigured(
-            f"VDI_BILLING_LOG_WITNESS_THRESHOLD is {threshold}, expected 0..{len(keys)}"
+            f"MP_BILLING_LOG_WITNESS_THRESHOLD is {threshold}, expected 0..{len(keys)}"
         )
     return keys
 

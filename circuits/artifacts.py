@@ -115,8 +115,8 @@ def authority_keys(jwk_setting: str | None = None) -> dict[str, nacl.signing.Ver
         parsed = strict_loads(text)
     except JsonInputError as exc:
         raise ManifestMalformed(
-            f"VDI_MANIFEST_AUTHORITY_PUBLIC_JWK is not JSON: {exc}",
-            field="VDI_MANIFEST_AUTHORITY_PUBLIC_JWK",
+            f"MP_MANIFEST_AUTHORITY_PUBLIC_JWK is not JSON: {exc}",
+            field="MP_MANIFEST_AUTHORITY_PUBLIC_JWK",
         ) from exc
     return authority_keys_from_json(parsed)
 
@@ -153,7 +153,7 @@ def compute_artifact_status(
     elif not authority_public_keys:
         code = "manifest_unknown_authority"
         reason = (
-            "no manifest authority key configured (VDI_MANIFEST_AUTHORITY_PUBLIC_JWK)"
+            "no manifest authority key configured (MP_MANIFEST_AUTHORITY_PUBLIC_JWK)"
         )
     else:
         try:

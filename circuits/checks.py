@@ -49,8 +49,8 @@ _HINT_RESTORE = (
 _BY_CODE = {
     "manifest_missing": (
         "circuits.E001",
-        "Restore ARTIFACT_MANIFEST.json into VDI_CIRCUIT_ARTIFACTS_DIR, or point "
-        "VDI_CIRCUIT_ARTIFACTS_DIR at the release's circuits/apiBillingV2.",
+        "Restore ARTIFACT_MANIFEST.json into MP_CIRCUIT_ARTIFACTS_DIR, or point "
+        "MP_CIRCUIT_ARTIFACTS_DIR at the release's circuits/apiBillingV2.",
     ),
     "manifest_malformed": (
         "circuits.E002",
@@ -64,7 +64,7 @@ _BY_CODE = {
     ),
     "manifest_unknown_authority": (
         "circuits.E004",
-        "Set VDI_MANIFEST_AUTHORITY_PUBLIC_JWK to the authority's public JWK "
+        "Set MP_MANIFEST_AUTHORITY_PUBLIC_JWK to the authority's public JWK "
         "(default: circuits/apiBillingV2/manifest_authority.json).",
     ),
 }
@@ -81,7 +81,7 @@ def check_circuit_artifacts(
         return [
             Warning(
                 f"circuit artifacts: {status.summary}: {status.code}: {status.reason}",
-                hint="Proofs are off (VDI_BILLING_INCIRCUIT_BINDING=false); "
+                hint="Proofs are off (MP_BILLING_INCIRCUIT_BINDING=false); "
                 + _HINT_RESTORE,
                 id="circuits.W001",
             )

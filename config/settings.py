@@ -37,14 +37,12 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from kernel.settings import DEPRECATED_ENV_PREFIX, ENV_PREFIX
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 if os.environ.get("MP_READ_DOT_ENV", "1") != "0" and (BASE_DIR / ".env").exists():
     env.read_env(BASE_DIR / ".env", overwrite=False)
-
-#: Prefix of the product's environment variables, and its deprecated alias.
-ENV_PREFIX = "MP_"
-DEPRECATED_ENV_PREFIX = "VDI_"
 
 
 def product_env(name: str) -> str:

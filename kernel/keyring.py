@@ -126,13 +126,13 @@ def parse_retired_keys(text: str) -> tuple[TrustedKey, ...]:
         entries = strict_loads(text)
     except JsonInputError as exc:
         raise SigningKeysUnconfigured(
-            f"VDI_BILLING_RETIRED_KEYS is not JSON: {exc}"
+            f"MP_BILLING_RETIRED_KEYS is not JSON: {exc}"
         ) from exc
     if not isinstance(entries, list):
-        raise SigningKeysUnconfigured("VDI_BILLING_RETIRED_KEYS must be a JSON list")
+        raise SigningKeysUnconfigured("MP_BILLING_RETIRED_KEYS must be a JSON list")
     keys = []
     for index, entry in enumerate(entries):
-        where = f"VDI_BILLING_RETIRED_KEYS[{index}]"
+        where = f"MP_BILLING_RETIRED_KEYS[{index}]"
         if not isinstance(entry, dict):
             raise SigningKeysUnconfigured(f"{where} must be an object")
         role = str(entry.get("role", "")).replace("-", "_")
@@ -214,9 +214,9 @@ def _load(config: tuple[Any, ...]) -> ServerKeys:
     missing = [
         name
         for name, value in (
-            ("VDI_SIGNING_KEY", issuer_hex),
-            ("VDI_BILLING_METER_PRIVATE_KEY_PEM", meter_pem),
-            ("VDI_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM", log_pem),
+            ("MP_SIGNING_KEY", issuer_hex),
+            ("MP_BILLING_METER_PRIVATE_KEY_PEM", meter_pem),
+            ("MP_BILLING_LOG_OPERATOR_PRIVATE_KEY_PEM", log_pem),
         )
         if not value
     ]
@@ -237,8 +237,8 @@ def _load(config: tuple[Any, ...]) -> ServerKeys:
     except (KeyFormatError, ValueError) as exc:
         raise SigningKeysUnconfigured(f"malformed key: {exc}") from exc
     for name, configured, actual in (
-        ("VDI_BILLING_METER_KID", meter_kid, meter.kid),
-        ("VDI_BILLING_LOG_OPERATOR_KID", log_kid, log_operator.kid),
+        ("MP_BILLING_METER_KID", meter_kid, meter.kid),
+        ("MP_BILLING_LOG_OPERATOR_KID", log_kid, log_operator.kid),
     ):
         if configured and configured != actual:
             raise SigningKeysUnconfigured(
@@ -249,7 +249,7 @@ def _load(config: tuple[Any, ...]) -> ServerKeys:
     clash = [key.kid for key in retired if key.kid in active]
     if clash:
         raise SigningKeysUnconfigured(
-            f"kid {clash[0]} is both active and in VDI_BILLING_RETIRED_KEYS"
+            f"kid {clash[0]} is both active and in MP_BILLING_RETIRED_KEYS"
         )
     return ServerKeys(
         issuer=issuer,

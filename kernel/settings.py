@@ -44,15 +44,36 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
 __all__ = [
+    "DEPRECATED_ENV_PREFIX",
+    "ENV_PREFIX",
     "AppSettings",
     "KernelSettings",
     "Setting",
+    "env_name",
     "kernel_settings",
     "str_tuple",
     "text",
 ]
 
 T = TypeVar("T")
+
+#: Prefix of the product's environment variables (``MP_<X>``).
+ENV_PREFIX = "MP_"
+#: The former prefix, still read as a deprecated alias (``VDI_<X>``); it is
+#: also the prefix of the Django settings the variables fill.
+DEPRECATED_ENV_PREFIX = "VDI_"
+
+
+def env_name(name: str) -> str:
+    """Return the environment variable an operator sets for ``name``.
+
+    ``name`` is a Django setting or a deprecated variable (``VDI_<X>``, both
+    spelled the same) or already an ``MP_<X>`` name; the result is
+    ``MP_<X>``. Names without either prefix are returned unchanged.
+    """
+    if name.startswith(DEPRECATED_ENV_PREFIX):
+        return ENV_PREFIX + name.removeprefix(DEPRECATED_ENV_PREFIX)
+    return name
 
 
 def text(value: Any) -> str:

@@ -31,11 +31,11 @@ __all__ = ["CHECKS", "CHECK_IDS", "check_revocation_source"]
 
 #: Every id these checks emit, and what it means (one meaning per id).
 CHECK_IDS = {
-    "revocation.E001": "VDI_BILLING_REVOCATION_JSON is not a valid signed snapshot, "
+    "revocation.E001": "MP_BILLING_REVOCATION_JSON is not a valid signed snapshot, "
     "or cannot be verified (no trust anchors)",
-    "revocation.E002": "both VDI_BILLING_REVOCATION_JSON and "
-    "VDI_BILLING_REVOCATION_URL are set",
-    "revocation.E003": "VDI_BILLING_REVOCATION_URL is not an http(s) URL",
+    "revocation.E002": "both MP_BILLING_REVOCATION_JSON and "
+    "MP_BILLING_REVOCATION_URL are set",
+    "revocation.E003": "MP_BILLING_REVOCATION_URL is not an http(s) URL",
     "revocation.E004": "a non-positive revocation cache or maximum age",
     "revocation.W001": "the inline revocation snapshot is already stale",
 }
@@ -51,7 +51,7 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
     if cache <= 0 or max_age <= 0:
         errors.append(
             Error(
-                "VDI_BILLING_REVOCATION_CACHE_SEC and VDI_BILLING_REVOCATION_MAX_AGE_SEC "
+                "MP_BILLING_REVOCATION_CACHE_SEC and MP_BILLING_REVOCATION_MAX_AGE_SEC "
                 f"must be positive seconds, found {cache} and {max_age}",
                 hint="Defaults: 60 and 3600.",
                 id="revocation.E004",
@@ -60,7 +60,7 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
     if inline and url:
         errors.append(
             Error(
-                "both VDI_BILLING_REVOCATION_JSON and VDI_BILLING_REVOCATION_URL are "
+                "both MP_BILLING_REVOCATION_JSON and MP_BILLING_REVOCATION_URL are "
                 "set; the revocation source is ambiguous",
                 hint="Set one: the inline snapshot (dev/pilot) or the feed URL.",
                 id="revocation.E002",
@@ -69,7 +69,7 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
     if url and not url.startswith(("http://", "https://")):
         errors.append(
             Error(
-                f"VDI_BILLING_REVOCATION_URL must be an http(s) URL, found {url!r}",
+                f"MP_BILLING_REVOCATION_URL must be an http(s) URL, found {url!r}",
                 hint="e.g. https://issuer.example/.well-known/vdi-billing-revocation.json",
                 id="revocation.E003",
             )
@@ -78,7 +78,7 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
         hint = (
             "Paste the exact body of /.well-known/vdi-billing-revocation.json from "
             "the issuer this server trusts (docs/PROTOCOL.md, 'Revocation "
-            "snapshot'), or unset VDI_BILLING_REVOCATION_JSON."
+            "snapshot'), or unset MP_BILLING_REVOCATION_JSON."
         )
         # One id, two causes of one meaning: the inline snapshot is not usable.
         unusable: str | None = None
@@ -86,12 +86,12 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
             snapshot = snapshot_open(inline, issuer_keys())
         except RevocationError as exc:
             unusable = (
-                f"VDI_BILLING_REVOCATION_JSON is not a valid signed revocation "
+                f"MP_BILLING_REVOCATION_JSON is not a valid signed revocation "
                 f"snapshot: {exc.message} [{exc.code}]"
             )
         except SigningKeysUnconfigured as exc:
             unusable = (
-                "VDI_BILLING_REVOCATION_JSON cannot be verified: the server has "
+                "MP_BILLING_REVOCATION_JSON cannot be verified: the server has "
                 f"no trust anchors ({exc.message})"
             )
             hint = "Configure the keys ('python manage.py billing_keys')."
@@ -105,7 +105,7 @@ def check_revocation_source(app_configs: Any = None, **kwargs: Any) -> list[Any]
             except RevocationError as exc:
                 errors.append(
                     Warning(
-                        f"VDI_BILLING_REVOCATION_JSON: {exc.message}",
+                        f"MP_BILLING_REVOCATION_JSON: {exc.message}",
                         hint="Strict verification fails closed until it is replaced.",
                         id="revocation.W001",
                     )

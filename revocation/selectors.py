@@ -11,8 +11,7 @@ from kernel.errors import SigningKeysUnconfigured
 from kernel.protocol.errors import MeterproofError
 from revocation.models import RevocationFetch, RevocationSnapshot, RevokedKey
 from revocation.protocol.errors import RevocationError
-from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
-from revocation.protocol.snapshot import snapshot_open
+from revocation.protocol.snapshot import VerifiedRevocationSnapshot, snapshot_open
 from revocation.services.snapshots import issuer_keys, revocation_snapshot_ensure
 from revocation.settings import revocation_settings
 from revocation.sources import (
@@ -32,7 +31,9 @@ def _error(exc: MeterproofError) -> dict[str, str]:
     return {"code": exc.code, "message": exc.message}
 
 
-def revocation_snapshot_for_verification() -> tuple[SnapshotDoc | None, dict[str, Any]]:
+def revocation_snapshot_for_verification() -> tuple[
+    VerifiedRevocationSnapshot | None, dict[str, Any]
+]:
     """Return the snapshot in force for strict verification, and where from.
 
     The snapshot is re-verified against the current trust anchors' issuer keys

@@ -18,7 +18,7 @@ __all__ = ["CHECKS", "CHECK_IDS", "check_witness_keys"]
 
 #: Every id these checks emit, and what it means (one meaning per id).
 CHECK_IDS = {
-    "transparency.E101": "a VDI_BILLING_LOG_WITNESS_KEYS entry is not a C2SP 0x04 "
+    "transparency.E101": "an MP_BILLING_LOG_WITNESS_KEYS entry is not a C2SP 0x04 "
     "(cosignature) verifier key",
 }
 

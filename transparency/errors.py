@@ -53,7 +53,7 @@ class InvalidParameter(TransparencyServiceError):
 
 
 class WitnessUnknownKey(TransparencyServiceError):
-    """A cosignature is by a key not in ``VDI_BILLING_LOG_WITNESS_KEYS`` (400)."""
+    """A cosignature is by a key not in ``MP_BILLING_LOG_WITNESS_KEYS`` (400)."""
 
     code = "witness_unknown_key"
 

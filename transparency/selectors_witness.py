@@ -31,11 +31,11 @@ def witness_verifiers() -> list[NoteVerifier]:
             verifier = NoteVerifier.from_vkey(vkey)
         except VerifierKeyError as exc:
             raise ImproperlyConfigured(
-                f"VDI_BILLING_LOG_WITNESS_KEYS[{i}]: {exc.message}"
+                f"MP_BILLING_LOG_WITNESS_KEYS[{i}]: {exc.message}"
             ) from None
         if verifier.key_type != COSIGNATURE_TYPE:
             raise ImproperlyConfigured(
-                f"VDI_BILLING_LOG_WITNESS_KEYS[{i}] ({verifier.name}) has type "
+                f"MP_BILLING_LOG_WITNESS_KEYS[{i}] ({verifier.name}) has type "
                 f"0x{verifier.key_type:02x}, expected 0x04 (cosignature)"
             )
         out.append(verifier)

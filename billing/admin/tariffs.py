@@ -28,8 +28,7 @@ from billing.admin.shared import (
     form_field_for,
 )
 from billing.models import Tariff, TariffVersion
-from billing.protocol.tariff import Tariff as TariffDoc
-from billing.protocol.tariff import format_amount, price_breakdown
+from billing.protocol.tariff import TariffDocument, format_amount, price_breakdown
 from billing.services.tariffs import (
     tariff_create,
     tariff_document,
@@ -218,7 +217,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "-"
         try:
-            doc = TariffDoc.from_json(obj.document or tariff_document(obj))
+            doc = TariffDocument.from_json(obj.document or tariff_document(obj))
             rows = [price_breakdown(doc, q) for q in PREVIEW_QUANTITIES]
         except MeterproofError as exc:
             return format_html("<p class='errornote'>{}</p>", describe_error(exc))

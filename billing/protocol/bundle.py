@@ -67,7 +67,7 @@ from transparency.protocol.merkle import leaf_hash
 
 from .errors import BundleFormatError, LogEvidenceError, MeterEventError, TariffError
 from .events import MeterEnvelope
-from .tariff import Charge, Tariff
+from .tariff import Charge, TariffDocument
 
 BUNDLE_FORMAT = "vdi-billing/2"
 _ATTESTATION_KEYS = {
@@ -148,7 +148,7 @@ def unsigned(attestation: dict[str, Any]) -> dict[str, Any]:
 
 
 def attestation_digests(
-    envelope: MeterEnvelope, tariff: Tariff, charge: Charge
+    envelope: MeterEnvelope, tariff: TariffDocument, charge: Charge
 ) -> dict[str, Any]:
     """Return the derived members of an attestation for (event, tariff, charge):
     ``{"meter_hash", "charge", "charge_hash", "billing_verify_fingerprint",
@@ -176,7 +176,7 @@ def attestation_digests(
 def build_attestation(
     *,
     envelope: MeterEnvelope,
-    tariff: Tariff,
+    tariff: TariffDocument,
     charge: Charge,
     receipt_id: str,
     issued_at: datetime,
@@ -304,7 +304,7 @@ class Bundle:
 
     attestation: dict[str, Any]
     envelope: MeterEnvelope
-    tariff: Tariff
+    tariff: TariffDocument
     charge: Charge
     receipt_id: str
     issued_at: datetime
@@ -395,7 +395,7 @@ class Bundle:
                 exc.message, field=_subfield("attestation.meter_envelope", exc.field)
             ) from exc
         try:
-            tariff = Tariff.from_json(att["tariff"])
+            tariff = TariffDocument.from_json(att["tariff"])
         except TariffError as exc:
             raise BundleFormatError(
                 exc.message, field=_subfield("attestation.tariff", exc.field)

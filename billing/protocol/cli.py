@@ -42,7 +42,7 @@ from kernel.protocol.errors import JsonInputError, ProtocolError
 from kernel.protocol.strictjson import loads as strict_loads
 from revocation.protocol.snapshot import snapshot_open
 
-from .tariff import Tariff, price_breakdown
+from .tariff import TariffDocument, price_breakdown
 from .trust import TrustAnchors
 from .verify import (
     DEFAULT_MAX_SNAPSHOT_AGE_SECONDS,
@@ -313,7 +313,7 @@ def _write_stdout(text: str) -> None:
 def cmd_price(args: argparse.Namespace) -> int:
     """Price a quantity under a tariff file; print the breakdown JSON."""
     try:
-        tariff = Tariff.from_json(_load_json(Path(args.tariff), "tariff"))
+        tariff = TariffDocument.from_json(_load_json(Path(args.tariff), "tariff"))
         breakdown = price_breakdown(tariff, args.quantity)
     except ProtocolError as exc:
         raise UsageError(f"{exc.code}: {exc.message} (field {exc.field})") from exc

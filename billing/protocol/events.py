@@ -85,8 +85,13 @@ def _require_id(obj: dict[str, Any], key: str) -> str:
 
 
 @dataclass(frozen=True)
-class MeterEvent:
-    """A validated meter event; ``to_json()`` gives the exact signed object."""
+class MeterEventBody:
+    """A validated meter event: the body a meter signs (PROTOCOL.md §4.4).
+
+    ``to_json()`` gives the exact signed object; :class:`MeterEnvelope` wraps
+    it with the meter's ``kid`` and ``sig``. Not the Django row
+    :class:`billing.models.MeterEvent`, which stores an attested event.
+    """
 
     tenant: str
     event_id: str
@@ -119,7 +124,7 @@ class MeterEvent:
         }
 
     @classmethod
-    def from_json(cls, obj: Any) -> MeterEvent:
+    def from_json(cls, obj: Any) -> MeterEventBody:
         """Validate and return a meter event.
 
         Rules: every key of the example above is present and no other; ids are
@@ -224,11 +229,14 @@ class MeterEvent:
         )
 
 
+MeterEvent = MeterEventBody  # deprecated alias, removed in a later release
+
+
 @dataclass(frozen=True)
 class MeterEnvelope:
     """A meter event signed by a meter key: ``{"event", "kid", "sig"}``."""
 
-    event: MeterEvent
+    event: MeterEventBody
     kid: str
     sig: str
 
@@ -262,7 +270,7 @@ class MeterEnvelope:
                 field="kid",
             )
         try:
-            event = MeterEvent.from_json(obj.get("event"))
+            event = MeterEventBody.from_json(obj.get("event"))
         except MeterEventError as exc:
             raise MeterEventError(
                 exc.message,
@@ -272,7 +280,7 @@ class MeterEnvelope:
 
 
 def meter_envelope_sign(
-    event: MeterEvent, *, kid: str, signing_key: nacl.signing.SigningKey
+    event: MeterEventBody, *, kid: str, signing_key: nacl.signing.SigningKey
 ) -> MeterEnvelope:
     """Return ``event`` signed by a meter key as a meter envelope.
 

@@ -21,7 +21,7 @@ from kernel.protocol.errors import MeterproofError
 
 
 class SurrogateKeyMissing(MeterproofError):
-    """``--tenant-by ip`` needs ``VDI_TENANT_SURROGATE_KEY`` (run billing_keys)."""
+    """``--tenant-by ip`` needs ``MP_TENANT_SURROGATE_KEY`` (run billing_keys)."""
 
     code = "surrogate_key_missing"
 
@@ -94,7 +94,7 @@ def access_log_import(
     key = billing_settings.tenant_surrogate_key.encode("utf-8")
     if tenant_by == "ip" and not key:
         raise SurrogateKeyMissing(
-            "VDI_TENANT_SURROGATE_KEY is empty: run manage.py billing_keys"
+            "MP_TENANT_SURROGATE_KEY is empty: run manage.py billing_keys"
         )
     if tenant_by == "none" and not Tenant.objects.filter(slug=tenant_slug).exists():
         raise UnknownTenant(f"no tenant {tenant_slug!r}", field="tenant")

@@ -50,10 +50,10 @@ from billing.models import Tariff, TariffVersion, Tenant
 from billing.protocol.errors import UnknownKeyError
 from billing.protocol.events import (
     MeterEnvelope,
+    MeterEventBody,
     meter_envelope_sign,
     meter_envelope_verify,
 )
-from billing.protocol.events import MeterEvent as MeterEventDoc
 from billing.protocol.trust import TrustAnchors
 from billing.selectors import trust_anchors_get
 from billing.services.holder import ReservationHolder
@@ -91,7 +91,7 @@ def parse_attest_payload(payload: Any, *, keyring: Keyring) -> MeterEnvelope:
     if _is_envelope(payload):
         return MeterEnvelope.from_json(payload)
     return meter_envelope_sign(
-        MeterEventDoc.from_json(payload),
+        MeterEventBody.from_json(payload),
         kid=keyring.meter.kid,
         signing_key=keyring.meter.signing_key,
     )
@@ -125,7 +125,7 @@ def _check_meter_signature(envelope: MeterEnvelope, trust: TrustAnchors) -> None
     meter_envelope_verify(envelope, key.verify_key, field="sig")
 
 
-def _check_window(event: MeterEventDoc, now: datetime) -> None:
+def _check_window(event: MeterEventBody, now: datetime) -> None:
     occurred = event.occurred_at_dt
     oldest = now - timedelta(seconds=billing_settings.max_event_age_seconds)
     newest = now + timedelta(seconds=billing_settings.max_future_skew_seconds)
@@ -163,7 +163,7 @@ class _TariffFinder:
             ).first()
         return self._default  # type: ignore[return-value]
 
-    def find(self, tenant: Tenant, event: MeterEventDoc) -> TariffVersion:
+    def find(self, tenant: Tenant, event: MeterEventBody) -> TariffVersion:
         tariff = tenant.tariff if tenant.tariff_id else self._default_tariff()
         if tariff is None:
             raise NoTariffInForce(
@@ -260,14 +260,14 @@ def meter_events_attest(
         call's reservations (nothing of the batch is stored).
     """
     if not billing_settings.attest_enabled:
-        raise AttestDisabled("attestation is disabled (VDI_ATTEST_ENABLED=false)")
+        raise AttestDisabled("attestation is disabled (MP_ATTEST_ENABLED=false)")
     if prove is None:
         prove = circuits_settings.incircuit_binding
     mode = proof_mode or circuits_settings.proof_mode
     if mode not in PROOF_MODES:
         # A misconfiguration, not bad input: never attest with a silent no-op.
         raise ImproperlyConfigured(
-            f"VDI_BILLING_PROOF_MODE is {mode!r}; expected one of {PROOF_MODES}"
+            f"MP_BILLING_PROOF_MODE is {mode!r}; expected one of {PROOF_MODES}"
         )
     if prove:
         # Refuse (503 artifact_manifest_mismatch / prover errors) before

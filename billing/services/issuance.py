@@ -44,8 +44,7 @@ from billing.protocol.bundle import (
     build_bundle,
     receipt_id_for,
 )
-from billing.protocol.tariff import Tariff as TariffDoc
-from billing.protocol.tariff import compute_charge
+from billing.protocol.tariff import TariffDocument, compute_charge
 from billing.selectors import bundle_log_attach
 from billing.services.proofs import billing_proofs_dispatch
 from billing.services.replay import (
@@ -103,13 +102,13 @@ def bundles_issue(
         the reservations).
     """
     proof_status = _PROOF_STATUS[proof_mode]
-    tariffs: dict[int, TariffDoc] = {}
+    tariffs: dict[int, TariffDocument] = {}
     prepared = []
     for item in owned:
         assert item.version is not None and item.version.document is not None
         tariff = tariffs.get(item.version.pk)
         if tariff is None:
-            tariff = tariffs[item.version.pk] = TariffDoc.from_json(
+            tariff = tariffs[item.version.pk] = TariffDocument.from_json(
                 item.version.document
             )
         charge = compute_charge(tariff, item.envelope.event.quantity)

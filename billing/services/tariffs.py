@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.errors import TariffImmutable, TariffStateError
 from billing.models import Tariff, TariffVersion
-from billing.protocol.tariff import Tariff as TariffDoc
+from billing.protocol.tariff import TariffDocument
 from kernel.protocol.timefmt import format_rfc3339_utc
 
 
@@ -47,7 +47,7 @@ def tariff_document(version: TariffVersion) -> dict[str, Any]:
         if version.effective_to
         else None,
     }
-    return TariffDoc.from_json(doc).to_json()
+    return TariffDocument.from_json(doc).to_json()
 
 
 @transaction.atomic
@@ -123,7 +123,7 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
         raise TariffStateError(f"{locked} is already published", field="status")
     document = tariff_document(locked)
     locked.document = document
-    locked.tariff_hash = TariffDoc.from_json(document).tariff_hash
+    locked.tariff_hash = TariffDocument.from_json(document).tariff_hash
     locked.status = TariffVersion.Status.PUBLISHED
     locked.published_at = timezone.now()
     locked.full_clean()

@@ -141,7 +141,7 @@ class NaiveDatetimeError(TimestampError):
     caller bug, since protocol instants are timezone-aware.
 
     Raised by :func:`kernel.protocol.timefmt.format_rfc3339_utc` and
-    ``billing.protocol.tariff.Tariff.is_effective_at``.
+    ``billing.protocol.tariff.TariffDocument.is_effective_at``.
     """
 
     code = "naive_datetime"

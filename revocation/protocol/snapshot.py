@@ -48,7 +48,7 @@ from .errors import (
 __all__ = [
     "CONTEXT_REVOCATION",
     "DEFAULT_MAX_BYTES",
-    "RevocationSnapshot",
+    "VerifiedRevocationSnapshot",
     "attestation_bundle_hash",
     "snapshot_check_fresh",
     "snapshot_open",
@@ -75,8 +75,13 @@ _ENTRY_RE = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 @dataclass(frozen=True)
-class RevocationSnapshot:
-    """A verified revocation snapshot.
+class VerifiedRevocationSnapshot:
+    """A revocation snapshot whose signature was verified (PROTOCOL.md §8).
+
+    Only :func:`snapshot_open` builds one, after checking the issuer's
+    signature and the rollback rule. Not the Django row
+    :class:`revocation.models.RevocationSnapshot`, which keeps the exact
+    signed document this server published.
 
     Attributes:
         sequence: monotonic sequence number (integer >= 0).
@@ -116,7 +121,7 @@ class RevocationSnapshot:
         future of ``now``)."""
         return now - self.snapshot_time
 
-    def same_content(self, other: RevocationSnapshot) -> bool:
+    def same_content(self, other: VerifiedRevocationSnapshot) -> bool:
         """Return whether both list the same revocations at the same time
         (the signature and signer are not compared)."""
         return (
@@ -124,6 +129,10 @@ class RevocationSnapshot:
             and self.revoked_attestations == other.revoked_attestations
             and self.snapshot_time == other.snapshot_time
         )
+
+
+# deprecated alias, removed in a later release
+RevocationSnapshot = VerifiedRevocationSnapshot
 
 
 def attestation_bundle_hash(attestation: Mapping[str, Any]) -> str:
@@ -271,9 +280,9 @@ def snapshot_open(
     issuer_keys: Mapping[str, nacl.signing.VerifyKey],
     *,
     previous_sequence: int | None = None,
-    previous: RevocationSnapshot | None = None,
+    previous: VerifiedRevocationSnapshot | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
-) -> RevocationSnapshot:
+) -> VerifiedRevocationSnapshot:
     """Parse, verify and return a revocation snapshot (strict; fail closed).
 
     Checks in order: size, JSON, shape (exactly the documented members, sorted
@@ -339,7 +348,7 @@ def snapshot_open(
             field="sig.sig",
         ) from exc
 
-    snapshot = RevocationSnapshot(
+    snapshot = VerifiedRevocationSnapshot(
         sequence=sequence,
         snapshot_time=snapshot_time,
         revoked_kids=kids,
@@ -367,7 +376,7 @@ def snapshot_open(
 
 
 def snapshot_check_fresh(
-    snapshot: RevocationSnapshot, *, now: int, max_age_seconds: int
+    snapshot: VerifiedRevocationSnapshot, *, now: int, max_age_seconds: int
 ) -> None:
     """Require ``snapshot`` to be at most ``max_age_seconds`` old at ``now``.
 

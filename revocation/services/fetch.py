@@ -22,8 +22,11 @@ from django.utils import timezone
 from revocation.errors import RevocationFeedUnavailable
 from revocation.models import RevocationFetch
 from revocation.protocol.errors import RevocationError, RevocationFeedTooLargeError
-from revocation.protocol.snapshot import DEFAULT_MAX_BYTES, snapshot_open
-from revocation.protocol.snapshot import RevocationSnapshot as SnapshotDoc
+from revocation.protocol.snapshot import (
+    DEFAULT_MAX_BYTES,
+    VerifiedRevocationSnapshot,
+    snapshot_open,
+)
 from revocation.services.snapshots import issuer_keys
 from revocation.settings import revocation_settings
 from transparency.errors import FetchStatusError, FetchTooLargeError
@@ -119,7 +122,7 @@ def _record(
     *,
     attempts: int,
     error: Exception | None = None,
-    snapshot: SnapshotDoc | None = None,
+    snapshot: VerifiedRevocationSnapshot | None = None,
     document: str = "",
 ) -> RevocationFetch:
     code = getattr(error, "code", type(error).__name__ if error else "")
@@ -231,7 +234,7 @@ def revocation_feed_poll(
         )
 
     good = last_accepted_fetch(url)
-    previous: SnapshotDoc | None = None
+    previous: VerifiedRevocationSnapshot | None = None
     previous_sequence = good.sequence if good is not None else None
     if good is not None:
         try:

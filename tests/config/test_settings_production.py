@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kernel.settings import env_name
 from tests.support.keys import TestKeys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +26,8 @@ def _production_env(
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "MP_", "VDI_", "CELERY_", "DATABASE_"))
     }
-    env.update(keys.settings_values())
+    # The keys as an operator sets them: MP_<X> for the setting VDI_<X>.
+    env.update({env_name(k): v for k, v in keys.settings_values().items()})
     env.update(
         {
             "MP_ENV": "production",

@@ -26,7 +26,7 @@ from transparency.protocol.errors import CheckpointError
 from transparency.protocol.merkle import HASH_SIZE
 from transparency.protocol.note import ED25519_TYPE, Note, NoteVerifier, open_note
 
-__all__ = ["MAX_TREE_SIZE", "Checkpoint", "open_checkpoint", "parse_checkpoint"]
+__all__ = ["MAX_TREE_SIZE", "CheckpointBody", "open_checkpoint", "parse_checkpoint"]
 
 MAX_TREE_SIZE = (1 << 64) - 1
 """Largest tree size a checkpoint may state (uint64, as C2SP peers use)."""
@@ -53,8 +53,11 @@ def _check_line(value: str, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """A C2SP tlog-checkpoint body.
+class CheckpointBody:
+    """A C2SP tlog-checkpoint body: the note text, without signatures.
+
+    Not the Django row :class:`transparency.models.Checkpoint`, which keeps a
+    signed checkpoint (this body in a C2SP signed note) the log issued.
 
     Attributes:
         origin: the log's unique identity (first line), non-empty.
@@ -121,7 +124,10 @@ class Checkpoint:
         return "".join(line + "\n" for line in lines)
 
 
-def parse_checkpoint(text: str) -> Checkpoint:
+Checkpoint = CheckpointBody  # deprecated alias, removed in a later release
+
+
+def parse_checkpoint(text: str) -> CheckpointBody:
     """Parse a C2SP tlog-checkpoint body strictly.
 
     Args:
@@ -130,7 +136,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
             every line ending in ``"\\n"``.
 
     Returns:
-        The :class:`Checkpoint`; ``parse_checkpoint(c.to_text()) == c``.
+        The :class:`CheckpointBody`; ``parse_checkpoint(c.to_text()) == c``.
 
     Raises:
         CheckpointError: if the text does not end in a newline, has fewer
@@ -179,7 +185,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
             f"checkpoint root hash has {len(root)} bytes, expected {HASH_SIZE}",
             field="root_hash",
         )
-    return Checkpoint(
+    return CheckpointBody(
         origin=origin,
         tree_size=tree_size,
         root_hash=root,
@@ -191,7 +197,7 @@ def open_checkpoint(
     signed_note: str | bytes,
     origin: str,
     verifier_keys: Iterable[str | NoteVerifier],
-) -> tuple[Checkpoint, Note]:
+) -> tuple[CheckpointBody, Note]:
     """Verify a signed checkpoint from log ``origin``; return it and the note.
 
     The note must verify (:func:`transparency.protocol.note.open_note`), its

@@ -36,7 +36,7 @@ from typing import Any
 from kernel.protocol.errors import CanonicalizationError
 from kernel.protocol.jcs import canonical_json
 from kernel.protocol.shape import require_integer
-from transparency.protocol.checkpoint import Checkpoint, open_checkpoint
+from transparency.protocol.checkpoint import CheckpointBody, open_checkpoint
 from transparency.protocol.errors import (
     CheckpointError,
     ConsistencyProofError,
@@ -64,7 +64,7 @@ from transparency.protocol.note import NoteVerifier
 __all__ = [
     "MONITOR_CODES",
     "MonitorResult",
-    "MonitorState",
+    "VerifiedTreeState",
     "frontier_append",
     "frontier_root",
     "monitor_check",
@@ -154,8 +154,12 @@ def frontier_root(frontier: Sequence[bytes], tree_size: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class MonitorState:
-    """The last checkpoint the monitor verified from the entries.
+class VerifiedTreeState:
+    """The tree the monitor last verified: size, root and frontier.
+
+    The last checkpoint whose root the monitor recomputed from the entries.
+    Not the Django row :class:`transparency.models.MonitorState`, which
+    persists this state per monitored log with run counters.
 
     Attributes:
         tree_size: its size.
@@ -189,7 +193,7 @@ class MonitorState:
         }
 
     @classmethod
-    def from_json(cls, obj: Any) -> MonitorState:
+    def from_json(cls, obj: Any) -> VerifiedTreeState:
         """Parse :meth:`to_json` output.
 
         Raises:
@@ -203,6 +207,9 @@ class MonitorState:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MerkleError(f"malformed monitor state: {exc}") from None
+
+
+MonitorState = VerifiedTreeState  # deprecated alias, removed in a later release
 
 
 @dataclass(frozen=True)
@@ -221,17 +228,17 @@ class MonitorResult:
 
     ok: bool
     problems: list[tuple[str, str]]
-    state: MonitorState
+    state: VerifiedTreeState
     previous_size: int
-    checkpoint: Checkpoint | None = None
+    checkpoint: CheckpointBody | None = None
     entries_checked: int = 0
 
 
 def _fail(
-    state: MonitorState,
+    state: VerifiedTreeState,
     code: str,
     message: str,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: CheckpointBody | None = None,
     entries_checked: int = 0,
 ) -> MonitorResult:
     return MonitorResult(
@@ -249,7 +256,7 @@ def monitor_check(
     fetch: Fetcher,
     origin: str,
     log_verifier_keys: Iterable[str | NoteVerifier],
-    state: MonitorState | None = None,
+    state: VerifiedTreeState | None = None,
     page_size: int = ENTRIES_PAGE_SIZE,
 ) -> MonitorResult:
     """Run one monitor pass over the log (see the module docstring).
@@ -274,7 +281,7 @@ def monitor_check(
         k if isinstance(k, NoteVerifier) else NoteVerifier.from_vkey(k)
         for k in log_verifier_keys
     ]
-    old = state if state is not None else MonitorState()
+    old = state if state is not None else VerifiedTreeState()
     try:
         head = fetch_head(fetch)
     except (FetchError, LogResponseError) as exc:
@@ -403,7 +410,9 @@ def monitor_check(
     return MonitorResult(
         ok=True,
         problems=[],
-        state=MonitorState(tree_size=size, root_hash=root, frontier=tuple(frontier)),
+        state=VerifiedTreeState(
+            tree_size=size, root_hash=root, frontier=tuple(frontier)
+        ),
         previous_size=old.tree_size,
         checkpoint=checkpoint,
         entries_checked=count,

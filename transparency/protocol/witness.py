@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transparency.protocol.checkpoint import Checkpoint, parse_checkpoint
+from transparency.protocol.checkpoint import CheckpointBody, parse_checkpoint
 from transparency.protocol.errors import (
     CheckpointError,
     ConsistencyProofError,
@@ -142,7 +142,7 @@ class Cosigned:
         state: the witness state to persist (this checkpoint).
     """
 
-    checkpoint: Checkpoint
+    checkpoint: CheckpointBody
     checkpoint_text: str
     cosignature: str
     timestamp: int

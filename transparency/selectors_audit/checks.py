@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from kernel.protocol.errors import MeterproofError
 from kernel.protocol.verdict import CheckResult
 from transparency.errors import LogTrustUnavailable
-from transparency.protocol.checkpoint import Checkpoint as SignedCheckpoint
-from transparency.protocol.checkpoint import open_checkpoint
+from transparency.protocol.checkpoint import CheckpointBody, open_checkpoint
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def check_run(name: str, fn: Callable[[], str | None]) -> CheckResult:
     return CheckResult(name, "pass", None, message)
 
 
-def checkpoint_open_trusted(note: str, trust: LogTrust) -> SignedCheckpoint:
+def checkpoint_open_trusted(note: str, trust: LogTrust) -> CheckpointBody:
     """Return the parsed checkpoint of the signed ``note``, opened with the
     log's keys of ``trust`` (C2SP tlog-checkpoint, signed-note).
 

@@ -31,7 +31,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from transparency.models import Checkpoint, LogEntry, LogNode, LogState, QueuedEntry
-from transparency.protocol.checkpoint import Checkpoint as CheckpointBody
+from transparency.protocol.checkpoint import CheckpointBody
 from transparency.protocol.errors import ConsistencyProofError, EntryTooLargeError
 from transparency.protocol.merkle import (
     HASH_SIZE,

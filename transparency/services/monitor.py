@@ -30,8 +30,11 @@ from transparency import fetchers
 from transparency.models import MonitorAlert, MonitorState
 from transparency.protocol.errors import MerkleError
 from transparency.protocol.logapi import Fetcher
-from transparency.protocol.monitor import MonitorResult, monitor_check
-from transparency.protocol.monitor import MonitorState as State
+from transparency.protocol.monitor import (
+    MonitorResult,
+    VerifiedTreeState,
+    monitor_check,
+)
 from transparency.settings import transparency_settings
 from transparency.signer import log_signer_for
 
@@ -49,12 +52,12 @@ class MonitorRunResult:
     alerts: list[MonitorAlert]
 
 
-def _load_state(row: MonitorState) -> tuple[State | None, str | None]:
+def _load_state(row: MonitorState) -> tuple[VerifiedTreeState | None, str | None]:
     if row.tree_size == 0 and not row.root_hash:
         return None, None
     try:
         return (
-            State.from_json(
+            VerifiedTreeState.from_json(
                 {
                     "tree_size": row.tree_size,
                     "root_hash": row.root_hash,
@@ -110,7 +113,7 @@ def monitor_run(
         result = MonitorResult(
             ok=False,
             problems=[("monitor_state_corrupt", state_problem)],
-            state=State(),
+            state=VerifiedTreeState(),
             previous_size=row.tree_size,
         )
     else:
@@ -132,7 +135,7 @@ def monitor_run(
             result = MonitorResult(
                 ok=False,
                 problems=result.problems,
-                state=state or State(),
+                state=state or VerifiedTreeState(),
                 previous_size=row.tree_size,
                 checkpoint=result.checkpoint,
                 entries_checked=result.entries_checked,

@@ -45,11 +45,7 @@ from kernel.protocol.ed25519 import (
 )
 from kernel.protocol.errors import KeyFormatError
 from kernel.protocol.timefmt import format_rfc3339_utc
-from kernel.settings import kernel_settings
-
-#: The product prefix of environment variables, and its deprecated alias.
-ENV_PREFIX = "MP_"
-DEPRECATED_ENV_PREFIX = "VDI_"
+from kernel.settings import env_name, kernel_settings
 
 #: role -> (private key variable, kid variable or None, encoding)
 ROTATABLE = {
@@ -73,14 +69,6 @@ KEY_NAMES = (
     AUTHORITY_VAR,
     "MP_TENANT_SURROGATE_KEY",
 )
-
-
-def env_name(name: str) -> str:
-    """Return the ``MP_`` name of an environment variable (``VDI_<X>`` ->
-    ``MP_<X>``; other names unchanged)."""
-    if name.startswith(DEPRECATED_ENV_PREFIX):
-        return ENV_PREFIX + name[len(DEPRECATED_ENV_PREFIX) :]
-    return name
 
 
 def _settings_values() -> dict[str, str]:

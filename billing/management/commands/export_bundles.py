@@ -4,7 +4,7 @@ trust anchors and the revocation snapshot for auditors.
 Writes ``DIR/bundles/<receipt_id>.json``, ``DIR/trust.json`` (the published
 trust anchors) and ``DIR/revocation.json`` (this server's signed revocation
 snapshot, the body of ``/.well-known/vdi-billing-revocation.json``, re-signed
-first if older than half ``VDI_BILLING_REVOCATION_MAX_AGE_SEC``): everything
+first if older than half ``MP_BILLING_REVOCATION_MAX_AGE_SEC``): everything
 ``meterproof verify --profile strict`` needs. ``--proved-only`` exports only
 bundles that carry a Groth16 ``billing_proof`` (the strict profile requires
 one).

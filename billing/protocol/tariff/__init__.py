@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .charge import Charge, compute_charge, price_breakdown
 from .currency import currency_exponent, format_amount
-from .document import Tariff
+from .document import TariffDocument
 from .fields import MAX_AMOUNT_MINOR, MAX_QUANTITY
 from .pricing import (
     MODELS,
@@ -33,6 +33,8 @@ from .pricing import (
     TieredPricing,
 )
 
+Tariff = TariffDocument  # deprecated alias, removed in a later release
+
 __all__ = [
     "MAX_AMOUNT_MINOR",
     "MAX_QUANTITY",
@@ -42,7 +44,7 @@ __all__ = [
     "PerUnitPricing",
     "Pricing",
     "Rounding",
-    "Tariff",
+    "TariffDocument",
     "Tier",
     "TieredPricing",
     "compute_charge",

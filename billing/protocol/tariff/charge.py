@@ -19,7 +19,7 @@ from kernel.protocol import shape
 
 from ..errors import QuantityError, TariffError
 from .currency import format_amount, require_currency
-from .document import Tariff
+from .document import TariffDocument
 from .fields import (
     MAX_AMOUNT_MINOR,
     MAX_QUANTITY,
@@ -116,7 +116,7 @@ class Charge:
         }
 
 
-def _checked_amount(total: Decimal, tariff: Tariff) -> int:
+def _checked_amount(total: Decimal, tariff: TariffDocument) -> int:
     """Return the rounded ``total`` (minor units), refused above the I-JSON
     maximum."""
     amount_minor = round_total(total, tariff.rounding)
@@ -129,7 +129,7 @@ def _checked_amount(total: Decimal, tariff: Tariff) -> int:
     return amount_minor
 
 
-def compute_charge(tariff: Tariff, quantity: int) -> Charge:
+def compute_charge(tariff: TariffDocument, quantity: int) -> Charge:
     """Return the charge for ``quantity`` units under ``tariff``.
 
     A pure, deterministic function: exact decimal arithmetic, then one rounding
@@ -163,7 +163,7 @@ def compute_charge(tariff: Tariff, quantity: int) -> Charge:
     )
 
 
-def price_breakdown(tariff: Tariff, quantity: int) -> dict[str, Any]:
+def price_breakdown(tariff: TariffDocument, quantity: int) -> dict[str, Any]:
     """Return how ``compute_charge(tariff, quantity)`` is made up.
 
     For the CLI ``meterproof price`` and the admin. All money values are

@@ -38,7 +38,7 @@ from .fields import (
 )
 from .pricing import ROUNDINGS, Pricing, Rounding, parse_pricing
 
-__all__ = ["Tariff"]
+__all__ = ["TariffDocument"]
 
 _TARIFF_ID_RE: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -100,11 +100,16 @@ def _parse_tariff(value: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Tariff:
-    """A published, immutable tariff version (DESIGN.md, "The bundle").
+class TariffDocument:
+    """The tariff document: a published, immutable tariff version.
+
+    The attestation's ``tariff`` member (docs/PROTOCOL.md §4.5; DESIGN.md,
+    "The bundle"). Not the Django row :class:`billing.models.Tariff`, which
+    names a price list whose versions hold these documents.
 
     Build it with :meth:`from_json`; direct construction is re-validated in
-    ``__post_init__`` through the same parser, so every ``Tariff`` is valid.
+    ``__post_init__`` through the same parser, so every ``TariffDocument`` is
+    valid.
 
     Attributes:
         tariff_id: 1-128 characters from ``[A-Za-z0-9._:-]``.
@@ -138,19 +143,20 @@ class Tariff:
             as_json = self.to_json()
         except (AttributeError, TypeError, ValueError) as exc:
             raise TariffError(
-                f"Tariff fields have the wrong types ({exc}); build tariffs with "
-                "Tariff.from_json()"
+                f"TariffDocument fields have the wrong types ({exc}); build "
+                "tariffs with TariffDocument.from_json()"
             ) from exc
         if _parse_tariff(as_json) != {
             field.name: getattr(self, field.name) for field in fields(self)
         }:
             raise TariffError(
-                "Tariff fields are not in canonical form (e.g. a naive datetime or "
-                "a list instead of a tuple); build tariffs with Tariff.from_json()"
+                "TariffDocument fields are not in canonical form (e.g. a naive "
+                "datetime or a list instead of a tuple); build tariffs with "
+                "TariffDocument.from_json()"
             )
 
     @classmethod
-    def from_json(cls, obj: Any) -> Tariff:
+    def from_json(cls, obj: Any) -> TariffDocument:
         """Return the validated tariff parsed from a decoded JSON object.
 
         Args:
@@ -167,7 +173,7 @@ class Tariff:
     def to_json(self) -> dict[str, Any]:
         """Return the tariff as a JSON object (the canonical field set).
 
-        ``Tariff.from_json(t.to_json()) == t``, and for a parsed tariff the
+        ``TariffDocument.from_json(t.to_json()) == t``, and for a parsed tariff the
         result equals the input object.
         """
         return {

@@ -14,7 +14,7 @@ from typing import Final
 
 from kernel.protocol.errors import SignatureError
 from kernel.protocol.trustedkey import TrustedKey
-from transparency.protocol.checkpoint import Checkpoint, parse_checkpoint
+from transparency.protocol.checkpoint import CheckpointBody, parse_checkpoint
 from transparency.protocol.note import (
     COSIGNATURE_TYPE,
     ED25519_TYPE,
@@ -43,7 +43,7 @@ class CheckpointOpener:
     def __init__(self, trust: TrustAnchors) -> None:
         """Bind the opener to ``trust`` (log verifier and witness keys)."""
         self.trust = trust
-        self._opened: dict[str, tuple[Checkpoint, Note]] = {}
+        self._opened: dict[str, tuple[CheckpointBody, Note]] = {}
 
     def note_verifiers(self) -> dict[tuple[str, bytes], NoteVerifier]:
         """Return the trusted log verifier keys by ``(name, key_id)``."""
@@ -64,7 +64,7 @@ class CheckpointOpener:
                 found.append(key)
         return found
 
-    def open(self, text: str) -> tuple[Checkpoint, Note]:
+    def open(self, text: str) -> tuple[CheckpointBody, Note]:
         """Open the signed checkpoint ``text``: a verified log signature (a
         listed 0x01 vkey), the trusted origin, and ``witness_threshold``
         distinct verified witness cosignatures. Cached by exact text.
@@ -121,7 +121,7 @@ class CheckpointOpener:
         return checkpoint, note
 
 
-def checkpoint_time(checkpoint: Checkpoint) -> datetime | None:
+def checkpoint_time(checkpoint: CheckpointBody) -> datetime | None:
     """Return the checkpoint's ``Timestamp: <unix seconds>`` extension as an
     aware UTC datetime, or ``None`` without one.
 

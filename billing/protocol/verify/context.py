@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kernel.protocol.errors import ProtocolError
-from revocation.protocol.snapshot import RevocationSnapshot
+from revocation.protocol.snapshot import VerifiedRevocationSnapshot
 
 from ..bundle import Bundle
 from ..errors import CheckFailed
-from ..events import MeterEvent
+from ..events import MeterEventBody
 from ..trust import TrustAnchors
 from .checkpoints import CheckpointOpener
 from .report import VerificationReport
@@ -48,7 +48,7 @@ class CheckContext:
     trust: TrustAnchors
     report: VerificationReport
     checkpoints: CheckpointOpener
-    revocation: RevocationSnapshot | None
+    revocation: VerifiedRevocationSnapshot | None
     revocation_problem: ProtocolError | None
     now: int | None
     max_snapshot_age_seconds: int
@@ -60,7 +60,7 @@ class CheckContext:
         return self.bundle.attestation
 
     @property
-    def event(self) -> MeterEvent:
+    def event(self) -> MeterEventBody:
         """The meter event inside the attestation's meter envelope."""
         return self.bundle.envelope.event
 
@@ -68,7 +68,7 @@ class CheckContext:
         """Return ``now`` or, without one, the current unix time (seconds)."""
         return self.now if self.now is not None else int(time.time())
 
-    def require_snapshot(self) -> RevocationSnapshot:
+    def require_snapshot(self) -> VerifiedRevocationSnapshot:
         """Return the revocation snapshot.
 
         Raises:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from revocation.protocol.snapshot import RevocationSnapshot
+from revocation.protocol.snapshot import VerifiedRevocationSnapshot
 
 from ..errors import CheckFailed
 
@@ -44,7 +44,7 @@ def resolve_profile(name: str) -> str:
 
 def strict_options(
     *,
-    revocation: RevocationSnapshot | None,
+    revocation: VerifiedRevocationSnapshot | None,
     problem: tuple[str, str] | None = None,
     max_snapshot_age_seconds: int = DEFAULT_MAX_SNAPSHOT_AGE_SECONDS,
 ) -> dict[str, Any]:

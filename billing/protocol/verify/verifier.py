@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from kernel.protocol.errors import ProtocolError
-from revocation.protocol.snapshot import RevocationSnapshot
+from revocation.protocol.snapshot import VerifiedRevocationSnapshot
 
 from ..bundle import Bundle
 from ..errors import SkipCheck, VerifierBackendError
@@ -48,7 +48,7 @@ class BundleVerifier:
         trust: TrustAnchors,
         *,
         profile: str = PROFILE_STANDARD,
-        revocation: RevocationSnapshot | None = None,
+        revocation: VerifiedRevocationSnapshot | None = None,
         now: int | None = None,
         max_snapshot_age_seconds: int = DEFAULT_MAX_SNAPSHOT_AGE_SECONDS,
         groth16_backend: str = "fast",

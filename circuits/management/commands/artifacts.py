@@ -3,7 +3,7 @@
 - ``build``: write an unsigned manifest computed from the files in the
   artifacts directory (hashes, circuit_hash, vkey_hash, r1cs counts; toolchain
   and ceremony summary from transcript.json).
-- ``sign``: sign the manifest with ``VDI_MANIFEST_AUTHORITY_SIGNING_KEY``
+- ``sign``: sign the manifest with ``MP_MANIFEST_AUTHORITY_SIGNING_KEY``
   (64-hex Ed25519 seed or PKCS#8 PEM, from the environment); refuses if the
   files do not match the manifest.
 - ``verify``: check the signature against the trusted authority keys and
@@ -68,7 +68,7 @@ class Command(BaseCommand):
             action.add_argument(
                 "--dir",
                 default=None,
-                help="artifacts directory (default VDI_CIRCUIT_ARTIFACTS_DIR)",
+                help="artifacts directory (default MP_CIRCUIT_ARTIFACTS_DIR)",
             )
             if name == "verify":
                 action.add_argument("--json", action="store_true", help="JSON output")
@@ -117,7 +117,7 @@ class Command(BaseCommand):
         secret = kernel_settings.manifest_authority_signing_key.strip()
         if not secret:
             raise CommandError(
-                "VDI_MANIFEST_AUTHORITY_SIGNING_KEY is not set: export the manifest "
+                "MP_MANIFEST_AUTHORITY_SIGNING_KEY is not set: export the manifest "
                 "authority's Ed25519 seed (64 hex) or PEM for this command only"
             )
         try:
@@ -128,7 +128,7 @@ class Command(BaseCommand):
             )
         except KeyFormatError as exc:
             raise CommandError(
-                f"VDI_MANIFEST_AUTHORITY_SIGNING_KEY: {exc.message}"
+                f"MP_MANIFEST_AUTHORITY_SIGNING_KEY: {exc.message}"
             ) from exc
         try:
             manifest = load_manifest(manifest_path(base))
@@ -154,7 +154,7 @@ class Command(BaseCommand):
             trusted = {}
         if jwk["kid"] not in trusted:
             self.stderr.write(
-                "warning: this kid is not in VDI_MANIFEST_AUTHORITY_PUBLIC_JWK; "
+                "warning: this kid is not in MP_MANIFEST_AUTHORITY_PUBLIC_JWK; "
                 "publish the JWK above as the trust anchor"
             )
 

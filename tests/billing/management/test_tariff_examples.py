@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from billing.protocol.cli import main
-from billing.protocol.tariff import MODELS, Tariff, compute_charge
+from billing.protocol.tariff import MODELS, TariffDocument, compute_charge
 from tests.billing.factories import TariffVersionFactory
 
 EXAMPLES = Path(settings.BASE_DIR) / "docs" / "examples" / "tariffs"
@@ -38,7 +38,7 @@ def test_every_pricing_model_has_an_example_that_prices(
     models = {json.loads(f.read_text())["pricing"]["model"] for f in files}
     assert models == set(MODELS)
     for path in files:
-        tariff = Tariff.from_json(json.loads(path.read_text()))
+        tariff = TariffDocument.from_json(json.loads(path.read_text()))
         for quantity in (0, 1, 7, 2500, 250_000):
             out = _price(capsys, path, quantity)
             assert out["amount_minor"] == compute_charge(tariff, quantity).amount_minor
@@ -61,7 +61,7 @@ def test_export_tariff_writes_what_meterproof_price_reads(
         stdout=StringIO(),
         stderr=StringIO(),
     )
-    assert Tariff.from_json(json.loads(out.read_text())).tariff_hash == (
+    assert TariffDocument.from_json(json.loads(out.read_text())).tariff_hash == (
         version.tariff_hash
     )
     assert _price(capsys, out, 12)["tariff_hash"] == version.tariff_hash

@@ -22,12 +22,12 @@ from billing.protocol.bundle import (
 )
 from billing.protocol.contexts import CONTEXT_ATTESTATION, CONTEXT_METER_ENVELOPE
 from billing.protocol.events import MeterEnvelope
-from billing.protocol.tariff import Tariff, compute_charge
+from billing.protocol.tariff import TariffDocument, compute_charge
 from billing.protocol.trust import TrustAnchors
 from kernel.protocol.ed25519 import KeyPair, b64url_decode, b64url_encode, sign_object
 from kernel.protocol.jcs import canonical_hash
 from kernel.protocol.trustedkey import TrustedKey
-from transparency.protocol.checkpoint import Checkpoint
+from transparency.protocol.checkpoint import CheckpointBody
 from transparency.protocol.merkle import MemoryNodeStore, leaf_hash
 from transparency.protocol.note import NoteSigner, sign_note
 
@@ -154,7 +154,7 @@ def make_attestation(
     if receipt_id is None:
         doc = envelope.event
         receipt_id = receipt_id_for(doc.tenant, doc.window, doc.event_id)
-    parsed = Tariff.from_json(tariff or tariff_json())
+    parsed = TariffDocument.from_json(tariff or tariff_json())
     return build_attestation(
         envelope=envelope,
         tariff=parsed,
@@ -177,7 +177,7 @@ def sign_checkpoint(
     signer: NoteSigner, tree_size: int, root: bytes, origin: str | None = None
 ) -> str:
     """Return the C2SP signed note of checkpoint ``(origin, tree_size, root)``."""
-    text = Checkpoint(origin or signer.name, tree_size, root).to_text()
+    text = CheckpointBody(origin or signer.name, tree_size, root).to_text()
     return sign_note(text, signer)
 
 
@@ -432,7 +432,9 @@ class StrictKit:
         store.extend(leaf_hash(b"filler-after-%d" % i) for i in range(3))
         size = store.tree_size
         extensions = (f"Timestamp: {timestamp}",) if timestamp is not None else ()
-        body = Checkpoint(self.keys.origin, size, store.root(), extensions).to_text()
+        body = CheckpointBody(
+            self.keys.origin, size, store.root(), extensions
+        ).to_text()
         signer = NoteSigner(
             self.keys.origin, (log_operator or self.keys.log_operator).signing_key
         )

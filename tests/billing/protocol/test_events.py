@@ -14,7 +14,7 @@ import rfc8785
 from billing.protocol.errors import MeterEventError
 from billing.protocol.events import (
     MeterEnvelope,
-    MeterEvent,
+    MeterEventBody,
     meter_envelope_sign,
     meter_envelope_verify,
 )
@@ -28,9 +28,9 @@ from .builders import event_json
 def test_valid_event_round_trips() -> None:
     """from_json(e).to_json() == e, and meter_hash is SHA-256(JCS(e))."""
     obj = event_json()
-    event = MeterEvent.from_json(copy.deepcopy(obj))
+    event = MeterEventBody.from_json(copy.deepcopy(obj))
     assert event.to_json() == obj
-    assert MeterEvent.from_json(event.to_json()) == event
+    assert MeterEventBody.from_json(event.to_json()) == event
     assert event.meter_hash == hashlib.sha256(rfc8785.dumps(obj)).hexdigest()
     assert event.occurred_at_dt == datetime(2026, 11, 21, 10, 5, 3, tzinfo=UTC)
 
@@ -51,7 +51,7 @@ def test_valid_event_round_trips() -> None:
 )
 def test_boundary_values_are_accepted(overrides: dict[str, Any]) -> None:
     """Values at the documented limits are valid."""
-    MeterEvent.from_json(event_json(**overrides))
+    MeterEventBody.from_json(event_json(**overrides))
 
 
 def _without(key: str) -> dict[str, Any]:
@@ -162,7 +162,7 @@ INVALID: list[tuple[str, Any, str]] = [
 def test_invalid_event_raises_with_field(obj: Any, field: str) -> None:
     """Each broken rule raises MeterEventError naming the offending field."""
     with pytest.raises(MeterEventError) as info:
-        MeterEvent.from_json(obj)
+        MeterEventBody.from_json(obj)
     assert info.value.code == "meter_event_invalid"
     assert info.value.field == field
 
@@ -203,7 +203,7 @@ def test_meter_envelope_sign_is_ed25519_over_context_and_jcs() -> None:
     JCS(event)`` (RFC 8785 by the independent ``rfc8785`` package), and
     meter_envelope_verify accepts it."""
     meter = KeyPair.generate()
-    event = MeterEvent.from_json(event_json())
+    event = MeterEventBody.from_json(event_json())
     envelope = meter_envelope_sign(event, kid=meter.kid, signing_key=meter.signing_key)
     assert envelope.kid == meter.kid and envelope.event == event
     message = b"meterproof/meter-envelope/v1\x00" + rfc8785.dumps(event_json())
@@ -219,7 +219,9 @@ def test_meter_envelope_verify_refuses_a_wrong_signature() -> None:
     SignatureError naming the caller's field."""
     meter, other = KeyPair.generate(), KeyPair.generate()
     envelope = meter_envelope_sign(
-        MeterEvent.from_json(event_json()), kid=meter.kid, signing_key=meter.signing_key
+        MeterEventBody.from_json(event_json()),
+        kid=meter.kid,
+        signing_key=meter.signing_key,
     )
     forged = MeterEnvelope(event=envelope.event, kid=envelope.kid, sig="A" * 86)
     cases = [

@@ -18,7 +18,7 @@ from billing.protocol.errors import (
     SkipCheck,
     VerifierBackendError,
 )
-from billing.protocol.tariff import Tariff
+from billing.protocol.tariff import TariffDocument
 from billing.protocol.verify import (
     PROFILE_STRICT,
     BundleVerifier,
@@ -109,7 +109,9 @@ def test_log_evidence_without_its_members_is_log_evidence_error() -> None:
 
 def test_tariff_is_effective_at_refuses_a_naive_datetime() -> None:
     """is_effective_at(naive) raises the kernel's NaiveDatetimeError."""
-    tariff = Tariff.from_json(make_bundle(Keys.generate())["attestation"]["tariff"])
+    tariff = TariffDocument.from_json(
+        make_bundle(Keys.generate())["attestation"]["tariff"]
+    )
     with pytest.raises(NaiveDatetimeError) as info:
         tariff.is_effective_at(datetime(2026, 12, 1))
     assert info.value.code == "naive_datetime"

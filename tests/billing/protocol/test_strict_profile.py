@@ -30,7 +30,7 @@ from circuits.protocol.manifest import vkey_hash
 from kernel.protocol.ed25519 import KeyPair
 from kernel.protocol.trustedkey import TrustedKey
 from revocation.protocol.snapshot import attestation_bundle_hash
-from transparency.protocol.checkpoint import Checkpoint
+from transparency.protocol.checkpoint import CheckpointBody
 
 from .builders import ISSUED_AT, STRICT_NOW, Keys, StrictKit, event_json
 
@@ -287,13 +287,13 @@ def test_kids_valid_log_key_without_log_operator_entry(
 def test_checkpoint_timestamp_extension_is_parsed_strictly() -> None:
     """``Timestamp: <unix seconds>`` once, digits only."""
     root = b"\x00" * 32
-    assert checkpoint_time(Checkpoint("o", 1, root)) is None
-    assert checkpoint_time(Checkpoint("o", 1, root, ("Timestamp: 60",))) == (
+    assert checkpoint_time(CheckpointBody("o", 1, root)) is None
+    assert checkpoint_time(CheckpointBody("o", 1, root, ("Timestamp: 60",))) == (
         datetime(1970, 1, 1, 0, 1, tzinfo=UTC)
     )
     for bad in (("Timestamp: -1",), ("Timestamp: 1", "Timestamp: 2")):
         with pytest.raises(CheckFailed) as info:
-            checkpoint_time(Checkpoint("o", 1, root, bad))
+            checkpoint_time(CheckpointBody("o", 1, root, bad))
         assert info.value.code == "checkpoint_timestamp_invalid"
 
 

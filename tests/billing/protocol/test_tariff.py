@@ -24,7 +24,7 @@ from billing.protocol.errors import QuantityError, TariffError
 from billing.protocol.tariff import (
     Charge,
     PerUnitPricing,
-    Tariff,
+    TariffDocument,
     Tier,
     TieredPricing,
     compute_charge,
@@ -84,7 +84,7 @@ def package(price: str, divide_by: int, round_: str) -> dict[str, Any]:
 
 
 def amount(pricing: dict[str, Any], quantity: int, rounding: str = "half_up") -> int:
-    tariff = Tariff.from_json(tariff_json(pricing, rounding=rounding))
+    tariff = TariffDocument.from_json(tariff_json(pricing, rounding=rounding))
     return compute_charge(tariff, quantity).amount_minor
 
 
@@ -122,7 +122,7 @@ def test_stripe_package_example_per_started_hour() -> None:
 )
 def test_per_unit_fraction_of_a_cent_rounds_once(rounding: str, expected: int) -> None:
     """$0.0005 x 30 = 1.5 cents, rounded once on the total by the named rule."""
-    tariff = Tariff.from_json(tariff_json(per_unit("0.05"), rounding=rounding))
+    tariff = TariffDocument.from_json(tariff_json(per_unit("0.05"), rounding=rounding))
     assert price_breakdown(tariff, 30)["total_decimal"] == "1.5"
     assert compute_charge(tariff, 30).amount_minor == expected
 
@@ -228,7 +228,7 @@ def test_quantity_zero_costs_nothing_under_every_model(
     pricing: dict[str, Any],
 ) -> None:
     """Quantity 0 reaches no tier: amount 0, no flat fee, no breakdown lines."""
-    tariff = Tariff.from_json(tariff_json(pricing))
+    tariff = TariffDocument.from_json(tariff_json(pricing))
     assert compute_charge(tariff, 0).amount_minor == 0
     breakdown = price_breakdown(tariff, 0)
     assert breakdown["lines"] == []
@@ -247,7 +247,7 @@ def test_twelve_decimal_price_times_max_quantity_is_exact() -> None:
 
 def test_twelve_decimal_thirds_keep_every_digit() -> None:
     """0.333333333333 x 999999999999999 is 333333333332999.666666666667."""
-    tariff = Tariff.from_json(tariff_json(per_unit("0.333333333333")))
+    tariff = TariffDocument.from_json(tariff_json(per_unit("0.333333333333")))
     breakdown = price_breakdown(tariff, 999_999_999_999_999)
     assert breakdown["total_decimal"] == "333333333332999.666666666667"
     assert breakdown["amount_minor"] == 333_333_333_333_000
@@ -259,7 +259,7 @@ def test_twelve_decimal_graduated_prices_are_exact() -> None:
         {"up_to": 10**12, "unit_amount_decimal": "0.000000000007", "flat_amount": 1},
         {"up_to": None, "unit_amount_decimal": "0.000000000003", "flat_amount": 2},
     ]
-    tariff = Tariff.from_json(tariff_json(graduated(tiers)))
+    tariff = TariffDocument.from_json(tariff_json(graduated(tiers)))
     breakdown = price_breakdown(tariff, 10**15)
     # 10**12 * 7e-12 + 1 = 8;  (10**15 - 10**12) * 3e-12 + 2 = 2997 + 2 = 2999
     assert breakdown["total_decimal"] == "3007"
@@ -268,7 +268,7 @@ def test_twelve_decimal_graduated_prices_are_exact() -> None:
 
 def test_charge_above_i_json_range_is_refused() -> None:
     """A charge above 2**53 - 1 minor units cannot be canonicalised: refused."""
-    tariff = Tariff.from_json(tariff_json(per_unit("10000000")))
+    tariff = TariffDocument.from_json(tariff_json(per_unit("10000000")))
     with pytest.raises(TariffError) as info:
         compute_charge(tariff, 10**15)
     assert type(info.value) is TariffError
@@ -284,7 +284,7 @@ def test_charge_above_i_json_range_is_refused() -> None:
 )
 def test_bad_quantity_is_refused(quantity: Any) -> None:
     """Quantities are ints in [0, 10**15]; bool, float, str, negative refused."""
-    tariff = Tariff.from_json(tariff_json(graduated()))
+    tariff = TariffDocument.from_json(tariff_json(graduated()))
     for function in (compute_charge, price_breakdown):
         with pytest.raises(QuantityError) as info:
             function(tariff, quantity)
@@ -579,7 +579,7 @@ INVALID_TARIFFS: list[tuple[str, Any, str | None]] = [
 def test_invalid_tariff_is_refused_with_field_path(obj: Any, field: str | None) -> None:
     """Every validation rule raises TariffError naming the offending field."""
     with pytest.raises(TariffError) as info:
-        Tariff.from_json(obj)
+        TariffDocument.from_json(obj)
     assert type(info.value) is TariffError
     assert info.value.code == "tariff_invalid"
     assert info.value.field == field
@@ -589,7 +589,7 @@ def test_invalid_tariff_is_refused_with_field_path(obj: Any, field: str | None) 
 def test_float_price_message_says_decimal_string() -> None:
     """A price given as a JSON number gets a message asking for a string."""
     with pytest.raises(TariffError) as info:
-        Tariff.from_json(tariff_json(per_unit(0.05)))  # type: ignore[arg-type]
+        TariffDocument.from_json(tariff_json(per_unit(0.05)))  # type: ignore[arg-type]
     assert "decimal string" in info.value.message
     assert "0.05" in info.value.message
 
@@ -599,13 +599,13 @@ def test_float_price_message_says_decimal_string() -> None:
 )
 def test_valid_prices_are_accepted(price: str) -> None:
     """Plain decimals up to 16 integer digits and 12 places parse."""
-    tariff = Tariff.from_json(tariff_json(per_unit(price)))
+    tariff = TariffDocument.from_json(tariff_json(per_unit(price)))
     assert tariff.to_json()["pricing"]["unit_amount_decimal"] == price
 
 
 def test_direct_construction_is_validated() -> None:
-    """Building a Tariff by hand goes through the same rules as from_json."""
-    good = Tariff.from_json(tariff_json(per_unit("0.05")))
+    """Building a TariffDocument by hand goes through the same rules as from_json."""
+    good = TariffDocument.from_json(tariff_json(per_unit("0.05")))
     fields: dict[str, Any] = {
         "tariff_id": good.tariff_id,
         "version": good.version,
@@ -616,7 +616,7 @@ def test_direct_construction_is_validated() -> None:
         "effective_from": good.effective_from,
         "effective_to": good.effective_to,
     }
-    assert Tariff(**fields) == good
+    assert TariffDocument(**fields) == good
     for name, bad in [
         ("version", 0),
         ("currency", "usd"),
@@ -627,7 +627,7 @@ def test_direct_construction_is_validated() -> None:
         ("pricing", TieredPricing("tiered_volume", [Tier(None, "1", 0)])),  # type: ignore[arg-type]
     ]:
         with pytest.raises(TariffError) as info:
-            Tariff(**{**fields, name: bad})
+            TariffDocument(**{**fields, name: bad})
         assert info.value.code == "tariff_invalid"
 
 
@@ -650,17 +650,17 @@ ROUND_TRIP = [
 @pytest.mark.parametrize("obj", ROUND_TRIP)
 def test_json_round_trip(obj: dict[str, Any]) -> None:
     """to_json() of a parsed tariff equals the input; from_json inverts it."""
-    tariff = Tariff.from_json(obj)
+    tariff = TariffDocument.from_json(obj)
     assert tariff.to_json() == obj
-    assert Tariff.from_json(tariff.to_json()) == tariff
-    assert Tariff.from_json(json.loads(json.dumps(tariff.to_json()))) == tariff
+    assert TariffDocument.from_json(tariff.to_json()) == tariff
+    assert TariffDocument.from_json(json.loads(json.dumps(tariff.to_json()))) == tariff
 
 
 @pytest.mark.parametrize("obj", ROUND_TRIP)
 def test_tariff_hash_is_sha256_of_rfc8785_bytes(obj: dict[str, Any]) -> None:
     """tariff_hash = SHA-256(JCS(tariff)), computed here independently."""
     expected = hashlib.sha256(rfc8785.dumps(obj)).hexdigest()
-    tariff = Tariff.from_json(obj)
+    tariff = TariffDocument.from_json(obj)
     assert tariff.tariff_hash == expected
     assert compute_charge(tariff, 1).tariff_hash == expected
 
@@ -687,13 +687,13 @@ def test_tariff_hash_changes_when_any_field_changes() -> None:
         tariff_json(package("1000", 60, "down")),
         tariff_json(package("1000", 61, "up")),
     ]
-    hashes = {Tariff.from_json(obj).tariff_hash for obj in variants}
+    hashes = {TariffDocument.from_json(obj).tariff_hash for obj in variants}
     assert len(hashes) == len(variants)
 
 
 def test_is_effective_at_from_inclusive_to_exclusive() -> None:
     """effective_from <= at < effective_to; instants compare across offsets."""
-    tariff = Tariff.from_json(
+    tariff = TariffDocument.from_json(
         tariff_json(graduated(), effective_to="2027-01-01T00:00:00Z")
     )
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -705,7 +705,7 @@ def test_is_effective_at_from_inclusive_to_exclusive() -> None:
     paris = timezone(timedelta(hours=1))
     assert tariff.is_effective_at(datetime(2026, 11, 1, 1, 0, tzinfo=paris))
     assert not tariff.is_effective_at(datetime(2026, 11, 1, 0, 59, tzinfo=paris))
-    open_ended = Tariff.from_json(tariff_json(graduated()))
+    open_ended = TariffDocument.from_json(tariff_json(graduated()))
     assert open_ended.is_effective_at(datetime(9999, 12, 31, tzinfo=UTC))
     with pytest.raises(ValueError):
         tariff.is_effective_at(datetime(2026, 12, 1))
@@ -716,7 +716,7 @@ def test_is_effective_at_from_inclusive_to_exclusive() -> None:
 
 def test_charge_json_has_exactly_the_signed_fields() -> None:
     """The charge object is {quantity, amount_minor, currency, tariff_hash}."""
-    tariff = Tariff.from_json(tariff_json(graduated()))
+    tariff = TariffDocument.from_json(tariff_json(graduated()))
     charge = compute_charge(tariff, 6)
     assert charge.to_json() == {
         "quantity": 6,
@@ -774,7 +774,7 @@ def test_invalid_charge_is_refused(
 
 def test_breakdown_lines_for_graduated() -> None:
     """Per-tier lines carry units, price, flat fee and unrounded amount."""
-    tariff = Tariff.from_json(tariff_json(graduated(FLAT_TIERS)))
+    tariff = TariffDocument.from_json(tariff_json(graduated(FLAT_TIERS)))
     breakdown = price_breakdown(tariff, 6)
     assert breakdown["lines"] == [
         {
@@ -806,10 +806,10 @@ def test_breakdown_lines_for_graduated() -> None:
 
 def test_breakdown_for_volume_and_package() -> None:
     """Volume has the one holding tier; package reports the package count."""
-    tariff = Tariff.from_json(tariff_json(volume()))
+    tariff = TariffDocument.from_json(tariff_json(volume()))
     (line,) = price_breakdown(tariff, 6)["lines"]
     assert (line["tier"], line["quantity"], line["amount_decimal"]) == (1, 6, "3900")
-    tariff = Tariff.from_json(tariff_json(package("1000", 60, "up")))
+    tariff = TariffDocument.from_json(tariff_json(package("1000", 60, "up")))
     (line,) = price_breakdown(tariff, 150)["lines"]
     assert (line["packages"], line["amount_decimal"]) == (3, "3000")
 
@@ -913,7 +913,7 @@ def test_graduated_equals_sum_of_per_unit_pieces() -> None:
     rng = random.Random(20261101)
     for _ in range(300):
         tiers = _random_tiers(rng)
-        tariff = Tariff.from_json(tariff_json(graduated(tiers)))
+        tariff = TariffDocument.from_json(tariff_json(graduated(tiers)))
         bounds = [t["up_to"] for t in tiers if t["up_to"] is not None]
         top = (bounds[-1] if bounds else 0) + 40
         quantities = {0, 1, top, rng.randrange(0, top + 1)}
@@ -928,7 +928,7 @@ def test_graduated_equals_sum_of_per_unit_pieces() -> None:
                 upper = (
                     quantity if tier["up_to"] is None else min(quantity, tier["up_to"])
                 )
-                piece = Tariff.from_json(
+                piece = TariffDocument.from_json(
                     tariff_json(per_unit(tier["unit_amount_decimal"]))
                 )
                 expected += Decimal(
@@ -952,7 +952,7 @@ def test_volume_is_monotonic_within_a_tier() -> None:
     for _ in range(200):
         tiers = _random_tiers(rng)
         rounding = rng.choice(["half_up", "half_even", "up", "down"])
-        tariff = Tariff.from_json(tariff_json(volume(tiers), rounding=rounding))
+        tariff = TariffDocument.from_json(tariff_json(volume(tiers), rounding=rounding))
         lower = 0
         for tier in tiers:
             upper = lower + 40 if tier["up_to"] is None else tier["up_to"]

@@ -414,6 +414,6 @@ def test_unknown_proof_mode_refuses_to_attest(
     """A mistyped VDI_BILLING_PROOF_MODE never attests without proofs silently."""
     settings.VDI_BILLING_INCIRCUIT_BINDING = True
     settings.VDI_BILLING_PROOF_MODE = "Async"
-    with pytest.raises(ImproperlyConfigured, match="VDI_BILLING_PROOF_MODE"):
+    with pytest.raises(ImproperlyConfigured, match="MP_BILLING_PROOF_MODE"):
         meter_events_attest(payloads=[make_event()], tenant=tenant_setup.tenant)
     assert not Bundle.objects.exists()

@@ -77,7 +77,7 @@ def test_sign_refuses_mismatched_files(
 def test_sign_without_key(artifact_copy: ArtifactCopy, settings: Any) -> None:
     """sign without VDI_MANIFEST_AUTHORITY_SIGNING_KEY is a clear error."""
     settings.VDI_MANIFEST_AUTHORITY_SIGNING_KEY = ""
-    with pytest.raises(CommandError, match="VDI_MANIFEST_AUTHORITY_SIGNING_KEY"):
+    with pytest.raises(CommandError, match="MP_MANIFEST_AUTHORITY_SIGNING_KEY"):
         _run("artifacts", "sign")
 
 

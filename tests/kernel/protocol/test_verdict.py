@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from billing.protocol.verify import CheckResult as BillingCheckResult
+import billing.protocol.verify
 from kernel.protocol.verdict import CheckResult, verdict_ok
 
 
 def test_the_bundle_report_and_the_log_verdicts_share_one_class() -> None:
     """``billing.protocol.verify.CheckResult`` is the kernel's class."""
-    assert BillingCheckResult is CheckResult
+    assert billing.protocol.verify.CheckResult is CheckResult
 
 
 def test_verdict_is_fail_closed() -> None:

@@ -32,7 +32,7 @@ from revocation.protocol.errors import (
 )
 from revocation.protocol.snapshot import (
     CONTEXT_REVOCATION,
-    RevocationSnapshot,
+    VerifiedRevocationSnapshot,
     attestation_bundle_hash,
     snapshot_check_fresh,
     snapshot_open,
@@ -114,7 +114,7 @@ def test_open_round_trip(issuer: KeyPair, keys: Any, form: str) -> None:
     text = json.dumps(doc)
     document: Any = {"dict": doc, "str": text, "bytes": text.encode()}[form]
     snap = snapshot_open(document, keys)
-    assert snap == RevocationSnapshot(
+    assert snap == VerifiedRevocationSnapshot(
         sequence=7,
         snapshot_time=T0,
         revoked_kids=frozenset({KID_A, KID_B}),

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kernel.protocol.jcs import canonical_json
-from transparency.protocol.checkpoint import Checkpoint
+from transparency.protocol.checkpoint import CheckpointBody
 from transparency.protocol.errors import FetchError
 from transparency.protocol.merkle import (
     MemoryNodeStore,
@@ -50,7 +50,7 @@ class FakeLog:
 
     def sign(self) -> None:
         size = len(self.datas)
-        body = Checkpoint(
+        body = CheckpointBody(
             origin=self.origin,
             tree_size=size,
             root_hash=tree_root(size, self.store.get_node),

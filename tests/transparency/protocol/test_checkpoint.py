@@ -16,7 +16,7 @@ import pytest
 from tests.transparency.protocol.vectors import load
 from transparency.protocol.checkpoint import (
     MAX_TREE_SIZE,
-    Checkpoint,
+    CheckpointBody,
     open_checkpoint,
     parse_checkpoint,
 )
@@ -124,12 +124,12 @@ def test_strictness(body: str) -> None:
 @pytest.mark.parametrize(
     "cp",
     [
-        Checkpoint("log", 0, ROOT),
-        Checkpoint("example.com/behind-the-sofa", MAX_TREE_SIZE, ROOT),
-        Checkpoint("o", 12, ROOT, ("ext one", "— ext two")),
+        CheckpointBody("log", 0, ROOT),
+        CheckpointBody("example.com/behind-the-sofa", MAX_TREE_SIZE, ROOT),
+        CheckpointBody("o", 12, ROOT, ("ext one", "— ext two")),
     ],
 )
-def test_round_trip(cp: Checkpoint) -> None:
+def test_round_trip(cp: CheckpointBody) -> None:
     """parse_checkpoint(cp.to_text()) == cp."""
     assert parse_checkpoint(cp.to_text()) == cp
 
@@ -150,11 +150,11 @@ def test_round_trip(cp: Checkpoint) -> None:
     ],
 )
 def test_constructor_validates(kwargs: dict[str, Any], field: str) -> None:
-    """A Checkpoint that could not be serialised strictly cannot be built."""
+    """A CheckpointBody that could not be serialised strictly cannot be built."""
     args: dict[str, Any] = {"origin": "log", "tree_size": 1, "root_hash": ROOT}
     args.update(kwargs)
     with pytest.raises(CheckpointError) as exc:
-        Checkpoint(**args)
+        CheckpointBody(**args)
     assert exc.value.field == field
 
 
@@ -162,7 +162,7 @@ def test_open_checkpoint_signed_by_log_and_cosigned() -> None:
     """A signed checkpoint over a real tree opens; origin and signer are checked."""
     store = MemoryNodeStore(leaf_hash(b"%d" % i) for i in range(10))
     log = NoteSigner("meterproof.example/log", nacl.signing.SigningKey.generate())
-    cp = Checkpoint(log.name, store.tree_size, store.root())
+    cp = CheckpointBody(log.name, store.tree_size, store.root())
     signed = sign_note(cp.to_text(), log)
     w_skey, w_vkey = generate_key("witness.example", COSIGNATURE_TYPE)
     cosigned = signed + sign_cosignature(cp.to_text(), w_skey, 1_800_000_000)

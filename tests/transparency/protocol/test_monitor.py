@@ -19,7 +19,7 @@ from transparency.protocol.merkle import (
 )
 from transparency.protocol.monitor import (
     MONITOR_CODES,
-    MonitorState,
+    VerifiedTreeState,
     frontier_append,
     frontier_root,
     monitor_check,
@@ -55,10 +55,10 @@ def test_frontier_must_match_the_size() -> None:
     with pytest.raises(MerkleError):
         frontier_root([_h(0)], 3)
     with pytest.raises(MerkleError):
-        MonitorState(tree_size=1, root_hash=_h(1), frontier=(_h(0),))
+        VerifiedTreeState(tree_size=1, root_hash=_h(1), frontier=(_h(0),))
 
 
-def _check(log: FakeLog, state: MonitorState | None = None, **kw: Any) -> Any:
+def _check(log: FakeLog, state: VerifiedTreeState | None = None, **kw: Any) -> Any:
     return monitor_check(
         fetch=log.fetch, origin=ORIGIN, log_verifier_keys=[log.vkey], state=state, **kw
     )
@@ -75,7 +75,7 @@ def test_follows_a_growing_log_reading_only_new_entries() -> None:
         result = _check(log, state, page_size=10)
         assert result.ok, result.problems
         assert result.entries_checked == batch
-        state = MonitorState.from_json(result.state.to_json())
+        state = VerifiedTreeState.from_json(result.state.to_json())
         assert state.tree_size == log.size
     again = _check(log, state)
     assert again.ok and again.entries_checked == 0

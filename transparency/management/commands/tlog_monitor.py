@@ -6,7 +6,7 @@ consistency proof, fetches the new entries and recomputes the root from them
 counted in ``MonitorState.alerts_total`` and opened as admin alerts; the
 command then exits with status 1.
 
-Default log: ``VDI_BILLING_MONITOR_LOG_URL``, or this server in-process.
+Default log: ``MP_BILLING_MONITOR_LOG_URL``, or this server in-process.
 ``--log URL`` with ``--log-key VKEY`` (and ``--origin``) monitors another log.
 ``--full`` re-reads every entry from index 0 (a run only reads new entries,
 so a rewritten *old* entry is caught by the next ``--full`` run).

@@ -3,7 +3,7 @@
 Run it on another host than the log, with its own key::
 
     manage.py tlog_witness --init --name witness.example/w1 --key-file ~/w1.key
-    # -> prints the 0x04 vkey to add to the log's VDI_BILLING_LOG_WITNESS_KEYS
+    # -> prints the 0x04 vkey to add to the log's MP_BILLING_LOG_WITNESS_KEYS
     manage.py tlog_witness --log https://log.example --log-key 'origin+id+AQ..' \\
         --key-file ~/w1.key --state-file ~/w1.state.json --interval 60
 
@@ -186,7 +186,7 @@ class Command(BaseCommand):
                 raise CommandError("--init needs --name (e.g. witness.example/w1)")
             vkey = key_init(key_path, options["name"])
             self.stdout.write(f"wrote {key_path}; add this key to the log's ")
-            self.stdout.write("VDI_BILLING_LOG_WITNESS_KEYS:")
+            self.stdout.write("MP_BILLING_LOG_WITNESS_KEYS:")
             self.stdout.write(vkey)
             return
         if not options["log"] or not options["state_file"]:
