@@ -42,6 +42,7 @@ demo: keys migrate
 test: install-test
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/interrogate $(DOCSTRING_GATE)
 	$(BIN)/python -m pytest
@@ -55,8 +56,8 @@ bench: install-test keys migrate
 	$(BIN)/python bench/run.py --out BENCHMARKS.md
 
 lint: install-test
-	$(BIN)/pip install --quiet ruff mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

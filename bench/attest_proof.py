@@ -118,7 +118,9 @@ def _check(outcome: Any, mode: str) -> None:
         assert outcome.proof_status == "pending"
 
 
-def prover_worker(url: str, keys: dict[str, str], expected: int, start: Any, out: Any) -> None:
+def prover_worker(
+    url: str, keys: dict[str, str], expected: int, start: Any, out: Any
+) -> None:
     """Async mode's Celery worker stand-in: attach proofs to pending bundles
     (``billing_proofs_attach``, the task's service) until ``expected`` bundles
     are attached; report the wall time and issued->attached latencies."""
@@ -152,7 +154,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--pg-url",
-        default=os.environ.get("BENCH_PG_URL", "postgres://bench:bench@127.0.0.1:5432/bench"),
+        default=os.environ.get(
+            "BENCH_PG_URL", "postgres://bench:bench@127.0.0.1:5432/bench"
+        ),
     )
     p.add_argument("--n", type=int, default=60, help="attests per worker")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])

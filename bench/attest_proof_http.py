@@ -54,17 +54,38 @@ def _has_proof(mode: str) -> Any:
     return check
 
 
-def _gunicorn(env: dict[str, str], workers: int, threads: int, log: Path) -> tuple[Any, int]:
+def _gunicorn(
+    env: dict[str, str], workers: int, threads: int, log: Path
+) -> tuple[Any, int]:
     port = free_port()
-    worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else [
-        "--worker-class",
-        "sync",
-    ]
+    worker_class = (
+        ["--worker-class", "gthread", "--threads", str(threads)]
+        if threads > 1
+        else [
+            "--worker-class",
+            "sync",
+        ]
+    )
     proc = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "config.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *worker_class,
-         "--backlog", "256", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            str(Path(PY).parent / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            *worker_class,
+            "--backlog",
+            "256",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.time() + 60
@@ -86,7 +107,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--pg-url",
-        default=os.environ.get("BENCH_PG_URL", "postgres://bench:bench@127.0.0.1:5432/bench"),
+        default=os.environ.get(
+            "BENCH_PG_URL", "postgres://bench:bench@127.0.0.1:5432/bench"
+        ),
     )
     p.add_argument("--n", type=int, default=200, help="timed requests per layout")
     p.add_argument("--mode", choices=["sync", "parallel", "async"], default="sync")
@@ -119,12 +142,25 @@ def main() -> None:
             "from billing.services.tenants import api_key_issue\n"
             "print(api_key_issue(tenant=Tenant.objects.get(slug='demo'), name='bench').secret)"
         )
-        subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        secret = subprocess.run(
-            [PY, "manage.py", "shell", "-c", setup],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
-        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        subprocess.run(
+            [PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        secret = (
+            subprocess.run(
+                [PY, "manage.py", "shell", "-c", setup],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        headers = {
+            "Authorization": f"Bearer {secret}",
+            "Content-Type": "application/json",
+        }
         counter = [0]
 
         def bodies(k: int) -> list[bytes]:
@@ -136,16 +172,29 @@ def main() -> None:
 
         for layout in args.layouts:
             workers, threads = (int(x) for x in layout.split("x"))
-            proc, port = _gunicorn(env, workers, threads, workdir / f"gunicorn-{layout}.log")
+            proc, port = _gunicorn(
+                env, workers, threads, workdir / f"gunicorn-{layout}.log"
+            )
             try:
                 warm, _ = http_load(
-                    port, "/api/vdi/billing/attest", bodies(workers * threads * 3),
-                    headers, workers * threads, 120, 201,
+                    port,
+                    "/api/vdi/billing/attest",
+                    bodies(workers * threads * 3),
+                    headers,
+                    workers * threads,
+                    120,
+                    201,
                 )
                 assert not warm["errors"], warm["errors"]
                 res, _ = http_load(
-                    port, "/api/vdi/billing/attest", bodies(args.n), headers,
-                    args.concurrency, 600, 201, check=_has_proof(args.mode),
+                    port,
+                    "/api/vdi/billing/attest",
+                    bodies(args.n),
+                    headers,
+                    args.concurrency,
+                    600,
+                    201,
+                    check=_has_proof(args.mode),
                 )
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)

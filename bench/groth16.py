@@ -103,7 +103,9 @@ def _time(fn: Callable[[], Any], n: int, warmup: int = 2) -> list[float]:
     return out
 
 
-def _rate(fn: Callable[[list[int]], Any], inputs: list[list[int]], threads: int) -> float:
+def _rate(
+    fn: Callable[[list[int]], Any], inputs: list[list[int]], threads: int
+) -> float:
     """Return calls/s of ``fn`` over ``inputs`` on ``threads`` threads."""
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(fn, inputs[: 2 * threads]))  # warm-up: one instance each
@@ -382,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {what} | {rate:.1f} |")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     if load is not None:
-        print(f"\nLoad average after the run: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.")
+        print(
+            f"\nLoad average after the run: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}."
+        )
     print(
         f"\nProving key: first import (zkey + circom compile) {cold_import:.2f} s, "
         f"cached load {cached_load * 1000:.0f} ms (incl. header checks and the "

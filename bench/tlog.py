@@ -67,7 +67,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--pg-url",
-        default=os.environ.get("BENCH_PG_URL", "postgres://bench:bench@127.0.0.1:5432/bench"),
+        default=os.environ.get(
+            "BENCH_PG_URL", "postgres://bench:bench@127.0.0.1:5432/bench"
+        ),
     )
     p.add_argument("--leaves", type=int, default=1_000_000)
     p.add_argument("--batch", type=int, default=1000)
@@ -131,9 +133,7 @@ def run(args: argparse.Namespace) -> str:
     for target in decades:
         while size < target:
             count = min(args.batch, target - size)
-            datas = [
-                f'{{"n":{size + k},"pad":"{pad}"}}'.encode() for k in range(count)
-            ]
+            datas = [f'{{"n":{size + k},"pad":"{pad}"}}'.encode() for k in range(count)]
             t0 = time.perf_counter()
             with transaction.atomic():
                 QueuedEntry.objects.bulk_create(
@@ -142,7 +142,9 @@ def run(args: argparse.Namespace) -> str:
                         for d in datas
                     ]
                 )
-            result = log_integrate(signer=signer, origin="bench.example/log", max_batch=args.batch)
+            result = log_integrate(
+                signer=signer, origin="bench.example/log", max_batch=args.batch
+            )
             batch_times.append(time.perf_counter() - t0)
             assert result is not None and result.tree_size == size + count
             size += count
@@ -167,7 +169,9 @@ def run(args: argparse.Namespace) -> str:
             con.append(time.perf_counter() - t0)
             con_len.append(len(cproof))
         with connection.cursor() as cur:
-            cur.execute("SELECT leaf_hash FROM transparency_logentry ORDER BY random() LIMIT 50")
+            cur.execute(
+                "SELECT leaf_hash FROM transparency_logentry ORDER BY random() LIMIT 50"
+            )
             sample_hashes = [r[0] for r in cur.fetchall()]
         for h in sample_hashes:
             t0 = time.perf_counter()

@@ -214,7 +214,9 @@ def _with_beacon(entry: dict[str, Any], block: str) -> dict[str, Any]:
     if beacon:
         entry["beacon"] = beacon.group(1).lower()
         iterations = re.search(r"Beacon iterations Exp: (\d+)", block)
-        entry["beacon_iterations_exp"] = int(iterations.group(1)) if iterations else None
+        entry["beacon_iterations_exp"] = (
+            int(iterations.group(1)) if iterations else None
+        )
     return entry
 
 
@@ -301,7 +303,6 @@ def zkey_verify(
     return parse_zkey_verify(
         run_snarkjs(["zkey", "verify", str(r1cs), str(ptau), str(zkey)])
     )
-
 
 
 def export_verification_key(

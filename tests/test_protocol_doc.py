@@ -44,7 +44,10 @@ def error_class_codes() -> set[str]:
     stack: list[type[MeterproofError]] = [MeterproofError]
     while stack:
         klass = stack.pop()
-        if klass.__module__.split(".")[0] in (*APPS, "tests") or klass is MeterproofError:
+        if (
+            klass.__module__.split(".")[0] in (*APPS, "tests")
+            or klass is MeterproofError
+        ):
             if not klass.__module__.startswith("tests"):
                 codes.add(klass.code)
         stack.extend(klass.__subclasses__())

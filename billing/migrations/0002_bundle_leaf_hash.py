@@ -5,26 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
-        ('transparency', '0002_queued_entries_unique_leaf_hash'),
+        ("billing", "0001_initial"),
+        ("transparency", "0002_queued_entries_unique_leaf_hash"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bundle',
-            name='leaf_hash',
-            field=models.CharField(help_text='RFC 9162 leaf hash of the attestation (lowercase hex): links the bundle to its queued or sequenced log entry.', max_length=64, null=True, unique=True),
+            model_name="bundle",
+            name="leaf_hash",
+            field=models.CharField(
+                help_text="RFC 9162 leaf hash of the attestation (lowercase hex): links the bundle to its queued or sequenced log entry.",
+                max_length=64,
+                null=True,
+                unique=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='bundle',
-            name='document',
-            field=models.TextField(help_text='The bundle as compact JSON; its log evidence is recomputed on read from the log (see billing.selectors.bundle_document).'),
+            model_name="bundle",
+            name="document",
+            field=models.TextField(
+                help_text="The bundle as compact JSON; its log evidence is recomputed on read from the log (see billing.selectors.bundle_document)."
+            ),
         ),
         migrations.AlterField(
-            model_name='bundle',
-            name='log_entry',
-            field=models.OneToOneField(blank=True, help_text='Deprecated link, no longer written: use leaf_hash.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='bundle', to='transparency.logentry'),
+            model_name="bundle",
+            name="log_entry",
+            field=models.OneToOneField(
+                blank=True,
+                help_text="Deprecated link, no longer written: use leaf_hash.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bundle",
+                to="transparency.logentry",
+            ),
         ),
     ]

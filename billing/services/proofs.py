@@ -127,7 +127,9 @@ def _claim(
         rows = rows.filter(receipt_id__in=receipt_ids)
     if older_than_seconds:
         rows = rows.filter(issued_at__lte=now - timedelta(seconds=older_than_seconds))
-    candidates = list(rows.order_by("issued_at", "id").values_list("pk", flat=True)[:size])
+    candidates = list(
+        rows.order_by("issued_at", "id").values_list("pk", flat=True)[:size]
+    )
     claimed = []
     for pk in candidates:
         moment = timezone.now()
@@ -141,9 +143,9 @@ def _claim(
         if won:
             claimed.append(pk)
     return list(
-        Bundle.objects.filter(pk__in=claimed).order_by("issued_at", "id").values_list(
-            "pk", "document"
-        )
+        Bundle.objects.filter(pk__in=claimed)
+        .order_by("issued_at", "id")
+        .values_list("pk", "document")
     )
 
 

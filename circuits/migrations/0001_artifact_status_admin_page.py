@@ -5,23 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ArtifactStatusPage',
+            name="ArtifactStatusPage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Artifact status',
-                'verbose_name_plural': 'Artifact status',
-                'managed': False,
-                'default_permissions': ('view',),
+                "verbose_name": "Artifact status",
+                "verbose_name_plural": "Artifact status",
+                "managed": False,
+                "default_permissions": ("view",),
             },
         ),
     ]

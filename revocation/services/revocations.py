@@ -75,8 +75,6 @@ def _reason(reason: str, field: str = "reason") -> str:
     return text
 
 
-
-
 @transaction.atomic
 def revocation_key_add(
     *,
@@ -289,5 +287,3 @@ def _lift(
         _log_text(reason),
     )
     return row
-
-

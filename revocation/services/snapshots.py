@@ -150,5 +150,3 @@ def revocation_snapshot_refresh_lazily(
         return revocation_snapshot_refresh(now=now)
     except SigningKeysUnconfigured:
         return None
-
-

@@ -102,7 +102,13 @@ def test_page_counts_bundles_by_proof_status(
     settings.VDI_BILLING_PROOF_MODE = "async"
     response = staff_client.get(reverse(URL_NAME))
     counts = dict(response.context["proof_counts"])
-    assert counts == {"none": 0, "embedded": 1, "pending": 0, "attached": 0, "failed": 2}
+    assert counts == {
+        "none": 0,
+        "embedded": 1,
+        "pending": 0,
+        "attached": 0,
+        "failed": 2,
+    }
     html = response.content.decode()
     assert "async" in html
     changelist = reverse("admin:billing_bundle_changelist")

@@ -16,9 +16,7 @@ from tests.support.keys import TestKeys
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _production_env(
-    tmp_path: Path, keys: TestKeys, **extra: str
-) -> dict[str, str]:
+def _production_env(tmp_path: Path, keys: TestKeys, **extra: str) -> dict[str, str]:
     """A production environment with fresh keys and nothing of the caller's
     Django or meterproof configuration."""
     env = {

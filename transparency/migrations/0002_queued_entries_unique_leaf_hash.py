@@ -5,32 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('transparency', '0001_initial'),
+        ("transparency", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QueuedEntry',
+            name="QueuedEntry",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('leaf_hash', models.CharField(max_length=64, unique=True)),
-                ('data', models.TextField()),
-                ('queued_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("leaf_hash", models.CharField(max_length=64, unique=True)),
+                ("data", models.TextField()),
+                ("queued_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'queued entries',
+                "verbose_name_plural": "queued entries",
             },
         ),
         migrations.AlterField(
-            model_name='checkpoint',
-            name='signed_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, help_text="When the log signed it; the note's Timestamp extension line."),
+            model_name="checkpoint",
+            name="signed_at",
+            field=models.DateTimeField(
+                default=django.utils.timezone.now,
+                help_text="When the log signed it; the note's Timestamp extension line.",
+            ),
         ),
         migrations.AlterField(
-            model_name='logentry',
-            name='leaf_hash',
+            model_name="logentry",
+            name="leaf_hash",
             field=models.CharField(max_length=64, unique=True),
         ),
     ]

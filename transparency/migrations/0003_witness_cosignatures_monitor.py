@@ -7,62 +7,160 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('transparency', '0002_queued_entries_unique_leaf_hash'),
+        ("transparency", "0002_queued_entries_unique_leaf_hash"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MonitorState',
+            name="MonitorState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('log', models.CharField(help_text="'self' for this server's own log, else the log's base URL.", max_length=255, unique=True)),
-                ('tree_size', models.BigIntegerField(default=0)),
-                ('root_hash', models.CharField(default='', max_length=64)),
-                ('frontier', models.JSONField(default=list)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_ok_at', models.DateTimeField(blank=True, null=True)),
-                ('runs_total', models.BigIntegerField(default=0)),
-                ('alerts_total', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "log",
+                    models.CharField(
+                        help_text="'self' for this server's own log, else the log's base URL.",
+                        max_length=255,
+                        unique=True,
+                    ),
+                ),
+                ("tree_size", models.BigIntegerField(default=0)),
+                ("root_hash", models.CharField(default="", max_length=64)),
+                ("frontier", models.JSONField(default=list)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_ok_at", models.DateTimeField(blank=True, null=True)),
+                ("runs_total", models.BigIntegerField(default=0)),
+                ("alerts_total", models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('tree_size__gte', 0)), name='monitorstate_tree_size_non_negative')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("tree_size__gte", 0)),
+                        name="monitorstate_tree_size_non_negative",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Cosignature',
+            name="Cosignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Witness key name.', max_length=255)),
-                ('key_id', models.CharField(help_text='4-byte C2SP key ID, lowercase hex.', max_length=8)),
-                ('timestamp', models.BigIntegerField(help_text='Unix seconds at which the witness cosigned.')),
-                ('line', models.TextField(help_text='The signature line, ending in a newline.')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cosignatures', to='transparency.checkpoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(help_text="Witness key name.", max_length=255),
+                ),
+                (
+                    "key_id",
+                    models.CharField(
+                        help_text="4-byte C2SP key ID, lowercase hex.", max_length=8
+                    ),
+                ),
+                (
+                    "timestamp",
+                    models.BigIntegerField(
+                        help_text="Unix seconds at which the witness cosigned."
+                    ),
+                ),
+                (
+                    "line",
+                    models.TextField(
+                        help_text="The signature line, ending in a newline."
+                    ),
+                ),
+                (
+                    "received_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cosignatures",
+                        to="transparency.checkpoint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['checkpoint_id', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('checkpoint', 'name', 'key_id'), name='cosignature_unique_per_witness_key', violation_error_code='cosignature_duplicate'), models.CheckConstraint(condition=models.Q(('timestamp__gte', 0)), name='cosignature_timestamp_non_negative')],
+                "ordering": ["checkpoint_id", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("checkpoint", "name", "key_id"),
+                        name="cosignature_unique_per_witness_key",
+                        violation_error_code="cosignature_duplicate",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("timestamp__gte", 0)),
+                        name="cosignature_timestamp_non_negative",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MonitorAlert',
+            name="MonitorAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('log', models.CharField(default='self', max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('code', models.CharField(max_length=64)),
-                ('message', models.TextField()),
-                ('verified_tree_size', models.BigIntegerField(help_text='The last verified tree size when the problem was found.')),
-                ('checkpoint_tree_size', models.BigIntegerField(blank=True, help_text="The new checkpoint's size, if any.", null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("log", models.CharField(default="self", max_length=255)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("code", models.CharField(max_length=64)),
+                ("message", models.TextField()),
+                (
+                    "verified_tree_size",
+                    models.BigIntegerField(
+                        help_text="The last verified tree size when the problem was found."
+                    ),
+                ),
+                (
+                    "checkpoint_tree_size",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="The new checkpoint's size, if any.",
+                        null=True,
+                    ),
+                ),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['acknowledged_at'], name='monitoralert_ack_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["acknowledged_at"], name="monitoralert_ack_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('transparency', '0003_witness_cosignatures_monitor'),
+        ("transparency", "0003_witness_cosignatures_monitor"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='checkpoint',
-            index=models.Index(fields=['-tree_size', '-id'], name='checkpoint_head_idx'),
+            model_name="checkpoint",
+            index=models.Index(
+                fields=["-tree_size", "-id"], name="checkpoint_head_idx"
+            ),
         ),
     ]

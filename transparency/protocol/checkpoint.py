@@ -85,8 +85,7 @@ class CheckpointBody:
             field="tree_size",
             maximum=MAX_TREE_SIZE,
             message="checkpoint tree_size must be an int, found {type}",
-            range_message="checkpoint tree_size {value} is out of range "
-            "0 .. 2**64 - 1",
+            range_message="checkpoint tree_size {value} is out of range 0 .. 2**64 - 1",
         )
         if not isinstance(self.root_hash, bytes) or len(self.root_hash) != HASH_SIZE:
             found = (

@@ -68,9 +68,6 @@ class CheckpointError(ProtocolError):
     code = "checkpoint_invalid"
 
 
-
-
-
 class FetchError(ProtocolError):
     """An injected fetcher could not get a log resource (network, HTTP status).
 
@@ -123,10 +120,6 @@ class WitnessFetchFailed(WitnessError):
     """The log could not be reached or answered with a malformed response."""
 
     code = "witness_fetch_failed"
-
-
-
-
 
 
 class TileError(ProtocolError):

@@ -85,8 +85,7 @@ def _hash(value: Any, what: str, path: str) -> bytes:
         field=what,
         length=2 * HASH_SIZE,
         lowercase=False,
-        message="GET {path}: {field} must be {length} hex characters, "
-        "found {value!r}",
+        message="GET {path}: {field} must be {length} hex characters, found {value!r}",
         digits_message="GET {path}: {field} is not hex: {value!r}",
         path=path,
     )

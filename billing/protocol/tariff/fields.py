@@ -65,8 +65,7 @@ def require_integer(value: Any, path: str, *, minimum: int, maximum: int) -> int
         minimum=minimum,
         maximum=maximum,
         message="{field} must be an integer, found {kind} {value!r}",
-        range_message="{field} must be between {minimum} and {maximum}, "
-        "found {value}",
+        range_message="{field} must be between {minimum} and {maximum}, found {value}",
     )
 
 

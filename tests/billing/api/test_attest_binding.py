@@ -44,7 +44,9 @@ def test_attested_bundle_carries_a_proof_that_both_backends_accept(
     proof = att["billing_proof"]
     assert proof["public_signals"] == att["billing_commitments"]["public_signals"]
     manifest = json.loads(
-        (Path(settings.VDI_CIRCUIT_ARTIFACTS_DIR) / "ARTIFACT_MANIFEST.json").read_text()
+        (
+            Path(settings.VDI_CIRCUIT_ARTIFACTS_DIR) / "ARTIFACT_MANIFEST.json"
+        ).read_text()
     )
     assert proof["vkey_hash"] == manifest["vkey_hash"]
     vkey = json.loads(

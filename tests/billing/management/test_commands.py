@@ -67,9 +67,7 @@ def test_billing_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None
     assert _read_env(env) == before
     call_command("billing_keys", env_file=str(env), force=True, stdout=StringIO())
     after = _read_env(env)
-    assert all(
-        after[name] != before[name] for name in before if name.startswith("MP_")
-    )
+    assert all(after[name] != before[name] for name in before if name.startswith("MP_"))
     assert after["DJANGO_SECRET_KEY"] == before["DJANGO_SECRET_KEY"]
 
 

@@ -149,7 +149,9 @@ def test_racing_proof_workers_store_each_proof_once(
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sum(r["attached"] for r in results) == 6
     assert sum(r["retrying"] + r["failed"] for r in results) == 0
-    rows = list(Bundle.objects.values_list("receipt_id", "proof_status", "proof_attempts"))
+    rows = list(
+        Bundle.objects.values_list("receipt_id", "proof_status", "proof_attempts")
+    )
     assert {(status, attempts) for _, status, attempts in rows} == {("attached", 1)}
     trust = trust_anchors_get()
     for receipt_id, _, _ in rows:

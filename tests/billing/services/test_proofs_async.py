@@ -103,9 +103,9 @@ def test_pending_then_attached_proof_verifies_in_both_backends(
     }
     bundle = tenant_setup.client.get(f"/api/vdi/billing/bundles/{receipt_id}").json()
     assert bundle["attestation"] == first["attestation"]
-    assert bundle["log"]["leaf_hash"] == attestation_leaf_hash(
-        first["attestation"]
-    ).hex()
+    assert (
+        bundle["log"]["leaf_hash"] == attestation_leaf_hash(first["attestation"]).hex()
+    )
     proof = bundle["billing_proof"]
     signals = first["attestation"]["billing_commitments"]["public_signals"]
     assert proof["public_signals"] == signals
@@ -211,12 +211,14 @@ def test_sweep_leaves_fresh_bundles_and_never_proves_twice(
     receipt_id = _attest(tenant_setup)["attestation"]["receipt"]["receipt_id"]
     issued = Bundle.objects.get(receipt_id=receipt_id).issued_at
     sweep = {"older_than_seconds": 60}
-    assert billing_proofs_attach(now=issued + timedelta(seconds=10), **sweep)[
-        "attached"
-    ] == 0
-    assert billing_proofs_attach(now=issued + timedelta(seconds=120), **sweep)[
-        "attached"
-    ] == 1
+    assert (
+        billing_proofs_attach(now=issued + timedelta(seconds=10), **sweep)["attached"]
+        == 0
+    )
+    assert (
+        billing_proofs_attach(now=issued + timedelta(seconds=120), **sweep)["attached"]
+        == 1
+    )
     assert billing_proofs_attach() == {
         "attached": 0,
         "retrying": 0,
@@ -356,7 +358,9 @@ def test_malformed_detached_proof_fails_closed(
     report = _verify(tenant_setup, bundle)
     assert report["ok"] is False
     failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
-    assert failed == (["bundle_format"] if not isinstance(detached, dict) else ["billing_proof"])
+    assert failed == (
+        ["bundle_format"] if not isinstance(detached, dict) else ["billing_proof"]
+    )
 
 
 def test_an_unprovable_bundle_does_not_block_the_others(

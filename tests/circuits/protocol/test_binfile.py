@@ -12,8 +12,12 @@ from circuits.protocol.binfile import BinFileError, read_bin_file
 ARTIFACTS = Path(__file__).resolve().parents[3] / "circuits" / "apiBillingV2"
 
 
-def _container(magic: bytes, sections: list[tuple[int, bytes]], version: int = 1) -> bytes:
-    body = b"".join(struct.pack("<IQ", kind, len(data)) + data for kind, data in sections)
+def _container(
+    magic: bytes, sections: list[tuple[int, bytes]], version: int = 1
+) -> bytes:
+    body = b"".join(
+        struct.pack("<IQ", kind, len(data)) + data for kind, data in sections
+    )
     return magic + struct.pack("<II", version, len(sections)) + body
 
 
