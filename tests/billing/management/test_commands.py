@@ -173,7 +173,13 @@ def _settings_in_subprocess(env: dict[str, str]) -> subprocess.CompletedProcess[
         [sys.executable, "-c", "import config.settings"],
         capture_output=True,
         text=True,
-        env={**base, "MP_READ_DOT_ENV": "0", **env},
+        # MP_VAR_DIR: the test run's own (temp) one, never the checkout's var/.
+        env={
+            **base,
+            "MP_READ_DOT_ENV": "0",
+            "MP_VAR_DIR": str(settings.VAR_DIR),
+            **env,
+        },
         cwd=settings.BASE_DIR,
         check=False,
     )
