@@ -135,3 +135,32 @@ class MeterKeyNotFound(BillingServiceError):
     """No meter key with this kid for the tenant."""
 
     code = "meter_key_not_found"
+
+
+class TariffVersionConflict(BillingServiceError):
+    """A tariff import clashes with what is stored: the file's ``version``
+    is already published with another ``tariff_hash``, or the tariff exists
+    with another ``metric`` or ``currency`` (HTTP 409; ``field`` names it)."""
+
+    code = "tariff_version_conflict"
+
+
+class TariffPublishConflict(BillingServiceError):
+    """Another version of the tariff is already published with the same
+    ``effective_from`` (at most one published version per start; HTTP 409)."""
+
+    code = "tariff_publish_conflict"
+
+
+class InvalidParameter(BillingServiceError):
+    """A query parameter of a billing list endpoint is malformed or out of
+    range (HTTP 400; ``field`` names the parameter)."""
+
+    code = "invalid_parameter"
+
+
+class InvalidCursor(InvalidParameter):
+    """The ``cursor`` query parameter is not a cursor this server issued
+    (HTTP 400, ``field`` ``cursor``)."""
+
+    code = "invalid_cursor"

@@ -322,6 +322,11 @@ class Bundle(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "issued_at"]),
+            # The tenant's bundle list (billing.selectors.bundle_page_list):
+            # newest first by (issued_at, id), read backwards from a cursor.
+            models.Index(
+                fields=["tenant", "issued_at", "id"], name="bundle_tenant_list_idx"
+            ),
             models.Index(
                 fields=["issued_at"],
                 condition=Q(proof_status="pending"),

@@ -6,13 +6,15 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from billing.errors import BundleNotFound, MeterKeyNotFound
 from billing.keyring import Keyring, get_keyring
 from billing.models import Bundle, MeterKey, TariffVersion, Tenant
+from billing.pagination import BundleCursor
 from billing.protocol.trust import TrustAnchors, check_key_entry
 from billing.protocol.verify.options import PROFILE_STRICT, strict_options
 from billing.protocol.verify.report import CheckResult
@@ -23,6 +25,7 @@ from kernel.protocol.timefmt import format_rfc3339_utc
 from kernel.protocol.trustedkey import TrustedKey
 from revocation.selectors import revocation_snapshot_for_verification, revoked_key_list
 from revocation.services.snapshots import revocation_snapshot_refresh_lazily
+from transparency.models import LogEntry
 from transparency.selectors import log_evidence_list
 
 logger = logging.getLogger("meterproof.billing")
@@ -225,6 +228,95 @@ def bundle_list(
     if window is not None:
         rows = rows.filter(meter_event__window=window)
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class BundlePage:
+    """One page of a tenant's bundle list (:func:`bundle_page_list`).
+
+    Attributes:
+        rows: up to ``limit`` dicts, newest first: ``receipt_id``,
+            ``window`` (``YYYY-MM``), ``metric``, ``quantity`` (units),
+            ``amount_minor`` (integer minor units), ``currency`` (ISO 4217),
+            ``tariff_id``, ``tariff_version_number``, ``occurred_at`` and
+            ``issued_at`` (aware datetimes), ``leaf_index`` (int, ``None``
+            while the leaf is queued) and ``id`` (primary key).
+        next_cursor: the position after the last row when more rows follow,
+            else ``None``.
+    """
+
+    rows: list[dict[str, Any]]
+    next_cursor: BundleCursor | None
+
+
+def bundle_page_list(
+    *,
+    tenant: Tenant,
+    limit: int,
+    after: BundleCursor | None = None,
+    window: str | None = None,
+    metric: str | None = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+) -> BundlePage:
+    """Return one page of ``tenant``'s bundles, newest first by
+    ``(issued_at, id)`` (keyset pagination: no offset, each bundle once).
+
+    Walks the index ``bundle_tenant_list_idx`` ``(tenant, issued_at, id)``
+    backwards from ``after`` and stops after ``limit + 1`` matching rows;
+    the filters are checked on the joined meter event (its primary key), the
+    leaf index on ``LogEntry.leaf_hash`` (unique). Reads neither the bundle
+    document nor the event attributes.
+
+    Args:
+        tenant: whose bundles; no other tenant's row is ever read.
+        limit: rows per page, >= 1 (the API bounds it to 500).
+        after: continue after this position (``None``: the newest first).
+        window: only events of this billing month (``YYYY-MM``).
+        metric: only events of this metric.
+        occurred_from: only events with ``occurred_at >=`` this (aware).
+        occurred_to: only events with ``occurred_at <`` this (exclusive).
+    """
+    leaf_index = LogEntry.objects.filter(leaf_hash=OuterRef("leaf_hash")).values(
+        "leaf_index"
+    )[:1]
+    rows = Bundle.objects.filter(tenant=tenant)
+    if after is not None:
+        # The first bound is a range on the index; the second breaks ties.
+        rows = rows.filter(issued_at__lte=after.issued_at).filter(
+            Q(issued_at__lt=after.issued_at) | Q(id__lt=after.id)
+        )
+    if window is not None:
+        rows = rows.filter(meter_event__window=window)
+    if metric is not None:
+        rows = rows.filter(meter_event__metric=metric)
+    if occurred_from is not None:
+        rows = rows.filter(meter_event__occurred_at__gte=occurred_from)
+    if occurred_to is not None:
+        rows = rows.filter(meter_event__occurred_at__lt=occurred_to)
+    page = list(
+        rows.order_by("-issued_at", "-id").values(
+            "id",
+            "receipt_id",
+            "amount_minor",
+            "currency",
+            "issued_at",
+            window=F("meter_event__window"),
+            metric=F("meter_event__metric"),
+            quantity=F("meter_event__quantity"),
+            occurred_at=F("meter_event__occurred_at"),
+            tariff_id=F("tariff_version__tariff__tariff_id"),
+            tariff_version_number=F("tariff_version__version"),
+            leaf_index=Subquery(leaf_index),
+        )[: limit + 1]
+    )
+    if len(page) <= limit:
+        return BundlePage(rows=page, next_cursor=None)
+    last = page[limit - 1]
+    return BundlePage(
+        rows=page[:limit],
+        next_cursor=BundleCursor(issued_at=last["issued_at"], id=last["id"]),
+    )
 
 
 def meter_key_list(*, tenant: Tenant) -> QuerySet[MeterKey]:

@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 
 from billing.api import (
     BundleDetailApi,
+    BundleListApi,
     BundleProofStatusApi,
     BundleVerifyApi,
     MeterEventAttestApi,
@@ -77,6 +78,7 @@ urlpatterns = [
         MeterKeyRevokeApi.as_view(),
         name="billing-meter-key-revoke",
     ),
+    path("api/vdi/billing/bundles", BundleListApi.as_view(), name="billing-bundles"),
     path(
         "api/vdi/billing/bundles/<printable:receipt_id>",
         BundleDetailApi.as_view(),

@@ -1,15 +1,22 @@
-"""Tariffs: drafts, publishing (immutable from then on), new versions."""
+"""Tariffs: drafts, publishing (immutable from then on), new versions, and
+the import of a tariff document (``manage.py tariff_import``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from billing.errors import TariffImmutable, TariffStateError
+from billing.errors import (
+    TariffImmutable,
+    TariffPublishConflict,
+    TariffStateError,
+    TariffVersionConflict,
+)
 from billing.models import Tariff, TariffVersion
 from billing.protocol.tariff import TariffDocument
 from kernel.protocol.timefmt import format_rfc3339_utc
@@ -58,17 +65,22 @@ def tariff_version_create(
     effective_from: datetime,
     effective_to: datetime | None = None,
     rounding: str = "half_up",
+    number: int | None = None,
 ) -> TariffVersion:
-    """Create the next draft version (``max(version) + 1``) of ``tariff``.
+    """Create a draft version of ``tariff``: number ``number`` if given (an
+    imported document keeps its own, so its ``tariff_hash`` is unchanged),
+    else the next one (``max(version) + 1``).
 
     Raises:
         TariffError: if the pricing is not valid (checked now, not at publish).
+        django.core.exceptions.ValidationError: ``number`` already exists.
     """
     Tariff.objects.select_for_update().get(pk=tariff.pk)
-    latest = tariff.versions.aggregate(m=Max("version"))["m"] or 0
+    if number is None:
+        number = (tariff.versions.aggregate(m=Max("version"))["m"] or 0) + 1
     version = TariffVersion(
         tariff=tariff,
-        version=latest + 1,
+        version=number,
         pricing=pricing,
         rounding=rounding,
         effective_from=effective_from,
@@ -112,6 +124,8 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
 
     Raises:
         TariffStateError: if it is not a draft.
+        TariffPublishConflict: if another version of the tariff is published
+            with the same ``effective_from``.
         TariffError: if it is not a valid tariff.
     """
     locked = (
@@ -121,6 +135,23 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
     )
     if locked.status != TariffVersion.Status.DRAFT:
         raise TariffStateError(f"{locked} is already published", field="status")
+    clash = (
+        TariffVersion.objects.filter(
+            tariff_id=locked.tariff_id,
+            status=TariffVersion.Status.PUBLISHED,
+            effective_from=locked.effective_from,
+        )
+        .exclude(pk=locked.pk)
+        .values_list("version", flat=True)
+        .first()
+    )
+    if clash is not None:
+        raise TariffPublishConflict(
+            f"{locked.tariff.tariff_id} v{clash} is already published with "
+            f"effective_from {format_rfc3339_utc(locked.effective_from)}; "
+            f"v{locked.version} cannot be published with the same start",
+            field="effective_from",
+        )
     document = tariff_document(locked)
     locked.document = document
     locked.tariff_hash = TariffDocument.from_json(document).tariff_hash
@@ -143,3 +174,113 @@ def tariff_version_new_from(
         effective_from=effective_from,
         effective_to=None,
     )
+
+
+#: What :func:`tariff_import` did: ``created`` a draft, ``created`` and
+#: ``published``, ``updated`` a draft of that number, or ``unchanged``.
+TariffImportAction = Literal["created", "published", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class TariffImport:
+    """The outcome of :func:`tariff_import`.
+
+    Attributes:
+        version: the stored version (draft or published).
+        tariff_hash: SHA-256(JCS(document)), 64 lowercase hex characters;
+            for a draft the hash it gets when published (the document names
+            its version, so it is fixed).
+        action: see :data:`TariffImportAction`.
+    """
+
+    version: TariffVersion
+    tariff_hash: str
+    action: TariffImportAction
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"tariff_id", "version", "tariff_hash", "status"}``
+        (``status``: ``draft`` or ``published``)."""
+        return {
+            "tariff_id": self.version.tariff.tariff_id,
+            "version": self.version.version,
+            "tariff_hash": self.tariff_hash,
+            "status": self.version.status,
+        }
+
+
+def _draft_hash(version: TariffVersion) -> str:
+    """Return the ``tariff_hash`` of a version, sealed or not."""
+    if version.tariff_hash:
+        return version.tariff_hash
+    return TariffDocument.from_json(tariff_document(version)).tariff_hash
+
+
+@transaction.atomic
+def tariff_import(*, document: Any, publish: bool = False) -> TariffImport:
+    """Store a tariff document (the JSON ``export_tariff`` writes,
+    docs/PROTOCOL.md §4.5) as a draft version of its tariff, or published.
+
+    The version keeps the document's ``version`` number, so a published
+    import hashes to the document's ``tariff_hash``. The ``Tariff`` is made
+    when new (``name`` empty). Idempotent: a version of that number with the
+    same ``tariff_hash`` is reported (``unchanged``), or published when it
+    is a draft and ``publish`` is set; a draft of that number with other
+    content is replaced by the document (drafts are editable).
+
+    Args:
+        document: the decoded JSON object (every key required).
+        publish: publish the version (``tariff_version_publish``).
+
+    Raises:
+        TariffError: (``tariff_invalid``) the document is not a valid tariff;
+            ``field`` is the offending member.
+        TariffVersionConflict: the tariff exists with another metric or
+            currency, or the version number is published with another hash.
+        TariffPublishConflict: ``publish`` and another version is published
+            with the same ``effective_from``.
+    """
+    parsed = TariffDocument.from_json(document)
+    tariff = (
+        Tariff.objects.select_for_update().filter(tariff_id=parsed.tariff_id).first()
+    )
+    if tariff is None:
+        tariff = tariff_create(
+            tariff_id=parsed.tariff_id,
+            metric=parsed.metric,
+            currency=parsed.currency,
+        )
+    for name in ("metric", "currency"):
+        stored, wanted = getattr(tariff, name), getattr(parsed, name)
+        if stored != wanted:
+            raise TariffVersionConflict(
+                f"tariff {tariff.tariff_id} has {name} {stored!r}, the document "
+                f"has {wanted!r}; a tariff's {name} never changes",
+                field=name,
+            )
+    fields = {
+        "pricing": parsed.pricing.to_json(),
+        "rounding": parsed.rounding,
+        "effective_from": parsed.effective_from,
+        "effective_to": parsed.effective_to,
+    }
+    action: TariffImportAction
+    version = tariff.versions.filter(version=parsed.version).first()
+    if version is None:
+        version = tariff_version_create(tariff=tariff, number=parsed.version, **fields)
+        action = "created"
+    elif _draft_hash(version) == parsed.tariff_hash:
+        action = "unchanged"
+    elif version.status == TariffVersion.Status.DRAFT:
+        version = tariff_version_update(version, **fields)
+        action = "updated"
+    else:
+        raise TariffVersionConflict(
+            f"{tariff.tariff_id} v{version.version} is published with "
+            f"tariff_hash {version.tariff_hash}, the document's is "
+            f"{parsed.tariff_hash}; give the new prices a new version number",
+            field="version",
+        )
+    if publish and version.status == TariffVersion.Status.DRAFT:
+        version = tariff_version_publish(version=version)
+        action = "published"
+    return TariffImport(version=version, tariff_hash=parsed.tariff_hash, action=action)

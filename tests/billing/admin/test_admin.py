@@ -264,7 +264,8 @@ def test_publish_action_then_second_attempt_reports_error(
 def test_publish_action_reports_each_failing_row(
     admin_client: Any, catalogue: dict[str, Any]
 ) -> None:
-    """A draft clashing with a published start is reported; others publish."""
+    """A draft clashing with a published start is reported with its code
+    (``tariff_publish_conflict``); others publish."""
     tariff = catalogue["tariff"]
     clash = tariff_version_create(
         tariff=tariff,
@@ -285,6 +286,7 @@ def test_publish_action_reports_each_failing_row(
     ) in shown
     errors = [text for level, text in shown if level == "error"]
     assert len(errors) == 1 and f"v{clash.version}" in errors[0]
+    assert "[tariff_publish_conflict]" in errors[0]
     clash.refresh_from_db()
     assert clash.status == TariffVersion.Status.DRAFT
 
