@@ -254,6 +254,22 @@ def test_no_tariff_in_force_is_422(
     assert _nothing_stored()
 
 
+def test_no_subscription_in_force_is_422(tenant_setup: TenantSetup) -> None:
+    """A tenant whose only subscription starts in 2099 is refused with
+    no_subscription on event.occurred_at (not put on the default plan), and
+    nothing is stored."""
+    SubscriptionFactory(
+        tenant=tenant_setup.tenant, starts_at=datetime(2099, 1, 1, tzinfo=UTC)
+    )
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(), format="json"),
+        422,
+        "no_subscription",
+        "event.occurred_at",
+    )
+    assert _nothing_stored()
+
+
 def test_metric_without_tariff_is_422(tenant_setup: TenantSetup) -> None:
     """A metric the tenant's tariff does not price: no_tariff_in_force on metric."""
     assert_error(
