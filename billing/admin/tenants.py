@@ -74,6 +74,18 @@ class SubscriptionForm(forms.ModelForm):
             for name in ("tariff", "starts_at"):
                 self.fields[name].disabled = True
 
+    def clean_ends_at(self) -> Any:
+        """A stored row's end may be set or moved earlier, never cleared
+        (``subscription_end`` never reopens a subscription)."""
+        ends_at = self.cleaned_data.get("ends_at")
+        stored = self.instance.ends_at if self.instance.pk is not None else None
+        if stored is not None and ends_at is None:
+            raise forms.ValidationError(
+                "an ended subscription cannot be reopened; subscribe again",
+                code="subscription_invalid",
+            )
+        return ends_at
+
     def validate_unique(self) -> None:
         """Leave uniqueness and constraints to the services, which say
         ``subscription_overlap`` (the formset is saved through them)."""
@@ -98,7 +110,7 @@ class SubscriptionFormSet(BaseInlineFormSet):
     ) -> Subscription:
         """End through ``subscription_end`` when ``ends_at`` was set."""
         ends_at = form.cleaned_data.get("ends_at")
-        if "ends_at" not in form.changed_data or ends_at is None:
+        if ends_at is None:  # still open (clean_ends_at refuses reopening)
             obj.refresh_from_db()
             return obj
         return subscription_end(subscription=obj, ends_at=ends_at)

@@ -120,3 +120,24 @@ def test_stored_row_can_only_be_ended(admin_client: Any) -> None:
     assert subscription.tariff.tariff_id == "api-requests"
     assert subscription.starts_at == datetime(1970, 1, 1, tzinfo=UTC)
     assert subscription.ends_at == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_an_ended_row_cannot_be_reopened(admin_client: Any) -> None:
+    """Clearing a stored end is a form error; the end stays."""
+    tenant = TenantFactory(slug="acme")
+    ends_at = datetime(2026, 3, 1, tzinfo=UTC)
+    subscription = SubscriptionFactory(tenant=tenant, ends_at=ends_at)
+    row = {
+        "id": str(subscription.pk),
+        "tenant": str(tenant.pk),
+        "ends_at_0": "",
+        "ends_at_1": "",
+    }
+    response = admin_client.post(
+        reverse("admin:billing_tenant_change", args=[tenant.pk]),
+        _form(tenant, [row], initial=1),
+    )
+    assert response.status_code == 200
+    assert "cannot be reopened" in response.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.ends_at == ends_at
