@@ -59,6 +59,32 @@ class NoTariffInForce(BillingServiceError):
     code = "no_tariff_in_force"
 
 
+class NoSubscription(NoTariffInForce):
+    """The tenant has subscriptions, but none to a tariff of the event's
+    metric is in force at ``occurred_at`` (HTTP 422, like its parent).
+
+    A tenant with no subscription at all is on the default plan instead
+    (``MP_DEFAULT_TARIFF_ID``) and never gets this error.
+    """
+
+    code = "no_subscription"
+
+
+class SubscriptionOverlap(BillingServiceError):
+    """The subscription would overlap in time another subscription of the
+    same tenant to a tariff of the same metric (HTTP 409)."""
+
+    code = "subscription_overlap"
+
+
+class SubscriptionInvalid(BillingServiceError):
+    """A subscription change is inconsistent: ``ends_at`` not after
+    ``starts_at``, or a later end for a subscription that already ended
+    (HTTP 400)."""
+
+    code = "subscription_invalid"
+
+
 class TenantMismatch(BillingServiceError):
     """The event names a tenant other than the authenticated one."""
 

@@ -20,14 +20,9 @@ class Tenant(models.Model):
 
     slug = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=200, blank=True)
-    tariff = models.ForeignKey(
-        "Tariff",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="tenants",
-        help_text="Tariff that prices this tenant's events; empty = the default tariff.",
-    )
+    # The former ``tariff`` column stays in the database, nullable and unread,
+    # until a later release drops it (0010_remove_tenant_tariff_state): the
+    # tariffs of a tenant are its subscriptions.
     is_active = models.BooleanField(default=True)
     is_surrogate = models.BooleanField(
         default=False,
@@ -171,6 +166,50 @@ class TariffVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tariff.tariff_id} v{self.version} ({self.status})"
+
+
+class Subscription(models.Model):
+    """A tenant's subscription to a tariff from ``starts_at`` until ``ends_at``
+    (exclusive; ``None``: open-ended).
+
+    The tariff's ``metric`` is the subscription's metric: events of that
+    metric that occurred in ``[starts_at, ends_at)`` are priced by the
+    tariff's published version in force. Two subscriptions of one tenant to
+    tariffs of the same metric never overlap in time (checked by
+    ``billing.services.subscriptions`` under a row lock on the tenant; the
+    database cannot say it portably). A tenant without any subscription is on
+    the default plan (``MP_DEFAULT_TARIFF_ID``).
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    tariff = models.ForeignKey(
+        Tariff, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Exclusive; empty = no end."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant__slug", "starts_at", "tariff__tariff_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "tariff", "starts_at"],
+                name="subscription_unique_start",
+                violation_error_code="subscription_overlap",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="subscription_window_ordered",
+                violation_error_code="subscription_window_invalid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} on {self.tariff}"
 
 
 class MeterEvent(models.Model):

@@ -13,7 +13,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from billing.errors import BundleNotFound, MeterKeyNotFound
 from billing.keyring import Keyring, get_keyring
-from billing.models import Bundle, MeterKey, TariffVersion, Tenant
+from billing.models import Bundle, MeterKey, Subscription, TariffVersion, Tenant
 from billing.pagination import BundleCursor
 from billing.protocol.trust import TrustAnchors, check_key_entry
 from billing.protocol.verify.options import PROFILE_STRICT, strict_options
@@ -422,3 +422,48 @@ def tariff_version_published_get(
     if version is not None:
         rows = rows.filter(version=version)
     return rows.order_by("-version").first()
+
+
+def subscription_covers(
+    subscription: Subscription, *, metric: str, at: datetime
+) -> bool:
+    """Return whether ``subscription`` prices events of ``metric`` that
+    occurred at ``at`` (an aware datetime): its tariff's metric is ``metric``
+    and ``starts_at <= at < ends_at`` (no end: open-ended).
+
+    The one rule of the attest path (``billing.services.attest``) and of
+    :func:`subscription_in_force`; reads ``subscription.tariff``.
+    """
+    return (
+        subscription.tariff.metric == metric
+        and subscription.starts_at <= at
+        and (subscription.ends_at is None or at < subscription.ends_at)
+    )
+
+
+def subscription_list(*, tenant: Tenant) -> QuerySet[Subscription]:
+    """Return ``tenant``'s subscriptions (tariffs joined), oldest start first."""
+    return (
+        Subscription.objects.filter(tenant=tenant)
+        .select_related("tariff")
+        .order_by("starts_at", "tariff__tariff_id")
+    )
+
+
+def subscription_in_force(
+    *, tenant: Tenant, metric: str, at: datetime
+) -> Subscription | None:
+    """Return ``tenant``'s subscription that prices ``metric`` at ``at`` (an
+    aware datetime), else ``None``.
+
+    At most one matches: subscriptions of one tenant to tariffs of one metric
+    never overlap (``billing.services.subscriptions``). ``None`` does not say
+    whether the tenant is on the default plan: that is the case only when it
+    has no subscription at all.
+    """
+    return (
+        subscription_list(tenant=tenant)
+        .filter(tariff__metric=metric, starts_at__lte=at)
+        .exclude(ends_at__lte=at)
+        .first()
+    )

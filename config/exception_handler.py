@@ -60,6 +60,8 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_errors.EventTooOld: 422,
     billing_errors.EventInFuture: 422,
     billing_errors.NoTariffInForce: 422,
+    billing_errors.SubscriptionOverlap: 409,
+    billing_errors.SubscriptionInvalid: 400,
     billing_errors.TenantMismatch: 403,
     billing_errors.UnknownTenant: 404,
     billing_errors.BundleNotFound: 404,

@@ -1,5 +1,7 @@
 """Admin of tenants: create through ``tenant_create``, edit through
-``tenant_update``, issue API keys (action); their keys are listed inline.
+``tenant_update``, issue API keys (action); their keys are listed inline, and
+their subscriptions in an inline that adds through ``subscription_create``
+and only ends existing rows (``subscription_end``).
 
 A service error (:class:`~kernel.protocol.errors.MeterproofError` or Django
 ``ValidationError``) becomes a form error or an error message, never a 500.
@@ -12,12 +14,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from billing.admin.shared import ReadOnlyInline
-from billing.models import ApiKey, MeterKey, Tenant
+from billing.models import ApiKey, MeterKey, Subscription, Tenant
+from billing.services.subscriptions import subscription_create, subscription_end
 from billing.services.tenants import (
     TENANT_UPDATE_FIELDS,
     api_key_issue,
@@ -26,7 +30,14 @@ from billing.services.tenants import (
 )
 from kernel.admin_helpers import ServiceErrorsMixin, utc
 
-__all__ = ["ApiKeyInline", "MeterKeyInline", "TenantAddForm", "TenantAdmin"]
+__all__ = [
+    "ApiKeyInline",
+    "MeterKeyInline",
+    "SubscriptionForm",
+    "SubscriptionInline",
+    "TenantAddForm",
+    "TenantAdmin",
+]
 
 
 class ApiKeyInline(ReadOnlyInline):
@@ -47,12 +58,92 @@ class MeterKeyInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SubscriptionForm(forms.ModelForm):
+    """One subscription row: a new row asks for tariff, start and end; a
+    stored row shows tariff and start disabled (the posted values are
+    ignored) and only its end can be set."""
+
+    class Meta:
+        model = Subscription
+        fields = ("tariff", "starts_at", "ends_at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Disable tariff and start on a stored row."""
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            for name in ("tariff", "starts_at"):
+                self.fields[name].disabled = True
+
+    def clean_ends_at(self) -> Any:
+        """A stored row's end may be set or moved earlier, never cleared
+        (``subscription_end`` never reopens a subscription)."""
+        ends_at = self.cleaned_data.get("ends_at")
+        stored = self.instance.ends_at if self.instance.pk is not None else None
+        if stored is not None and ends_at is None:
+            raise forms.ValidationError(
+                "an ended subscription cannot be reopened; subscribe again",
+                code="subscription_invalid",
+            )
+        return ends_at
+
+    def validate_unique(self) -> None:
+        """Leave uniqueness and constraints to the services, which say
+        ``subscription_overlap`` (the formset is saved through them)."""
+
+
+class SubscriptionFormSet(BaseInlineFormSet):
+    """Saves through the services: new rows by ``subscription_create``,
+    changed ends by ``subscription_end``; never deletes."""
+
+    def save_new(self, form: forms.ModelForm, commit: bool = True) -> Subscription:
+        """Subscribe through ``subscription_create``."""
+        data = form.cleaned_data
+        return subscription_create(
+            tenant=self.instance,
+            tariff=data["tariff"],
+            starts_at=data["starts_at"],
+            ends_at=data.get("ends_at"),
+        )
+
+    def save_existing(
+        self, form: forms.ModelForm, obj: Subscription, commit: bool = True
+    ) -> Subscription:
+        """End through ``subscription_end`` when ``ends_at`` was set."""
+        ends_at = form.cleaned_data.get("ends_at")
+        if ends_at is None:  # still open (clean_ends_at refuses reopening)
+            obj.refresh_from_db()
+            return obj
+        return subscription_end(subscription=obj, ends_at=ends_at)
+
+
+class SubscriptionInline(admin.TabularInline):
+    """The tenant's subscriptions (one tariff per metric at a time; no
+    subscription at all = the default plan). Add rows; stored rows can only
+    be ended."""
+
+    model = Subscription
+    form = SubscriptionForm
+    formset = SubscriptionFormSet
+    fields = ("tariff", "starts_at", "ends_at", "created_at")
+    readonly_fields = ("created_at",)
+    ordering = ("starts_at",)
+    extra = 0
+    can_delete = False
+    verbose_name_plural = (
+        "subscriptions (none: the default plan; a stored row can only be ended)"
+    )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Subscriptions are ended, never deleted (they priced bundles)."""
+        return False
+
+
 class TenantAddForm(forms.ModelForm):
     """Fields asked for when creating a tenant (``tenant_create``)."""
 
     class Meta:
         model = Tenant
-        fields = ("slug", "name", "tariff", "is_surrogate")
+        fields = ("slug", "name", "is_surrogate")
 
 
 @admin.register(Tenant)
@@ -62,7 +153,6 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     list_display = (
         "slug",
         "name",
-        "tariff",
         "active",
         "surrogate",
         "bundle_count",
@@ -70,11 +160,10 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "created",
     )
     list_display_links = ("slug",)
-    list_filter = ("is_active", "is_surrogate", "tariff")
+    list_filter = ("is_active", "is_surrogate", "subscriptions__tariff")
     search_fields = ("slug", "name")
-    list_select_related = ("tariff",)
     date_hierarchy = "created_at"
-    inlines = (ApiKeyInline, MeterKeyInline)
+    inlines = (SubscriptionInline, ApiKeyInline, MeterKeyInline)
     actions = ("issue_api_key",)
     list_per_page = 50
 
@@ -133,14 +222,14 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> tuple:
-        """Keys are listed once the tenant exists."""
+        """Subscriptions and keys are listed once the tenant exists."""
         return self.inlines if obj is not None else ()
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
-        """Add: slug, name, tariff, surrogate. Change: everything, slug fixed."""
+        """Add: slug, name, surrogate. Change: everything, slug fixed."""
         if obj is None:
-            return ["slug", "name", "tariff", "is_surrogate"]
-        return ["slug", "name", "tariff", "is_active", "is_surrogate", "created_at"]
+            return ["slug", "name", "is_surrogate"]
+        return ["slug", "name", "is_active", "is_surrogate", "created_at"]
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Tenant | None = None
@@ -153,13 +242,12 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool
     ) -> None:
-        """Create through ``tenant_create``; an edit changes only name, tariff
-        and is_active, through ``tenant_update``."""
+        """Create through ``tenant_create``; an edit changes only name and
+        is_active, through ``tenant_update``."""
         if not change:
             created = tenant_create(
                 slug=form.cleaned_data["slug"],
                 name=form.cleaned_data.get("name", ""),
-                tariff=form.cleaned_data.get("tariff"),
                 is_surrogate=form.cleaned_data.get("is_surrogate", False),
             )
             obj.pk = created.pk

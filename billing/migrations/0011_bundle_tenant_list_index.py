@@ -4,8 +4,7 @@ newest first, from a cursor ``(issued_at, id)``.
 
 Schema only, additive: a previous release keeps serving (CONVENTIONS §8). The
 older ``(tenant, issued_at)`` index is a prefix of this one and can be dropped
-in a later release. Numbered 0011 on purpose (0008-0010 belong to another
-change of issue 12); the integrator re-chains ``dependencies`` after them.
+in a later release.
 """
 
 from django.db import migrations, models
@@ -13,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0007_meter_hash_field_names"),
+        ("billing", "0010_remove_tenant_tariff_state"),
     ]
 
     operations = [

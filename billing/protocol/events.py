@@ -44,6 +44,13 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _WINDOW_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")
 
 
+def is_identifier(value: object) -> bool:
+    """Return whether ``value`` is a valid meter-event identifier (``tenant``,
+    ``event_id``, ``metric``): 1-128 characters of ``[A-Za-z0-9._:-]``
+    starting with a letter or digit (PROTOCOL.md §4.4)."""
+    return isinstance(value, str) and _ID_RE.match(value) is not None
+
+
 def parse_window(text: str) -> str:
     """Return ``text`` if it is a billing month ``YYYY-MM`` (month 01..12), the
     ``window`` grammar of a meter event.

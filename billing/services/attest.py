@@ -6,7 +6,9 @@ call :func:`meter_events_attest`. For each event it
 1. parses the meter envelope (or signs a bare event with the server meter key),
    checks the meter signature against the trust anchors, the tenant and the
    late-event window (skipped for staff backfills, which the receipt records);
-2. finds the published tariff version in force at ``occurred_at``;
+2. finds the tariff of the tenant's subscription in force for the event's
+   metric at ``occurred_at`` (no subscription at all: the default plan) and
+   its published version in force then;
 3. **reserves** ``(tenant, event_id, window)`` in its own committed transaction
    (``reserved`` + ``expires_at`` + ``holder``): a crash leaves a row that is
    reclaimed once it expires or, sooner, once its holder is seen dead
@@ -40,13 +42,14 @@ from billing.errors import (
     EventInFuture,
     EventTooOld,
     MeterKeyRevoked,
+    NoSubscription,
     NoTariffInForce,
     ReplayConflict,
     TenantMismatch,
     UnknownTenant,
 )
 from billing.keyring import Keyring, get_keyring
-from billing.models import Tariff, TariffVersion, Tenant
+from billing.models import Subscription, Tariff, TariffVersion, Tenant
 from billing.protocol.errors import UnknownKeyError
 from billing.protocol.events import (
     MeterEnvelope,
@@ -55,7 +58,11 @@ from billing.protocol.events import (
     meter_envelope_verify,
 )
 from billing.protocol.trust import TrustAnchors
-from billing.selectors import trust_anchors_get
+from billing.selectors import (
+    subscription_covers,
+    subscription_list,
+    trust_anchors_get,
+)
 from billing.services.holder import ReservationHolder
 from billing.services.issuance import bundles_issue
 from billing.services.replay import (
@@ -144,16 +151,22 @@ def _check_window(event: MeterEventBody, now: datetime) -> None:
 
 
 class _TariffFinder:
-    """Finds the published version in force, with one query per tariff per batch.
+    """Finds the published version in force, with one query per tenant and one
+    per tariff per batch.
 
-    Rule: among published versions of the tenant's tariff (or the default
-    tariff) whose metric is the event's, the one with the latest
-    ``effective_from <= occurred_at`` and ``occurred_at < effective_to`` (if
-    set); the database guarantees at most one published version per start.
+    Rule (the tariff): the tenant's subscription in force at ``occurred_at``
+    for the event's metric (``billing.selectors.subscription_covers``); a
+    tenant without any subscription is on the **default plan**, the tariff
+    ``MP_DEFAULT_TARIFF_ID`` (the access-log import's surrogate tenants rely
+    on it). Rule (the version): among the tariff's published versions, the one
+    with the latest ``effective_from <= occurred_at`` and ``occurred_at <
+    effective_to`` (if set); the database guarantees at most one published
+    version per start.
     """
 
     def __init__(self) -> None:
         self._versions: dict[int, list[TariffVersion]] = {}
+        self._subscriptions: dict[int, list[Subscription]] = {}
         self._default: Tariff | None | bool = False
 
     def _default_tariff(self) -> Tariff | None:
@@ -163,12 +176,35 @@ class _TariffFinder:
             ).first()
         return self._default  # type: ignore[return-value]
 
-    def find(self, tenant: Tenant, event: MeterEventBody) -> TariffVersion:
-        tariff = tenant.tariff if tenant.tariff_id else self._default_tariff()
+    def _tariff(self, tenant: Tenant, event: MeterEventBody) -> Tariff:
+        """Return the tariff pricing ``event`` for ``tenant``.
+
+        Raises:
+            NoSubscription: the tenant has subscriptions, none in force for
+                the metric at ``occurred_at``.
+            NoTariffInForce: default plan, and no default tariff or one of
+                another metric.
+        """
+        subscriptions = self._subscriptions.get(tenant.pk)
+        if subscriptions is None:
+            subscriptions = list(subscription_list(tenant=tenant))
+            self._subscriptions[tenant.pk] = subscriptions
+        if subscriptions:
+            occurred = event.occurred_at_dt
+            for subscription in subscriptions:
+                if subscription_covers(subscription, metric=event.metric, at=occurred):
+                    return subscription.tariff
+            of_metric = any(s.tariff.metric == event.metric for s in subscriptions)
+            raise NoSubscription(
+                f"tenant {tenant.slug} has no subscription for metric "
+                f"{event.metric!r} in force at {event.occurred_at}",
+                field="event.occurred_at" if of_metric else "event.metric",
+            )
+        tariff = self._default_tariff()
         if tariff is None:
             raise NoTariffInForce(
-                f"tenant {tenant.slug} has no tariff and there is no default tariff "
-                f"{billing_settings.default_tariff_id!r}",
+                f"tenant {tenant.slug} has no subscription and there is no default "
+                f"tariff {billing_settings.default_tariff_id!r}",
                 field="event.tenant",
             )
         if tariff.metric != event.metric:
@@ -176,6 +212,15 @@ class _TariffFinder:
                 f"tariff {tariff.tariff_id} prices {tariff.metric!r}, not {event.metric!r}",
                 field="event.metric",
             )
+        return tariff
+
+    def find(self, tenant: Tenant, event: MeterEventBody) -> TariffVersion:
+        """Return the published version pricing ``event`` for ``tenant``.
+
+        Raises:
+            NoSubscription, NoTariffInForce: see the class rules.
+        """
+        tariff = self._tariff(tenant, event)
         versions = self._versions.get(tariff.pk)
         if versions is None:
             versions = list(
@@ -211,12 +256,7 @@ def _load_tenants(cache: dict[str, Tenant | None], payloads: list[Any]) -> None:
         if isinstance(event, dict) and isinstance(event.get("tenant"), str):
             slugs.add(event["tenant"])
     slugs -= cache.keys()
-    found = {
-        t.slug: t
-        for t in Tenant.objects.filter(slug__in=slugs, is_active=True).select_related(
-            "tariff"
-        )
-    }
+    found = {t.slug: t for t in Tenant.objects.filter(slug__in=slugs, is_active=True)}
     for slug in slugs:
         cache[slug] = found.get(slug)
 

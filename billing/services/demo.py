@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from billing.models import Tariff, TariffVersion, Tenant
+from billing.services.subscriptions import subscription_create
 from billing.services.tariffs import (
     tariff_create,
     tariff_version_create,
@@ -24,7 +25,7 @@ def demo_seed(
     *, tariff_id: str = "api-requests", tenant_slug: str = "demo"
 ) -> tuple[Tenant, TariffVersion]:
     """Create (idempotently) the demo tariff, published from 2015-01-01, and the
-    demo tenant; return them."""
+    demo tenant, subscribed to it from that date; return them."""
     tariff = Tariff.objects.filter(tariff_id=tariff_id).first() or tariff_create(
         tariff_id=tariff_id, metric="api_requests", currency="USD", name="API requests"
     )
@@ -38,7 +39,8 @@ def demo_seed(
             tariff=tariff, pricing=DEMO_PRICING, effective_from=DEMO_EFFECTIVE_FROM
         )
         version = tariff_version_publish(version=draft)
-    tenant = Tenant.objects.filter(slug=tenant_slug).first() or tenant_create(
-        slug=tenant_slug, name="Demo tenant", tariff=tariff
-    )
+    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    if tenant is None:
+        tenant = tenant_create(slug=tenant_slug, name="Demo tenant")
+        subscription_create(tenant=tenant, tariff=tariff, starts_at=DEMO_EFFECTIVE_FROM)
     return tenant, version

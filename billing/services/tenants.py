@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.errors import MeterKeyConflict, MeterKeyInvalid, MeterKeyNotFound
 from billing.keyring import get_keyring
-from billing.models import ApiKey, MeterKey, Tariff, Tenant
+from billing.models import ApiKey, MeterKey, Tenant
 from billing.protocol.errors import TrustAnchorError
 from billing.protocol.trust import check_key_entry
 from kernel.protocol.ed25519 import (
@@ -39,17 +39,17 @@ def tenant_create(
     *,
     slug: str,
     name: str = "",
-    tariff: Tariff | None = None,
     is_surrogate: bool = False,
 ) -> Tenant:
     """Create a tenant after validating it (``full_clean``).
 
+    The new tenant has no subscription: it is on the default plan until
+    ``billing.services.subscriptions.subscription_create`` subscribes it.
+
     Raises:
         django.core.exceptions.ValidationError: on a duplicate or invalid slug.
     """
-    tenant = Tenant(
-        slug=slug, name=name or slug, tariff=tariff, is_surrogate=is_surrogate
-    )
+    tenant = Tenant(slug=slug, name=name or slug, is_surrogate=is_surrogate)
     tenant.full_clean()
     tenant.save()
     return tenant
@@ -57,17 +57,17 @@ def tenant_create(
 
 #: Tenant fields :func:`tenant_update` may change. The slug is fixed (it is the
 #: signed events' ``tenant``), and so is ``is_surrogate`` (set by a backfill).
-TENANT_UPDATE_FIELDS = ("name", "tariff", "is_active")
+#: Its tariffs are subscriptions (``billing.services.subscriptions``).
+TENANT_UPDATE_FIELDS = ("name", "is_active")
 
 
 @transaction.atomic
 def tenant_update(*, tenant: Tenant, changes: Mapping[str, Any]) -> Tenant:
-    """Change some of a tenant's ``name``, ``tariff`` and ``is_active``;
-    validate (``full_clean``) and save only those columns.
+    """Change some of a tenant's ``name`` and ``is_active``; validate
+    (``full_clean``) and save only those columns.
 
     ``changes`` maps field names of :data:`TENANT_UPDATE_FIELDS` to their new
-    values (``tariff``: a :class:`~billing.models.Tariff` or ``None``). An
-    empty mapping saves nothing.
+    values. An empty mapping saves nothing.
 
     Raises:
         TypeError: a field outside :data:`TENANT_UPDATE_FIELDS` (a caller

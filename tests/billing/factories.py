@@ -8,7 +8,9 @@ registered by ``meter_key_register`` (RFC 7638 kid), and a bundle is a real
 signed, logged attestation from ``meter_events_attest``. States are traits:
 ``TariffVersionFactory(published=True)``, ``ApiKeyFactory(revoked=True)``,
 ``MeterKeyFactory(retired=True)`` / ``(revoked=True)``,
-``BundleFactory(revoked=True)``. Bundles need the server's keys
+``BundleFactory(revoked=True)``. A subscription is made by
+``subscription_create`` (``SubscriptionFactory``, or
+``TenantFactory(subscribe=tariff)``). Bundles need the server's keys
 (the ``signing_keys`` fixture).
 """
 
@@ -20,8 +22,17 @@ from typing import Any
 import factory
 from factory.django import DjangoModelFactory
 
-from billing.models import ApiKey, Bundle, MeterKey, Tariff, TariffVersion, Tenant
+from billing.models import (
+    ApiKey,
+    Bundle,
+    MeterKey,
+    Subscription,
+    Tariff,
+    TariffVersion,
+    Tenant,
+)
 from billing.services.attest import meter_events_attest
+from billing.services.subscriptions import subscription_create
 from billing.services.tariffs import tariff_version_publish
 from billing.services.tenants import (
     api_key_issue,
@@ -85,15 +96,53 @@ def default_tariff() -> Tariff:
     return tariff
 
 
+#: Start of the subscriptions the factories make unless told otherwise.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _subscribe(obj: Tenant, create: bool, extracted: Any, **kwargs: Any) -> None:
+    """Subscribe ``obj`` to the tariff ``extracted`` from :data:`EPOCH`, open
+    ended, through ``subscription_create`` (post-generation; skipped when it
+    is already subscribed to that tariff)."""
+    if create and extracted is not None:
+        if not obj.subscriptions.filter(tariff=extracted).exists():
+            subscription_create(tenant=obj, tariff=extracted, starts_at=EPOCH)
+
+
 class TenantFactory(DjangoModelFactory):
-    """An active tenant (on no tariff unless given one)."""
+    """An active tenant, on the default plan (no subscription) unless given
+    ``subscribe=<Tariff>``: then subscribed to it since :data:`EPOCH`."""
 
     class Meta:
         model = Tenant
         django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"tenant-{n}")
     name = factory.LazyAttribute(lambda o: o.slug)
+    subscribe = factory.PostGeneration(_subscribe)
+
+
+class SubscriptionFactory(DjangoModelFactory):
+    """A subscription made by ``subscription_create``: the tenant subscribed
+    to the ``api-requests`` tariff from :data:`EPOCH`, open-ended."""
+
+    class Meta:
+        model = Subscription
+
+    tenant = factory.SubFactory(TenantFactory)
+    tariff = factory.SubFactory(TariffFactory)
+    starts_at = EPOCH
+    ends_at = None
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Subscription:
+        return subscription_create(
+            tenant=kwargs["tenant"],
+            tariff=kwargs["tariff"],
+            starts_at=kwargs["starts_at"],
+            ends_at=kwargs["ends_at"],
+        )
 
 
 class ApiKeyFactory(DjangoModelFactory):
@@ -165,7 +214,7 @@ class MeterKeyFactory(DjangoModelFactory):
 class BundleFactory(DjangoModelFactory):
     """A real bundle: a bare meter event attested by ``meter_events_attest``
     (server-signed, logged; no proof). ``tenant`` needs a published tariff in
-    force (the default tenant gets the default one). Trait ``revoked`` revokes
+    force (the default tenant is subscribed to the default one). Trait ``revoked`` revokes
     the attestation by receipt id (``revocation_attestation_add``, a new
     signed revocation snapshot)."""
 
@@ -176,7 +225,7 @@ class BundleFactory(DjangoModelFactory):
         revoked = factory.Trait(revocation_reason="revoked by the factory")
 
     tenant = factory.SubFactory(
-        TenantFactory, tariff=factory.LazyFunction(lambda: default_tariff())
+        TenantFactory, subscribe=factory.LazyFunction(lambda: default_tariff())
     )
     event_id = factory.Sequence(lambda n: f"evt-f{n}")
     quantity = 3

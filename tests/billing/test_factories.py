@@ -18,7 +18,10 @@ from tests.billing.factories import (
     ApiKeyFactory,
     BundleFactory,
     MeterKeyFactory,
+    SubscriptionFactory,
+    TariffFactory,
     TariffVersionFactory,
+    TenantFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +70,26 @@ def test_bundle_verifies_and_revoked_trait_revokes_it(signing_keys: Any) -> None
     other = BundleFactory(revoked=True)
     assert other.tariff_version == bundle.tariff_version  # one default tariff
     assert RevokedAttestation.objects.filter(receipt_id=other.receipt_id).exists()
+
+
+def test_subscriptions_are_made_by_the_service() -> None:
+    """``TenantFactory(subscribe=...)`` subscribes once from the epoch, even
+    when the tenant is fetched again; ``SubscriptionFactory`` stores one
+    open-ended subscription; a bundle's default tenant is subscribed to the
+    default tariff."""
+    tariff = TariffFactory(tariff_id="gold")
+    tenant = TenantFactory(slug="acme", subscribe=tariff)
+    TenantFactory(slug="acme", subscribe=tariff)
+    assert list(tenant.subscriptions.values_list("tariff__tariff_id", "ends_at")) == [
+        ("gold", None)
+    ]
+    assert TenantFactory(slug="plain").subscriptions.count() == 0
+    subscription = SubscriptionFactory()
+    assert subscription.pk is not None and subscription.ends_at is None
+
+
+def test_bundle_tenant_is_subscribed_to_the_default_tariff(signing_keys: Any) -> None:
+    """The bundle factory's tenant is priced by its subscription."""
+    bundle = BundleFactory()
+    (subscription,) = bundle.tenant.subscriptions.all()
+    assert subscription.tariff == bundle.tariff_version.tariff

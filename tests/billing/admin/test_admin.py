@@ -47,7 +47,7 @@ def attested(signing_keys: Any) -> list[Bundle]:
 def catalogue(attested: list[Bundle]) -> dict[str, Any]:
     """Rows for every billing admin: tenants, keys, meter key, a draft."""
     tariff = Tariff.objects.get(tariff_id="api-requests")
-    other = TenantFactory(slug="acme", name="Acme Corp", tariff=tariff)
+    other = TenantFactory(slug="acme", name="Acme Corp", subscribe=tariff)
     api_key = ApiKeyFactory(tenant=other, name="ci")
     meter_key = MeterKeyFactory(tenant=other)
     draft = tariff_version_create(
@@ -230,7 +230,8 @@ def test_tenant_edit_keeps_slug(admin_client: Any, catalogue: dict[str, Any]) ->
         {
             "slug": "renamed",
             "name": "Acme Inc",
-            "tariff": catalogue["tariff"].pk,
+            "subscriptions-TOTAL_FORMS": "0",
+            "subscriptions-INITIAL_FORMS": "0",
             "api_keys-TOTAL_FORMS": "0",
             "api_keys-INITIAL_FORMS": "0",
             "meter_keys-TOTAL_FORMS": "0",

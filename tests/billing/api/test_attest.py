@@ -14,7 +14,12 @@ from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from billing.services.tenants import api_key_revoke
 from kernel.protocol.ed25519 import KeyPair
-from tests.billing.factories import MeterKeyFactory, TariffVersionFactory, TenantFactory
+from tests.billing.factories import (
+    MeterKeyFactory,
+    SubscriptionFactory,
+    TariffVersionFactory,
+    TenantFactory,
+)
 from tests.billing.support import (
     ATTEST,
     TenantSetup,
@@ -231,17 +236,35 @@ def test_no_tariff_in_force_is_422(
     tenant_setup: TenantSetup, tariff_version: Any
 ) -> None:
     """An event before every published version's effective_from: no_tariff_in_force."""
-    tenant_setup.tenant.tariff = TariffVersionFactory(
-        tariff__tariff_id="future-plan",
-        version=1,
-        effective_from=datetime(2099, 1, 1, tzinfo=UTC),
-        published=True,
-    ).tariff
-    tenant_setup.tenant.save()
+    SubscriptionFactory(
+        tenant=tenant_setup.tenant,
+        tariff=TariffVersionFactory(
+            tariff__tariff_id="future-plan",
+            version=1,
+            effective_from=datetime(2099, 1, 1, tzinfo=UTC),
+            published=True,
+        ).tariff,
+    )
     assert_error(
         tenant_setup.client.post(ATTEST, make_event(), format="json"),
         422,
         "no_tariff_in_force",
+        "event.occurred_at",
+    )
+    assert _nothing_stored()
+
+
+def test_no_subscription_in_force_is_422(tenant_setup: TenantSetup) -> None:
+    """A tenant whose only subscription starts in 2099 is refused with
+    no_subscription on event.occurred_at (not put on the default plan), and
+    nothing is stored."""
+    SubscriptionFactory(
+        tenant=tenant_setup.tenant, starts_at=datetime(2099, 1, 1, tzinfo=UTC)
+    )
+    assert_error(
+        tenant_setup.client.post(ATTEST, make_event(), format="json"),
+        422,
+        "no_subscription",
         "event.occurred_at",
     )
     assert _nothing_stored()

@@ -14,7 +14,11 @@ from rest_framework.test import APIClient
 from billing.models import Bundle, Tenant
 from billing.pagination import BundleCursor
 from billing.services.attest import meter_events_attest
-from tests.billing.factories import TariffFactory, TariffVersionFactory
+from tests.billing.factories import (
+    SubscriptionFactory,
+    TariffFactory,
+    TariffVersionFactory,
+)
 from tests.billing.support import TenantSetup, tenant_client
 from transparency.models import LogEntry
 
@@ -161,8 +165,7 @@ def test_filters_window_metric_and_occurred_range(tenant_setup: TenantSetup) -> 
     _attest(tenant, "jun", 2, now=T0 + timedelta(seconds=2), month=6, day=1)
     bytes_tariff = TariffFactory(tariff_id="bytes", metric="bytes")
     TariffVersionFactory(tariff=bytes_tariff, version=1, published=True)
-    tenant.tariff = bytes_tariff
-    tenant.save()
+    SubscriptionFactory(tenant=tenant, tariff=bytes_tariff)
     _attest(tenant, "bytes", 2, now=T0 + timedelta(seconds=3), metric="bytes")
 
     def ids(**query: Any) -> list[str]:

@@ -156,7 +156,7 @@ def test_imported_graduated_tariff_prices_each_event(
     (half_even), quantity 5,000 is 3,500 + 3,750 + 500 + 333.3333 -> 8,083."""
     printed, _ = _import(_write(tmp_path, GRADUATED), publish=True)
     tariff = Tariff.objects.get(tariff_id="graduated-example")
-    tenant = TenantFactory(slug="graduated", tariff=tariff)
+    tenant = TenantFactory(slug="graduated", subscribe=tariff)
     events = [
         {
             "tenant": "graduated",

@@ -13,20 +13,20 @@ pytestmark = pytest.mark.django_db
 
 
 def test_changes_only_the_named_fields() -> None:
-    """Name, tariff and is_active change; the slug and the rest stay."""
+    """Name and is_active change; the slug and the rest stay."""
     tenant = TenantFactory(slug="acme", name="Acme")
-    tariff = TariffFactory()
-    tenant_update(
-        tenant=tenant,
-        changes={"name": "Acme Inc", "tariff": tariff, "is_active": False},
-    )
+    tenant_update(tenant=tenant, changes={"name": "Acme Inc", "is_active": False})
     row = Tenant.objects.get(pk=tenant.pk)
-    assert (row.slug, row.name, row.tariff, row.is_active) == (
-        "acme",
-        "Acme Inc",
-        tariff,
-        False,
-    )
+    assert (row.slug, row.name, row.is_active) == ("acme", "Acme Inc", False)
+
+
+def test_refuses_a_tariff() -> None:
+    """A tenant's tariffs are subscriptions now: ``tariff`` is not a field
+    tenant_update changes (TypeError), and nothing is subscribed."""
+    tenant = TenantFactory(slug="acme")
+    with pytest.raises(TypeError, match="tariff"):
+        tenant_update(tenant=tenant, changes={"tariff": TariffFactory()})
+    assert not tenant.subscriptions.exists()
 
 
 def test_refuses_a_field_it_does_not_change() -> None:
