@@ -22,6 +22,8 @@
   bundle's proof status (``none``/``embedded``/``pending``/``attached``/
   ``failed``); attest answers carry it too (``Billing-Proof-Status`` header,
   ``proof_status`` in batch results).
+* ``GET /api/vdi/billing/usage?metric=&from=&to=&group_by=hour|day|window``
+  (tenant API key): the tenant's usage of one metric, summed per group.
 * ``GET /.well-known/vdi-billing-trust.json``: the trust anchors.
 """
 
@@ -56,6 +58,7 @@ from billing.selectors import (
     trust_anchors_get,
     verification_options_get,
 )
+from billing.selectors_usage import GROUP_BY_CHOICES, usage_summary_get
 from billing.services.attest import meter_event_attest, meter_events_attest
 from billing.services.bundles import bundle_get_sequenced
 from billing.services.tenants import (
@@ -64,7 +67,7 @@ from billing.services.tenants import (
     meter_key_revoke,
 )
 from billing.settings import billing_settings
-from kernel.protocol.errors import MeterproofError
+from kernel.protocol.errors import MeterproofError, TimestampError
 from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 
 
@@ -440,6 +443,70 @@ class BundleProofStatusApi(APIView):
         return Response(
             bundle_proof_status_get(receipt_id=receipt_id, tenant=request.user)
         )
+
+
+class Rfc3339UtcField(serializers.CharField):
+    """An RFC 3339 UTC timestamp (``2026-11-01T00:00:00Z``, offset ``Z``) as
+    an aware UTC datetime; anything else fails with ``timestamp_invalid``."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        """Return the parsed instant.
+
+        Raises:
+            serializers.ValidationError: (``timestamp_invalid``) not an RFC
+                3339 UTC timestamp or not a real date.
+        """
+        try:
+            return parse_rfc3339_utc(super().to_internal_value(data))
+        except TimestampError as exc:
+            raise serializers.ValidationError(
+                str(exc), code=TimestampError.code
+            ) from None
+
+
+class UsageSummaryApi(APIView):
+    """The authenticated tenant's usage of one metric, summed per hour, day
+    or billing window (Stripe's meter event summaries, OpenMeter's query)."""
+
+    authentication_classes = [TenantApiKeyAuthentication]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        """Query ``metric`` (required), ``from`` and ``to`` (RFC 3339 UTC,
+        ``from`` inclusive, ``to`` exclusive), ``group_by`` (``hour``,
+        ``day`` or ``window``), all four required."""
+
+        metric = serializers.CharField(max_length=128)
+        group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES)
+
+        def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+            """Add ``from`` and ``to`` (Python keywords, not class attributes)."""
+            fields = super().get_fields()
+            fields["from"] = Rfc3339UtcField()
+            fields["to"] = Rfc3339UtcField()
+            return fields
+
+    def get(self, request: Request) -> Response:
+        """Return ``{"metric", "group_by", "from", "to", "currency", "data":
+        [{"start", "end", "window"?, "quantity", "amount_minor", "events"}],
+        "total": {"quantity", "amount_minor", "events"}}`` (200; amounts in
+        integer minor units; groups without events omitted).
+
+        400 with the offending ``field``: ``required``, ``invalid_choice``
+        (``group_by``), ``timestamp_invalid``, ``usage_query_invalid``
+        (``from`` >= ``to``), ``usage_range_too_large`` (over 31 days by
+        hour, 366 days by day); 422 ``usage_currency_mixed``.
+        """
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        summary = usage_summary_get(
+            tenant=request.user,
+            metric=params["metric"],
+            from_at=params["from"],
+            to_at=params["to"],
+            group_by=params["group_by"],
+        )
+        return Response(summary.to_json())
 
 
 class TrustAnchorsApi(APIView):

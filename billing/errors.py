@@ -190,3 +190,25 @@ class InvalidCursor(InvalidParameter):
     (HTTP 400, ``field`` ``cursor``)."""
 
     code = "invalid_cursor"
+
+
+class UsageQueryInvalid(BillingServiceError):
+    """A usage query's range is empty or reversed (``from`` >= ``to``);
+    HTTP 400, ``field`` is ``"to"``."""
+
+    code = "usage_query_invalid"
+
+
+class UsageRangeTooLarge(UsageQueryInvalid):
+    """A usage query spans more than its grouping allows (31 days for
+    ``group_by=hour``, 366 days for ``day``); HTTP 400, ``field`` ``"to"``."""
+
+    code = "usage_range_too_large"
+
+
+class UsageCurrencyMixed(BillingServiceError):
+    """The tenant's metric was charged in more than one currency inside the
+    query's range: amounts in different currencies are never summed
+    (HTTP 422, ``field`` ``"metric"``; narrow ``from``/``to``)."""
+
+    code = "usage_currency_mixed"

@@ -238,7 +238,16 @@ class MeterEvent(models.Model):
                 name="meterevent_unique_per_window",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "window"])]
+        indexes = [
+            models.Index(fields=["tenant", "window"]),
+            # The usage API (billing.selectors_usage): a range scan of one
+            # tenant's metric by occurred_at; quantity is a key column so the
+            # scan needs no heap visit on PostgreSQL (index-only scan).
+            models.Index(
+                fields=["tenant", "metric", "occurred_at", "quantity"],
+                name="meterevent_usage_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tenant}/{self.window}/{self.event_id}"
@@ -370,6 +379,12 @@ class Bundle(models.Model):
                 fields=["issued_at"],
                 condition=Q(proof_status="pending"),
                 name="bundle_proof_pending_idx",
+            ),
+            # The usage API: the amount and currency of a meter event's bundle
+            # straight from the index, never from the wide row (``document``).
+            models.Index(
+                fields=["meter_event", "amount_minor", "currency"],
+                name="bundle_usage_idx",
             ),
         ]
         constraints = [

@@ -69,6 +69,8 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_errors.MeterKeyInvalid: 400,
     billing_errors.MeterKeyNotFound: 404,
     billing_errors.MeterKeyRevoked: 403,
+    billing_errors.UsageQueryInvalid: 400,
+    billing_errors.UsageCurrencyMixed: 422,
     kernel_errors.SigningKeysUnconfigured: 503,
     billing_errors.AttestDisabled: 503,
     billing_errors.TariffImmutable: 409,

@@ -14,6 +14,7 @@ from billing.api import (
     MeterKeyRetireApi,
     MeterKeyRevokeApi,
     TrustAnchorsApi,
+    UsageSummaryApi,
 )
 from revocation.api import RevocationSnapshotFeedApi
 from transparency.api import (
@@ -89,6 +90,7 @@ urlpatterns = [
         BundleProofStatusApi.as_view(),
         name="billing-bundle-proof",
     ),
+    path("api/vdi/billing/usage", UsageSummaryApi.as_view(), name="billing-usage"),
     path(
         "api/vdi/billing/transparency/head",
         LogHeadApi.as_view(),

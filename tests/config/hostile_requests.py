@@ -378,6 +378,28 @@ def hostile_requests(draw: st.DrawFn, templates: Templates) -> HostileRequest:
     elif endpoint == "bundle":
         suffix = draw(st.sampled_from(["", "/proof"]))
         path = f"{base}/bundles/{_segment(draw, templates.receipt_id)}{suffix}"
+    elif endpoint == "usage":
+        # Each parameter valid, hostile or absent, so that the odd one reaches
+        # the range checks and the query behind valid neighbours.
+        valid = {
+            "metric": "api_requests",
+            "group_by": draw(st.sampled_from(["hour", "day", "window", "week"])),
+            "from": "2026-11-01T00:00:00Z",
+            "to": draw(
+                st.sampled_from(["2026-11-02T00:00:00Z", "2028-01-01T00:00:00Z"])
+            ),
+        }
+        parts = []
+        for name, value in valid.items():
+            choice = draw(st.integers(0, 3))
+            if choice == 0:
+                continue
+            if choice == 1:
+                value = draw(st.sampled_from(HOSTILE_QUERY_VALUES))
+            else:
+                value = quote(value, safe="")
+            parts.append(f"{name}={value}")
+        path = f"{base}/usage" + ("?" + "&".join(parts) if parts else "")
     elif endpoint == "transparency":
         name, params = draw(
             st.sampled_from(
@@ -450,6 +472,7 @@ ENDPOINTS = [
     "meter-keys",
     "meter-key-action",
     "bundle",
+    "usage",
     "transparency",
     "cosignatures",
     "tlog",
