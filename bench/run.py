@@ -1047,8 +1047,8 @@ def render(
         )
         a(
             f"Through the view (`POST /api/vdi/billing/attest` with Django's test client, "
-            f"in-process): {r['queries_view']['count']} queries (API-key lookup and the lazy "
-            f"`tenant.tariff` load come on top of the service's).\n"
+            f"in-process): {r['queries_view']['count']} queries (the API-key "
+            f"authentication's queries come on top of the service's).\n"
         )
         lh = r["lock_hold"]
         a(
