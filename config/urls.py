@@ -3,19 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from billing.api import (
-    BundleDetailApi,
-    BundleListApi,
-    BundleProofStatusApi,
-    BundleVerifyApi,
-    MeterEventAttestApi,
-    MeterEventBatchAttestApi,
-    MeterKeyListCreateApi,
-    MeterKeyRetireApi,
-    MeterKeyRevokeApi,
-    TrustAnchorsApi,
-    UsageSummaryApi,
-)
+from billing.api.attest import MeterEventAttestApi, MeterEventBatchAttestApi
+from billing.api.bundles import BundleDetailApi, BundleListApi, BundleProofStatusApi
+from billing.api.keys import MeterKeyListCreateApi, MeterKeyRetireApi, MeterKeyRevokeApi
+from billing.api.usage import UsageSummaryApi
+from billing.api.verify import BundleVerifyApi, TrustAnchorsApi
 from revocation.api import RevocationSnapshotFeedApi
 from transparency.api import (
     CheckpointListApi,
