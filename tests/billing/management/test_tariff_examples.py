@@ -86,3 +86,15 @@ def test_export_tariff_refuses_drafts_and_unknown_tariffs() -> None:
             tariff_version=99,
             stdout=StringIO(),
         )
+
+
+def test_monthly_graduated_example_prices_the_issue_example(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The period-pricing example of issue 12: 5,000 units under tiers
+    0-1,000 at 3.5, 1,001-4,000 at 1.25 plus a 500 flat fee, above at
+    0.3333333 (half_even) cost 3,500 + 500 + 3,750 + 333.3333 = 8,083 minor
+    units; one unit alone costs 4 (3.5 rounded half-even)."""
+    path = EXAMPLES / "monthly_graduated.json"
+    assert _price(capsys, path, 5000)["amount_minor"] == 8083
+    assert _price(capsys, path, 1)["amount_minor"] == 4
