@@ -115,7 +115,6 @@ def dispute_bundle_verify(*, bundle: Bundle, profile: str) -> dict[str, Any]:
     return verifier.verify(document).to_json()
 
 
-@transaction.atomic
 def dispute_open(
     *,
     tenant: Tenant,
@@ -130,8 +129,10 @@ def dispute_open(
     ``MP_DISPUTE_EVIDENCE_DAYS`` days).
 
     The bundle's verification report under the standard profile is recorded
-    (``verification``, ``verification_ok``). Evidence files are stored
-    pinned by their SHA-256. On any error nothing is stored.
+    (``verification``, ``verification_ok``); it runs before the dispute's
+    transaction (reading the bundle may first sequence its queued log leaf).
+    The dispute and its evidence files, pinned by their SHA-256, are stored
+    in one transaction: on any error nothing is stored.
 
     Args:
         tenant: the authenticated tenant; only its own bundles can be
@@ -158,20 +159,10 @@ def dispute_open(
     evidence_limits_check(
         stored_files=0, stored_text="", files=len(evidence_files), text=evidence_text
     )
-    # The bundle row lock serialises two opens of one bundle (PostgreSQL);
-    # the partial unique constraint is the backstop everywhere.
-    bundle = (
-        Bundle.objects.select_for_update()
-        .filter(tenant=tenant, receipt_id=receipt_id)
-        .first()
-    )
+    bundle = Bundle.objects.filter(tenant=tenant, receipt_id=receipt_id).first()
     if bundle is None:
         raise BundleNotFound(
             f"no bundle {receipt_id} for this tenant", field="receipt_id"
-        )
-    if Dispute.objects.filter(bundle=bundle, state__in=OPEN_STATES).exists():
-        raise DisputeExists(
-            f"bundle {receipt_id} already has an open dispute", field="receipt_id"
         )
     dispute = Dispute(
         dispute_id="dp_" + secrets.token_hex(12),
@@ -188,19 +179,36 @@ def dispute_open(
     dispute.full_clean(
         exclude=["verification", "verification_ok"], validate_constraints=False
     )
+    _refuse_if_open(bundle)
+    # Outside the transaction: reading the bundle may sequence its queued log
+    # leaf (the log's own group commit), which must not join ours.
     report = dispute_bundle_verify(bundle=bundle, profile=PROFILE_STANDARD)
     dispute.verification = report
     dispute.verification_ok = bool(report.get("ok"))
-    try:
-        with transaction.atomic():
-            dispute.save()
-    except IntegrityError:
-        raise DisputeExists(
-            f"bundle {receipt_id} already has an open dispute", field="receipt_id"
-        ) from None
-    evidence_files_store(dispute, evidence_files, now)
-    _audit_dispute_action(dispute, "open", None, before=None)
+    with transaction.atomic():
+        # The bundle row lock serialises two opens of one bundle
+        # (PostgreSQL); the partial unique constraint is the backstop.
+        Bundle.objects.select_for_update().filter(pk=bundle.pk).first()
+        _refuse_if_open(bundle)
+        try:
+            with transaction.atomic():
+                dispute.save()
+        except IntegrityError:
+            raise DisputeExists(
+                f"bundle {receipt_id} already has an open dispute",
+                field="receipt_id",
+            ) from None
+        evidence_files_store(dispute, evidence_files, now)
+        _audit_dispute_action(dispute, "open", None, before=None)
     return dispute
+
+
+def _refuse_if_open(bundle: Bundle) -> None:
+    if Dispute.objects.filter(bundle=bundle, state__in=OPEN_STATES).exists():
+        raise DisputeExists(
+            f"bundle {bundle.receipt_id} already has an open dispute",
+            field="receipt_id",
+        )
 
 
 @transaction.atomic
