@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 
 from billing.admin.shared import ReadOnlyInline, admin_link
 from billing.models import Dispute, DisputeEvidence
@@ -106,12 +107,19 @@ class DisputeDueFilter(admin.SimpleListFilter):
 
 
 class DisputeEvidenceInline(ReadOnlyInline):
-    """The dispute's evidence files, pinned by SHA-256 (read-only)."""
+    """The dispute's evidence files, pinned by SHA-256 (read-only), each
+    with a download link."""
 
     model = DisputeEvidence
-    fields = ("name", "sha256", "size_bytes", "added_at")
+    fields = ("name", "sha256", "size_bytes", "added_at", "download")
     readonly_fields = fields
     show_change_link = False
+
+    @admin.display(description="file")
+    def download(self, obj: DisputeEvidence) -> str:
+        """Link that downloads the file as the tenant sent it."""
+        url = reverse("admin:billing_dispute_evidence", args=[obj.dispute_id, obj.pk])
+        return format_html('<a href="{}">download</a>', url)
 
 
 @admin.register(Dispute)
@@ -217,6 +225,11 @@ class DisputeAdmin(ReadOnlyAdmin):
                 name="billing_dispute_verify",
             ),
             path(
+                "<path:object_id>/evidence/<int:evidence_pk>/",
+                wrap(self.evidence_view),
+                name="billing_dispute_evidence",
+            ),
+            path(
                 "<path:object_id>/step/<str:step>/",
                 wrap(self.step_view),
                 name="billing_dispute_step",
@@ -295,6 +308,28 @@ class DisputeAdmin(ReadOnlyAdmin):
             "report_json": pretty_json(report) if report is not None else "",
         }
         return TemplateResponse(request, "admin/billing/dispute/verify.html", context)
+
+    def evidence_view(
+        self, request: HttpRequest, object_id: str, evidence_pk: int
+    ) -> HttpResponse:
+        """Return one evidence file of the dispute as a download
+        (``application/octet-stream``, never rendered by the browser), with
+        its SHA-256 (lowercase hex) in the header ``X-Evidence-SHA256``."""
+        dispute = self._dispute(request, object_id)
+        evidence = DisputeEvidence.objects.filter(
+            dispute=dispute, pk=evidence_pk
+        ).first()
+        if evidence is None:
+            raise Http404(f"no evidence {evidence_pk} on {dispute.dispute_id}")
+        response = HttpResponse(
+            bytes(evidence.content), content_type="application/octet-stream"
+        )
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=evidence.name
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["X-Evidence-SHA256"] = evidence.sha256
+        return response
 
     def step_view(
         self, request: HttpRequest, object_id: str, step: str

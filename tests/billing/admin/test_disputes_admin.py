@@ -5,6 +5,7 @@ service (Django test client, staff users)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import Dispute
+from billing.services.disputes import EvidenceFile, dispute_evidence_add
 from tests.billing.factories import DisputeFactory
 from tests.billing.protocol.check_names import STANDARD_CHECK_NAMES
 
@@ -32,13 +34,17 @@ def _step(dispute: Dispute, step: str) -> str:
 
 @pytest.fixture
 def disputes(signing_keys: Any) -> dict[str, Dispute]:
-    """An overdue dispute, a fresh one, one under review and a withdrawn
-    one; the overdue one's deadline lies in the past."""
+    """An overdue dispute (deadline passed), one due within a day, a fresh
+    one, one under review and a withdrawn one."""
     overdue = DisputeFactory()
     Dispute.objects.filter(pk=overdue.pk).update(
         evidence_due_by=overdue.opened_at - timedelta(days=1)
     )
     fresh = DisputeFactory()
+    soon = DisputeFactory()
+    Dispute.objects.filter(pk=soon.pk).update(
+        evidence_due_by=soon.opened_at + timedelta(days=1)
+    )
     reviewing = DisputeFactory(under_review=True)
     withdrawn = DisputeFactory()
     Dispute.objects.filter(pk=withdrawn.pk).update(
@@ -47,6 +53,7 @@ def disputes(signing_keys: Any) -> dict[str, Dispute]:
     return {
         "overdue": overdue,
         "fresh": fresh,
+        "soon": soon,
         "reviewing": reviewing,
         "withdrawn": withdrawn,
     }
@@ -64,7 +71,7 @@ def test_queue_renders_by_due_date_with_overdue_highlighted(
     response = admin_client.get(QUEUE)
     assert response.status_code == 200
     html = response.content.decode()
-    assert _ids(html, disputes)[0] == "overdue"
+    assert _ids(html, disputes)[:2] == ["overdue", "soon"]
     assert html.count("overdue</strong>") == 1
 
 
@@ -74,6 +81,7 @@ def test_queue_renders_by_due_date_with_overdue_highlighted(
         ({"state__exact": "under_review"}, ["reviewing"]),
         ({"state__exact": "withdrawn"}, ["withdrawn"]),
         ({"due": "overdue"}, ["overdue"]),
+        ({"due": "soon"}, ["soon"]),
         ({"due": "later"}, ["fresh", "reviewing"]),
         ({"due": "closed"}, ["withdrawn"]),
     ],
@@ -205,3 +213,33 @@ def test_view_only_staff_see_the_queue_but_cannot_step(
     )
     fresh.refresh_from_db()
     assert fresh.state == "needs_response"
+
+
+def test_evidence_files_download_as_sent(
+    admin_client: Client, signing_keys: Any
+) -> None:
+    """The page links each file; the download is the exact bytes, as an
+    attachment, with its SHA-256."""
+    content = b"<script>alert(1)</script>"
+    dispute = DisputeFactory()
+    dispute_evidence_add(
+        dispute=dispute,
+        evidence_files=[
+            EvidenceFile(
+                name="page.html",
+                sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+            )
+        ],
+    )
+    (evidence,) = dispute.evidence_files.all()
+    url = reverse("admin:billing_dispute_evidence", args=[dispute.pk, evidence.pk])
+    assert url in admin_client.get(_page(dispute)).content.decode()
+    response = admin_client.get(url)
+    assert response.status_code == 200 and response.content == content
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Evidence-SHA256"] == evidence.sha256
+    other = DisputeFactory()
+    wrong = reverse("admin:billing_dispute_evidence", args=[other.pk, evidence.pk])
+    assert admin_client.get(wrong).status_code == 404

@@ -27,6 +27,7 @@ from billing.models import Bundle, Dispute, DisputeEvidence
 from billing.services import disputes as dispute_services
 from billing.services.disputes import (
     MAX_EVIDENCE_FILES,
+    MAX_EVIDENCE_TEXT_CHARS,
     EvidenceFile,
     dispute_decide,
     dispute_evidence_add,
@@ -317,7 +318,8 @@ def test_evidence_is_added_until_the_deadline(signing_keys: Any) -> None:
 
 
 def test_evidence_limits(signing_keys: Any) -> None:
-    """A dispute holds at most MAX_EVIDENCE_FILES files."""
+    """A dispute holds at most MAX_EVIDENCE_FILES files and
+    MAX_EVIDENCE_TEXT_CHARS characters of text, separators included."""
     dispute = DisputeFactory()
     files = [_file(bytes([i]), name=f"f{i}") for i in range(MAX_EVIDENCE_FILES)]
     dispute_evidence_add(dispute=dispute, evidence_files=files)
@@ -325,3 +327,10 @@ def test_evidence_limits(signing_keys: Any) -> None:
         dispute_evidence_add(dispute=dispute, evidence_files=[_file(b"one more")])
     assert caught.value.code == "dispute_evidence_limit"
     assert dispute.evidence_files.count() == MAX_EVIDENCE_FILES
+    room = MAX_EVIDENCE_TEXT_CHARS - len(dispute.evidence_text) - 2
+    with pytest.raises(DisputeEvidenceLimit) as caught:
+        dispute_evidence_add(dispute=dispute, evidence_text="x" * (room + 1))
+    assert caught.value.field == "evidence_text"
+    dispute_evidence_add(dispute=dispute, evidence_text="x" * room)
+    dispute.refresh_from_db()
+    assert len(dispute.evidence_text) == MAX_EVIDENCE_TEXT_CHARS
