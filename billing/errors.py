@@ -212,3 +212,63 @@ class UsageCurrencyMixed(BillingServiceError):
     (HTTP 422, ``field`` ``"metric"``; narrow ``from``/``to``)."""
 
     code = "usage_currency_mixed"
+
+
+class DisputeNotFound(BillingServiceError):
+    """No dispute with that id for this tenant (HTTP 404, ``field``
+    ``dispute_id``)."""
+
+    code = "dispute_not_found"
+
+
+class DisputeExists(BillingServiceError):
+    """The bundle already has an open dispute (``needs_response`` or
+    ``under_review``); at most one is open per bundle (HTTP 409, ``field``
+    ``receipt_id``)."""
+
+    code = "dispute_exists"
+
+
+class DisputeStateInvalid(BillingServiceError):
+    """The dispute's state does not allow this transition, e.g. deciding a
+    dispute that is not ``under_review`` or withdrawing a closed one
+    (HTTP 409, ``field`` ``state``; the message names both states)."""
+
+    code = "dispute_state_invalid"
+
+
+class DisputeEvidenceOverdue(DisputeStateInvalid):
+    """Evidence was added after the dispute's ``evidence_due_by``
+    (HTTP 409, like its parent)."""
+
+    code = "dispute_evidence_overdue"
+
+
+class DisputeEvidenceLimit(BillingServiceError):
+    """The dispute would hold more evidence files, or longer evidence text,
+    than allowed (HTTP 409; the message gives the limit)."""
+
+    code = "dispute_evidence_limit"
+
+
+class DisputeEvidenceInvalid(BillingServiceError):
+    """An evidence file is malformed: an empty or over-long name, a
+    ``sha256`` not 64 lowercase hex, content that is not canonical base64
+    (HTTP 400; ``field`` names the member, e.g.
+    ``evidence_files[0].content_base64``)."""
+
+    code = "dispute_evidence_invalid"
+
+
+class DisputeEvidenceHashMismatch(DisputeEvidenceInvalid):
+    """An evidence file's content does not hash to its stated ``sha256``;
+    nothing is stored (HTTP 400, ``field`` ``evidence_files[i].sha256``)."""
+
+    code = "dispute_evidence_sha256_mismatch"
+
+
+class DisputeDecisionInvalid(BillingServiceError):
+    """A staff decision is malformed: an outcome other than ``won`` or
+    ``lost``, or ``lost`` without a note (HTTP 400, ``field`` names it)."""
+
+    code = "dispute_decision_invalid"

@@ -41,6 +41,12 @@ class BillingSettings(AppSettings):
             worker run.
         tenant_surrogate_key: ``VDI_TENANT_SURROGATE_KEY``: keyed-hash key
             of the tenant surrogates of client IPs (``import_access_log``).
+        dispute_evidence_days: ``MP_DISPUTE_EVIDENCE_DAYS``: days a tenant
+            has to add evidence to a dispute after opening it (its
+            ``evidence_due_by``).
+        dispute_max_body_bytes: ``MP_DISPUTE_MAX_BODY_BYTES``: largest
+            dispute open or evidence request body (bytes, base64 evidence
+            included); larger is 413 ``payload_too_large``.
     """
 
     max_body_bytes = Setting("MP_MAX_BODY_BYTES", int)
@@ -54,6 +60,8 @@ class BillingSettings(AppSettings):
     proof_max_attempts = Setting("VDI_BILLING_PROOF_MAX_ATTEMPTS", int)
     proof_batch = Setting("VDI_BILLING_PROOF_BATCH", int)
     tenant_surrogate_key = Setting("VDI_TENANT_SURROGATE_KEY", text)
+    dispute_evidence_days = Setting("MP_DISPUTE_EVIDENCE_DAYS", int)
+    dispute_max_body_bytes = Setting("MP_DISPUTE_MAX_BODY_BYTES", int)
 
 
 #: The billing app's settings.

@@ -185,6 +185,11 @@ MP_MAX_BODY_BYTES = env.int("MP_MAX_BODY_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
     "MP_MAX_BATCH_BODY_BYTES", default=4 * 1024 * 1024
 )
+# Disputes (issue 12): a tenant has 14 days to add evidence (Stripe's habit is
+# 7 to 21); a dispute request carries evidence files in base64, so its body
+# may be larger than an attest's: 1 MiB.
+MP_DISPUTE_EVIDENCE_DAYS = env.int("MP_DISPUTE_EVIDENCE_DAYS", default=14)
+MP_DISPUTE_MAX_BODY_BYTES = env.int("MP_DISPUTE_MAX_BODY_BYTES", default=1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

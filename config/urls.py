@@ -5,6 +5,12 @@ from django.urls import include, path, register_converter
 
 from billing.api.attest import MeterEventAttestApi, MeterEventBatchAttestApi
 from billing.api.bundles import BundleDetailApi, BundleListApi, BundleProofStatusApi
+from billing.api.disputes import (
+    DisputeDetailApi,
+    DisputeEvidenceAddApi,
+    DisputeListCreateApi,
+    DisputeWithdrawApi,
+)
 from billing.api.keys import MeterKeyListCreateApi, MeterKeyRetireApi, MeterKeyRevokeApi
 from billing.api.usage import UsageSummaryApi
 from billing.api.verify import BundleVerifyApi, TrustAnchorsApi
@@ -83,6 +89,26 @@ urlpatterns = [
         name="billing-bundle-proof",
     ),
     path("api/vdi/billing/usage", UsageSummaryApi.as_view(), name="billing-usage"),
+    path(
+        "api/vdi/billing/disputes",
+        DisputeListCreateApi.as_view(),
+        name="billing-disputes",
+    ),
+    path(
+        "api/vdi/billing/disputes/<printable:dispute_id>",
+        DisputeDetailApi.as_view(),
+        name="billing-dispute",
+    ),
+    path(
+        "api/vdi/billing/disputes/<printable:dispute_id>/withdraw",
+        DisputeWithdrawApi.as_view(),
+        name="billing-dispute-withdraw",
+    ),
+    path(
+        "api/vdi/billing/disputes/<printable:dispute_id>/evidence",
+        DisputeEvidenceAddApi.as_view(),
+        name="billing-dispute-evidence",
+    ),
     path(
         "api/vdi/billing/transparency/head",
         LogHeadApi.as_view(),

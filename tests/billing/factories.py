@@ -8,7 +8,8 @@ registered by ``meter_key_register`` (RFC 7638 kid), and a bundle is a real
 signed, logged attestation from ``meter_events_attest``. States are traits:
 ``TariffVersionFactory(published=True)``, ``ApiKeyFactory(revoked=True)``,
 ``MeterKeyFactory(retired=True)`` / ``(revoked=True)``,
-``BundleFactory(revoked=True)``. A subscription is made by
+``BundleFactory(revoked=True)``, ``DisputeFactory(under_review=True)``. A
+subscription is made by
 ``subscription_create`` (``SubscriptionFactory``, or
 ``TenantFactory(subscribe=tariff)``). Bundles need the server's keys
 (the ``signing_keys`` fixture).
@@ -25,6 +26,7 @@ from factory.django import DjangoModelFactory
 from billing.models import (
     ApiKey,
     Bundle,
+    Dispute,
     MeterKey,
     Subscription,
     Tariff,
@@ -32,6 +34,7 @@ from billing.models import (
     Tenant,
 )
 from billing.services.attest import meter_events_attest
+from billing.services.disputes import dispute_open, dispute_review_start
 from billing.services.subscriptions import subscription_create
 from billing.services.tariffs import tariff_version_publish
 from billing.services.tenants import (
@@ -258,3 +261,33 @@ class BundleFactory(DjangoModelFactory):
                 receipt_id=bundle.receipt_id, reason=kwargs["revocation_reason"]
             )
         return bundle
+
+
+class DisputeFactory(DjangoModelFactory):
+    """A real dispute opened by ``dispute_open`` on a real bundle (its
+    verification report recorded). Traits: ``under_review`` (review
+    started by ``dispute_review_start``)."""
+
+    class Meta:
+        model = Dispute
+
+    class Params:
+        under_review = factory.Trait(state="under_review")
+
+    bundle = factory.SubFactory(BundleFactory)
+    reason = "duplicate"
+    evidence_text = "charged twice for one request"
+    state = "needs_response"
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Dispute:
+        bundle: Bundle = kwargs["bundle"]
+        dispute = dispute_open(
+            tenant=bundle.tenant,
+            receipt_id=bundle.receipt_id,
+            reason=kwargs["reason"],
+            evidence_text=kwargs["evidence_text"],
+        )
+        if kwargs["state"] == "under_review":
+            dispute = dispute_review_start(dispute=dispute)
+        return dispute

@@ -15,6 +15,7 @@ Unicode digits and huge numbers. Deep nesting is left out: it is audit item 12
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -400,6 +401,40 @@ def hostile_requests(draw: st.DrawFn, templates: Templates) -> HostileRequest:
                 value = quote(value, safe="")
             parts.append(f"{name}={value}")
         path = f"{base}/usage" + ("?" + "&".join(parts) if parts else "")
+    elif endpoint == "disputes":
+        # Open (a valid body mutated), list, or a step on a hostile id.
+        action = draw(
+            st.sampled_from(["open", "list", "detail", "withdraw", "evidence"])
+        )
+        evidence = {
+            "evidence_text": draw(st.sampled_from(HOSTILE_STRINGS)),
+            "evidence_files": [
+                {
+                    "name": draw(st.sampled_from(["a.txt", *HOSTILE_STRINGS])),
+                    "sha256": hashlib.sha256(b"x").hexdigest(),
+                    "content_base64": draw(st.sampled_from(["eA==", "eA", "%%%"])),
+                }
+            ],
+        }
+        if action == "open":
+            method, path = "POST", f"{base}/disputes"
+            body = draw(
+                bodies(
+                    {
+                        "receipt_id": templates.receipt_id,
+                        "reason": draw(st.sampled_from(["duplicate", "nope"])),
+                        **evidence,
+                    }
+                )
+            )
+        elif action == "list":
+            path = f"{base}/disputes" + _query(draw, ["state", "cursor", "limit"])
+        else:
+            dispute_id = _segment(draw, "dp_" + "0" * 24)
+            path = f"{base}/disputes/{dispute_id}"
+            if action != "detail":
+                method, path = "POST", f"{path}/{action}"
+                body = draw(bodies(evidence)) if action == "evidence" else None
     elif endpoint == "transparency":
         name, params = draw(
             st.sampled_from(
@@ -473,6 +508,7 @@ ENDPOINTS = [
     "meter-key-action",
     "bundle",
     "usage",
+    "disputes",
     "transparency",
     "cosignatures",
     "tlog",
