@@ -368,10 +368,13 @@ class Bundle(models.Model):
         "read from the log (see billing.selectors.bundle_document)."
     )
     issued_at = models.DateTimeField()
+    # db_default: rows the previous release inserts (without the column)
+    # store "" on PostgreSQL and SQLite alike (CONVENTIONS §8).
     period = models.CharField(
         max_length=7,
         blank=True,
         default="",
+        db_default="",
         help_text="vdi-billing/3: the sequence's period (YYYY-MM); empty for v2.",
     )
     sequence_number = models.PositiveBigIntegerField(
