@@ -212,3 +212,11 @@ class UsageCurrencyMixed(BillingServiceError):
     (HTTP 422, ``field`` ``"metric"``; narrow ``from``/``to``)."""
 
     code = "usage_currency_mixed"
+
+
+class PeriodClosed(BillingServiceError):
+    """The tenant's billing period (the event's ``window``) is closed: its
+    statement is final, so no bundle numbered after it can be issued
+    (HTTP 409, field ``event.window``; docs/PROTOCOL.md §10)."""
+
+    code = "period_closed"
