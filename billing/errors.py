@@ -272,3 +272,11 @@ class DisputeDecisionInvalid(BillingServiceError):
     ``lost``, or ``lost`` without a note (HTTP 400, ``field`` names it)."""
 
     code = "dispute_decision_invalid"
+
+
+class PeriodClosed(BillingServiceError):
+    """The tenant's billing period (the event's ``window``) is closed: its
+    statement is final, so no bundle numbered after it can be issued
+    (HTTP 409, field ``event.window``; docs/PROTOCOL.md §10)."""
+
+    code = "period_closed"

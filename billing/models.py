@@ -304,8 +304,46 @@ class ReplayReservation(models.Model):
         return f"{self.tenant}/{self.window}/{self.event_id} [{self.status}]"
 
 
+class BillingPeriod(models.Model):
+    """One tenant's billing period (a calendar month, ``YYYY-MM``).
+
+    ``last_number`` is the highest ``vdi-billing/3`` sequence number issued
+    in the period (0: none yet); attest takes a row lock on this row
+    (``select_for_update``) to assign ``last_number + 1`` in its commit
+    transaction, so numbers run 1, 2, 3, ... without gaps across metrics
+    (docs/PROTOCOL.md §10). ``closed_at`` (RFC 3339 UTC) set: the period is
+    closed and refuses new attests (``period_closed``); closing takes the
+    same row lock.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="billing_periods"
+    )
+    period = models.CharField(max_length=7, help_text="YYYY-MM (an event window).")
+    last_number = models.PositiveBigIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant__slug", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period"],
+                name="billingperiod_unique_per_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "closed" if self.closed_at is not None else "open"
+        return f"{self.tenant}/{self.period} #{self.last_number} ({state})"
+
+
 class Bundle(models.Model):
-    """A signed ``vdi-billing/2`` bundle; ``document`` is its JSON as returned by attest."""
+    """A signed bundle; ``document`` is its JSON as returned by attest.
+
+    ``period``/``sequence_number``: the ``vdi-billing/3`` attestation's
+    ``sequence`` (``""``/``None`` for ``vdi-billing/2`` bundles); unique per
+    tenant where the number is set.
+    """
 
     receipt_id = models.CharField(max_length=64, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="bundles")
@@ -330,6 +368,21 @@ class Bundle(models.Model):
         "read from the log (see billing.selectors.bundle_document)."
     )
     issued_at = models.DateTimeField()
+    # db_default: rows the previous release inserts (without the column)
+    # store "" on PostgreSQL and SQLite alike (CONVENTIONS §8).
+    period = models.CharField(
+        max_length=7,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="vdi-billing/3: the sequence's period (YYYY-MM); empty for v2.",
+    )
+    sequence_number = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="vdi-billing/3: the number in the tenant's period (1..N); "
+        "empty for v2.",
+    )
 
     class ProofStatus(models.TextChoices):
         """Where the bundle's Groth16 ``billing_proof`` stands.
@@ -395,6 +448,12 @@ class Bundle(models.Model):
                 condition=Q(proof_status="attached", billing_proof__isnull=False)
                 | (~Q(proof_status="attached") & Q(billing_proof__isnull=True)),
                 name="bundle_detached_proof_iff_attached",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "period", "sequence_number"],
+                condition=Q(sequence_number__isnull=False),
+                name="bundle_unique_sequence_number",
+                violation_error_code="sequence_number_duplicate",
             ),
         ]
 

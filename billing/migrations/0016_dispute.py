@@ -13,7 +13,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0012_usage_index"),
+        ("billing", "0013_billing_period"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
