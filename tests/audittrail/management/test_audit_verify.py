@@ -71,7 +71,7 @@ def test_json_report(five: str) -> None:
 #: (tampering, expected first bad seq, a failed check's code).
 CASES: dict[str, tuple[Callable[[], None], int, str]] = {
     "changed_field": (
-        lambda: tamper(3, object_id="api-requests@99"),
+        lambda: tamper(3, object_id="forged"),
         3,
         "audit_record_hash_mismatch",
     ),

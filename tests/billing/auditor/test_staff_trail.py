@@ -50,14 +50,16 @@ def test_anonymous_and_plain_users_are_kept_out(
 def test_trail_lists_newest_first_with_paging_and_the_head(auditor: Client) -> None:
     """One page holds the newest records; page 2 the oldest; the head is
     shown to pin."""
-    AuditRecordFactory.create_batch(TRAIL_RECORDS_PER_PAGE + 2)
+    total = TRAIL_RECORDS_PER_PAGE + 2
+    for n in range(1, total + 1):
+        AuditRecordFactory(object_id=f"plan@{n}")
     head = audit_head_get()
     first = _body(auditor.get(reverse("audit:trail")))
     assert str(head) in first
-    assert f"api-requests@{TRAIL_RECORDS_PER_PAGE + 2}" in first
-    assert "tariff_version:api-requests@1<" not in first
+    assert f"tariff_version:plan@{total}<" in first
+    assert "tariff_version:plan@1<" not in first
     second = _body(auditor.get(reverse("audit:trail") + "?page=2"))
-    assert "tariff_version:api-requests@1<" in second
+    assert "tariff_version:plan@1<" in second
 
 
 def test_verify_shows_a_valid_chain_and_then_the_tampered_record(
