@@ -350,10 +350,18 @@ def verify_audit_chain(
             f"the pinned head {pinned} is not in the chain ({count} records): "
             "records were deleted from its end",
         )
+    if count:
+        passed = (
+            f"{count} record hashes recompute",
+            f"{count} records link to their predecessor",
+            f"seq runs 1 .. {count} without gaps",
+        )
+    else:
+        passed = ("no records",) * 3
     checks = (
-        _result("record_hash", hashes, f"{count} record hashes recompute"),
-        _result("chain_link", links, f"{count} records link to their predecessor"),
-        _result("sequence", order, f"seq runs 1 .. {count} without gaps"),
+        _result("record_hash", hashes, passed[0]),
+        _result("chain_link", links, passed[1]),
+        _result("sequence", order, passed[2]),
         _head_result(head_check, pinned),
     )
     bad = [f.seq for f in (hashes, links, order, head_check) if f.seq is not None]
