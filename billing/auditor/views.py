@@ -3,8 +3,9 @@
 For staff and members of the ``auditors`` group (:class:`AuditorRequiredMixin`);
 anonymous visitors are sent to ``/audit/login/``, other signed-in users get a
 403 page. Views only parse the request, call a selector of
-:mod:`billing.auditor` (bundles, search, trust) or
-:mod:`transparency.selectors_audit` (log-only verdicts, given the trust) and
+:mod:`billing.auditor` (bundles, search, trust),
+:mod:`transparency.selectors_audit` (log-only verdicts, given the trust) or
+:mod:`audittrail.selectors` (the staff audit trail and its verdict) and
 render a template in ``templates/audit/``; every verdict comes from the
 protocol verifiers.
 """

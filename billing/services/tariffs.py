@@ -163,11 +163,7 @@ def tariff_version_update(
         TariffImmutable: if the version is published.
         TariffError: if the result is not a valid tariff.
     """
-    locked = (
-        TariffVersion.objects.select_for_update()
-        .select_related("tariff")
-        .get(pk=version.pk)
-    )
+    locked = TariffVersion.objects.select_for_update().get(pk=version.pk)
     if locked.status != TariffVersion.Status.DRAFT:
         raise TariffImmutable(
             f"{locked} is published and immutable; create a new version", field="status"

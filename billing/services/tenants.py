@@ -213,9 +213,7 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
 def api_key_revoke(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
     """Revoke a key from now on; audit ``api_key.revoke`` by ``actor``.
     Idempotent: revoking a revoked key changes and records nothing."""
-    locked = (
-        ApiKey.objects.select_for_update().select_related("tenant").get(pk=api_key.pk)
-    )
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if locked.revoked_at is None:
         before = _api_key_state(locked)
         locked.revoked_at = timezone.now()
