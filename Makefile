@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 # Every app package held at 100 % docstring coverage ([tool.interrogate] in
 # pyproject.toml; migrations excluded there).
-DOCSTRING_GATE := kernel billing transparency revocation circuits config
+DOCSTRING_GATE := kernel audittrail billing transparency revocation circuits config
 
 .PHONY: demo test serve install install-test migrate keys bench lint clean
 

@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from audittrail import errors as audit_errors
 from billing import errors as billing_errors
 from billing.protocol import errors as billing_protocol_errors
 from circuits import errors as circuits_errors
@@ -118,6 +119,9 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     circuits_protocol_errors.ProverSelfCheckError: 503,
     circuits_protocol_errors.Groth16BackendError: 503,
     circuits_protocol_errors.ProverInputError: 500,
+    audit_errors.AuditAppendOnly: 409,
+    # Audit input comes from our own staff actions, never from a request.
+    audit_errors.AuditInputInvalid: 500,
     MeterproofError: 400,
 }
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "axes",
+    "audittrail.apps.AuditTrailConfig",
     "transparency.apps.TransparencyConfig",
     "billing.apps.BillingConfig",
     "revocation.apps.RevocationConfig",

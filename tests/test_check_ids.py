@@ -25,7 +25,15 @@ from kernel.check_registry import CHECK_ID_PATTERN, CHECK_TAG
 ROOT = Path(__file__).resolve().parents[1]
 
 #: First-party packages; the Django apps among them have an ``apps.py``.
-PACKAGES = ("kernel", "transparency", "circuits", "revocation", "billing", "config")
+PACKAGES = (
+    "kernel",
+    "audittrail",
+    "transparency",
+    "circuits",
+    "revocation",
+    "billing",
+    "config",
+)
 #: A check id of ours, of any level (a stray ``C``/``I``/``D`` is caught too).
 ANY_ID = re.compile(rf"^(?:{'|'.join(PACKAGES)})\.[A-Z][0-9]{{3}}$")
 #: A check id inside prose (README, docs, docstrings).

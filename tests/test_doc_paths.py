@@ -35,7 +35,15 @@ TOP_LEVEL = frozenset(
 
 #: A backticked token: a path (with a slash) or a dotted Python name.
 BACKTICKED = re.compile(r"`([^`\s]+)`")
-APPS = ("billing", "transparency", "revocation", "circuits", "kernel", "config")
+APPS = (
+    "audittrail",
+    "billing",
+    "transparency",
+    "revocation",
+    "circuits",
+    "kernel",
+    "config",
+)
 DOTTED = re.compile(rf"^(?:{'|'.join(APPS)})(?:\.[A-Za-z_]\w*)+$")
 
 

@@ -1,8 +1,9 @@
 """The import graph of the project's modules runs one way (issue 11).
 
-Layers, bottom to top, by top-level package: ``kernel`` (0) < ``transparency``
-(1) < ``circuits``, ``revocation`` (2, siblings that never import each other)
-< ``billing`` (3) < ``config`` (4). Every ``.py`` under those packages
+Layers, bottom to top, by top-level package: ``kernel`` (0) < ``audittrail`` (1,
+the staff audit trail every app with staff actions writes to) <
+``transparency`` (2) < ``circuits``, ``revocation`` (3, siblings that never
+import each other) < ``billing`` (4) < ``config`` (5). Every ``.py`` under those packages
 (migrations excluded; tests, scripts and bench are outside the graph) is
 parsed with ``ast``, and:
 
@@ -34,11 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Layer of each top-level package (equal numbers: siblings).
 LAYERS = {
     "kernel": 0,
-    "transparency": 1,
-    "circuits": 2,
-    "revocation": 2,
-    "billing": 3,
-    "config": 4,
+    "audittrail": 1,
+    "transparency": 2,
+    "circuits": 3,
+    "revocation": 3,
+    "billing": 4,
+    "config": 5,
 }
 
 

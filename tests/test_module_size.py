@@ -8,7 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("kernel", "billing", "transparency", "revocation", "circuits", "config")
+APPS = (
+    "kernel",
+    "audittrail",
+    "billing",
+    "transparency",
+    "revocation",
+    "circuits",
+    "config",
+)
 MAX_LINES = 500
 
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: First-party code: the apps, the project package, scripts and the tests.
 SOURCE_DIRS = (
     "kernel",
+    "audittrail",
     "transparency",
     "circuits",
     "revocation",

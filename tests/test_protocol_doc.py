@@ -15,7 +15,15 @@ from kernel.protocol.errors import MeterproofError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
-APPS = ("billing", "circuits", "config", "kernel", "revocation", "transparency")
+APPS = (
+    "audittrail",
+    "billing",
+    "circuits",
+    "config",
+    "kernel",
+    "revocation",
+    "transparency",
+)
 #: Codes given as literals: ``CheckFailed("code", ...)``, ``code="..."``,
 #: ``error_response("code", ...)``, ``"error": {"code": "..."}`` and the
 #: Groth16 binding's ``reason`` values.

@@ -62,7 +62,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         """Revoke each selected key through ``api_key_revoke`` (idempotent)."""
         revoked = [
-            api_key_revoke(api_key=key).prefix
+            api_key_revoke(api_key=key, actor=request.user).prefix
             for key in queryset.filter(revoked_at__isnull=True)
         ]
         skipped = queryset.count() - len(revoked)
@@ -100,7 +100,10 @@ class MeterKeyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     @admin.action(description="Retire selected meter keys now", permissions=["revoke"])
     def retire(self, request: HttpRequest, queryset: QuerySet[MeterKey]) -> None:
         """End each key's window now through ``meter_key_retire``."""
-        kids = [meter_key_retire(meter_key=row).kid[:10] for row in queryset]
+        kids = [
+            meter_key_retire(meter_key=row, actor=request.user).kid[:10]
+            for row in queryset
+        ]
         self.message_user(request, f"Retired {len(kids)}: {', '.join(kids)}.")
 
     @admin.action(description="Revoke selected meter keys", permissions=["revoke"])
@@ -156,5 +159,6 @@ class MeterKeyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             public_key_b64url=form.cleaned_data["public_key_b64url"],
             not_before=form.cleaned_data.get("not_before"),
             not_after=form.cleaned_data.get("not_after"),
+            actor=request.user,
         )
         obj.pk, obj.kid, obj.created_at = row.pk, row.kid, row.created_at

@@ -121,6 +121,7 @@ class TariffAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             metric=form.cleaned_data["metric"],
             currency=form.cleaned_data["currency"],
             name=form.cleaned_data.get("name", ""),
+            actor=request.user,
         )
         obj.pk, obj.created_at = created.pk, created.created_at
 
@@ -317,6 +318,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 effective_from=data["effective_from"],
                 effective_to=data.get("effective_to"),
                 rounding=data.get("rounding") or "half_up",
+                actor=request.user,
             )
             obj.pk, obj.version, obj.created_at = (
                 created.pk,
@@ -327,7 +329,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         editable = ("pricing", "rounding", "effective_from", "effective_to")
         changes = {f: data[f] for f in editable if f in form.changed_data}
         if changes:
-            tariff_version_update(obj, **changes)
+            tariff_version_update(obj, actor=request.user, **changes)
 
     @admin.action(description="Publish selected drafts", permissions=["change"])
     def publish_drafts(
@@ -340,7 +342,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             "tariff__tariff_id", "version"
         ):
             try:
-                done = tariff_version_publish(version=version)
+                done = tariff_version_publish(version=version, actor=request.user)
             except (MeterproofError, ValidationError, IntegrityError) as exc:
                 self.message_user(
                     request,
@@ -368,7 +370,7 @@ class TariffVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         ):
             try:
                 draft = tariff_version_new_from(
-                    version=version, effective_from=effective_from
+                    version=version, effective_from=effective_from, actor=request.user
                 )
             except (MeterproofError, ValidationError, IntegrityError) as exc:
                 self.message_user(

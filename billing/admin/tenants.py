@@ -93,7 +93,11 @@ class SubscriptionForm(forms.ModelForm):
 
 class SubscriptionFormSet(BaseInlineFormSet):
     """Saves through the services: new rows by ``subscription_create``,
-    changed ends by ``subscription_end``; never deletes."""
+    changed ends by ``subscription_end``; never deletes. ``audit_actor`` is
+    the staff user the audit trail records (set by
+    ``TenantAdmin.save_formset``)."""
+
+    audit_actor: Any = None
 
     def save_new(self, form: forms.ModelForm, commit: bool = True) -> Subscription:
         """Subscribe through ``subscription_create``."""
@@ -103,6 +107,7 @@ class SubscriptionFormSet(BaseInlineFormSet):
             tariff=data["tariff"],
             starts_at=data["starts_at"],
             ends_at=data.get("ends_at"),
+            actor=self.audit_actor,
         )
 
     def save_existing(
@@ -113,7 +118,9 @@ class SubscriptionFormSet(BaseInlineFormSet):
         if ends_at is None:  # still open (clean_ends_at refuses reopening)
             obj.refresh_from_db()
             return obj
-        return subscription_end(subscription=obj, ends_at=ends_at)
+        return subscription_end(
+            subscription=obj, ends_at=ends_at, actor=self.audit_actor
+        )
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -249,6 +256,7 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 slug=form.cleaned_data["slug"],
                 name=form.cleaned_data.get("name", ""),
                 is_surrogate=form.cleaned_data.get("is_surrogate", False),
+                actor=request.user,
             )
             obj.pk = created.pk
             obj.name = created.name
@@ -259,17 +267,26 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             for field in TENANT_UPDATE_FIELDS
             if field in form.changed_data
         }
-        tenant_update(tenant=obj, changes=changes)
+        tenant_update(tenant=obj, changes=changes, actor=request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Tenants are deactivated, not deleted (their bundles stay)."""
         return False
 
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: Any, change: bool
+    ) -> None:
+        """Save the inlines with the staff user as the audit trail's actor."""
+        formset.audit_actor = request.user
+        super().save_formset(request, form, formset, change)
+
     @admin.action(description="Issue API key", permissions=["change"])
     def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         """Issue one API key per selected tenant and show each secret once."""
         for tenant in queryset.order_by("slug"):
-            issued = api_key_issue(tenant=tenant, name=f"admin:{request.user}")
+            issued = api_key_issue(
+                tenant=tenant, name=f"admin:{request.user}", actor=request.user
+            )
             self.message_user(
                 request,
                 f"New API key for {tenant.slug} (prefix {issued.api_key.prefix}): "

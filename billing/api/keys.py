@@ -74,6 +74,7 @@ class MeterKeyListCreateApi(APIView):
             jwk=jwk,
             not_before=fields.get("not_before"),
             not_after=fields.get("not_after"),
+            actor=f"tenant:{request.user.slug}",
         )
         return Response(MeterKeyOutputSerializer(row).data, status=201)
 
@@ -86,7 +87,10 @@ class MeterKeyRetireApi(APIView):
     def post(self, request: Request, kid: str) -> Response:
         """Return the key with its new ``not_after``; 404 for another
         tenant's or an unknown kid."""
-        row = meter_key_retire(meter_key=meter_key_get(tenant=request.user, kid=kid))
+        row = meter_key_retire(
+            meter_key=meter_key_get(tenant=request.user, kid=kid),
+            actor=f"tenant:{request.user.slug}",
+        )
         return Response(MeterKeyOutputSerializer(row).data)
 
 

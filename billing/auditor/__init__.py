@@ -13,5 +13,6 @@ Modules:
     selectors_entries: the entry browser and search (leaf, receipt, tenant).
     selectors_bundles: an entry with its bundle and every verdict.
     views, urls: the pages (namespace ``audit``), templates in
-        ``templates/audit/``.
+        ``templates/audit/``; ``trail/`` and ``trail.jsonl`` show and export
+        the staff audit trail through :mod:`audittrail.selectors`.
 """

@@ -24,4 +24,6 @@ urlpatterns = [
         name="entry",
     ),
     path("consistency/", views.ConsistencyView.as_view(), name="consistency"),
+    path("trail/", views.StaffTrailView.as_view(), name="trail"),
+    path("trail.jsonl", views.StaffTrailExportView.as_view(), name="trail_export"),
 ]

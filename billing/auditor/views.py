@@ -3,24 +3,34 @@
 For staff and members of the ``auditors`` group (:class:`AuditorRequiredMixin`);
 anonymous visitors are sent to ``/audit/login/``, other signed-in users get a
 403 page. Views only parse the request, call a selector of
-:mod:`billing.auditor` (bundles, search, trust) or
-:mod:`transparency.selectors_audit` (log-only verdicts, given the trust) and
+:mod:`billing.auditor` (bundles, search, trust),
+:mod:`transparency.selectors_audit` (log-only verdicts, given the trust) or
+:mod:`audittrail.selectors` (the staff audit trail and its verdict) and
 render a template in ``templates/audit/``; every verdict comes from the
 protocol verifiers.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views import View
 
+from audittrail.protocol.errors import AuditHeadFormatError
+from audittrail.selectors import (
+    audit_head_get,
+    audit_record_list,
+    audit_records_iter,
+    audit_trail_verify,
+)
 from billing.auditor.selectors_bundles import entry_audit_get
 from billing.auditor.selectors_entries import entry_bundles_get, entry_search
 from billing.auditor.selectors_trust import audit_trust_get
@@ -40,6 +50,7 @@ from transparency.services.auditors import AUDITORS_GROUP
 
 ENTRIES_PER_PAGE = 50
 CHECKPOINTS_PER_PAGE = 50
+TRAIL_RECORDS_PER_PAGE = 50
 
 
 def is_auditor(user: Any) -> bool:
@@ -193,3 +204,62 @@ class ConsistencyView(AuditorRequiredMixin, View):
             context["error"] = "Pick the first (older) checkpoint too."
             status = 400
         return render(request, "audit/consistency.html", context, status=status)
+
+
+class StaffTrailView(AuditorRequiredMixin, View):
+    """``/audit/trail/``: the staff audit trail, newest first, with its head
+    (``seq:record_hash``, to pin) and, on ``?verify=1`` (optionally with
+    ``&expect_head=SEQ:HASH``), the chain verdict."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """Render one page of records (and the verdict when asked)."""
+        page = Paginator(audit_record_list(), TRAIL_RECORDS_PER_PAGE).get_page(
+            _page_number(request)
+        )
+        rows = [
+            (
+                record,
+                json.dumps(record.before, indent=2, ensure_ascii=False),
+                json.dumps(record.after, indent=2, ensure_ascii=False),
+            )
+            for record in page.object_list
+        ]
+        context: dict[str, Any] = {
+            "nav": "trail",
+            "page": page,
+            "rows": rows,
+            "head": audit_head_get(),
+            "expect_head": request.GET.get("expect_head", "").strip(),
+        }
+        status = 200
+        if request.GET.get("verify"):
+            try:
+                context["report"] = audit_trail_verify(
+                    expect_head=context["expect_head"] or None
+                )
+            except AuditHeadFormatError as exc:
+                context["error"] = exc.message
+                status = 400
+        return render(request, "audit/trail.html", context, status=status)
+
+
+def _json_lines() -> Iterator[str]:
+    for record in audit_records_iter():
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+class StaffTrailExportView(AuditorRequiredMixin, View):
+    """``/audit/trail.jsonl``: the whole staff audit trail as JSON lines
+    (``seq`` order, the format ``manage.py audit_export`` writes), streamed,
+    for ``meterproof verify-audit``. The ``X-Audit-Head`` header is the head
+    when the response started."""
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        """Stream the export."""
+        head = audit_head_get()
+        response = StreamingHttpResponse(
+            _json_lines(), content_type="application/jsonl; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="audit-trail.jsonl"'
+        response["X-Audit-Head"] = str(head) if head else ""
+        return response

@@ -7,6 +7,7 @@ Usage::
         [--max-snapshot-age SEC] [--now UNIX_SECONDS]
         [--groth16-backend fast|reference] [--json [--failures-only] [--compact]]
     meterproof price --tariff TARIFF.json --quantity N
+    meterproof verify-audit AUDIT.jsonl [--expect-head SEQ:HASH] [--json]
 
 ``verify`` prints a summary (counts, failed checks by name, the first invalid
 files; a progress bar on stderr when it is a terminal), or with ``--json`` the
@@ -18,6 +19,8 @@ deeper than 64 levels is unusable (2); such a bundle file fails
 ``bundle_format`` with ``duplicate_member`` or ``json_too_deep``. ``price`` prints the charge of a
 quantity under a tariff (``amount_minor`` in the currency's minor unit).
 It trusts nothing but the trust-anchor file given on the command line.
+``verify-audit`` checks a staff audit-trail export
+(:mod:`audittrail.protocol.cli`).
 
 ``--profile strict`` (``VDI_VERIFY_STRICT_V1``) needs ``--revocation``: the
 signed revocation snapshot (``/.well-known/vdi-billing-revocation.json``), opened
@@ -38,6 +41,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from audittrail.protocol.cli import add_verify_audit_parser
 from kernel.protocol.errors import JsonInputError, ProtocolError
 from kernel.protocol.strictjson import loads as strict_loads
 from revocation.protocol.snapshot import snapshot_open
@@ -386,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--quantity", required=True, type=int, help="non-negative integer"
     )
     price.set_defaults(func=cmd_price)
+    add_verify_audit_parser(sub)
     return parser
 
 

@@ -18,6 +18,8 @@ from billing.services.tenants import tenant_create
 #: 0.02 USD per request (unit_amount_decimal is in cents).
 DEMO_PRICING = {"model": "per_unit", "unit_amount_decimal": "2"}
 DEMO_EFFECTIVE_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+#: The audit trail's actor for the demo data.
+DEMO_ACTOR = "system:demo"
 
 
 @transaction.atomic
@@ -27,7 +29,11 @@ def demo_seed(
     """Create (idempotently) the demo tariff, published from 2015-01-01, and the
     demo tenant, subscribed to it from that date; return them."""
     tariff = Tariff.objects.filter(tariff_id=tariff_id).first() or tariff_create(
-        tariff_id=tariff_id, metric="api_requests", currency="USD", name="API requests"
+        tariff_id=tariff_id,
+        metric="api_requests",
+        currency="USD",
+        name="API requests",
+        actor=DEMO_ACTOR,
     )
     version = (
         tariff.versions.filter(status=TariffVersion.Status.PUBLISHED)
@@ -36,11 +42,19 @@ def demo_seed(
     )
     if version is None:
         draft = tariff_version_create(
-            tariff=tariff, pricing=DEMO_PRICING, effective_from=DEMO_EFFECTIVE_FROM
+            tariff=tariff,
+            pricing=DEMO_PRICING,
+            effective_from=DEMO_EFFECTIVE_FROM,
+            actor=DEMO_ACTOR,
         )
-        version = tariff_version_publish(version=draft)
+        version = tariff_version_publish(version=draft, actor=DEMO_ACTOR)
     tenant = Tenant.objects.filter(slug=tenant_slug).first()
     if tenant is None:
-        tenant = tenant_create(slug=tenant_slug, name="Demo tenant")
-        subscription_create(tenant=tenant, tariff=tariff, starts_at=DEMO_EFFECTIVE_FROM)
+        tenant = tenant_create(slug=tenant_slug, name="Demo tenant", actor=DEMO_ACTOR)
+        subscription_create(
+            tenant=tenant,
+            tariff=tariff,
+            starts_at=DEMO_EFFECTIVE_FROM,
+            actor=DEMO_ACTOR,
+        )
     return tenant, version

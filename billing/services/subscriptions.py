@@ -7,21 +7,58 @@ that portably (PostgreSQL's exclusion constraints are not SQLite's), so the
 services check it with the tenant's row locked (``SELECT ... FOR UPDATE``;
 SQLite serialises writers anyway). The database still enforces what it can:
 ``ends_at > starts_at`` and one row per ``(tenant, tariff, starts_at)``.
+
+Each change is audited in its transaction (``subscription.create``,
+``subscription.end``; :func:`audittrail.services.audit_record`) with
+``actor``: the staff user, a label (``system:tenant_create``) or ``None``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audittrail.services import audit_record
 from billing.errors import SubscriptionInvalid, SubscriptionOverlap
 from billing.models import Subscription, Tariff, Tenant
 from kernel.protocol.timefmt import format_rfc3339_utc
 
 __all__ = ["subscription_create", "subscription_end"]
+
+
+def _state(subscription: Subscription) -> dict[str, Any]:
+    """The audit trail's view of a subscription (slugs and ids, times as
+    Timestamps)."""
+    return {
+        "tenant": subscription.tenant.slug,
+        "tariff_id": subscription.tariff.tariff_id,
+        "metric": subscription.tariff.metric,
+        "starts_at": format_rfc3339_utc(subscription.starts_at),
+        "ends_at": format_rfc3339_utc(subscription.ends_at)
+        if subscription.ends_at
+        else None,
+    }
+
+
+def _audit(
+    subscription: Subscription,
+    *,
+    action: str,
+    actor: Any,
+    before: dict[str, Any] | None,
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        obj_type="subscription",
+        obj_id=subscription.pk,
+        before=before,
+        after=_state(subscription),
+    )
 
 
 def _stamp(value: datetime | None) -> str:
@@ -91,6 +128,7 @@ def subscription_create(
     tariff: Tariff,
     starts_at: datetime,
     ends_at: datetime | None = None,
+    actor: Any = None,
 ) -> Subscription:
     """Subscribe ``tenant`` to ``tariff`` from ``starts_at`` until ``ends_at``
     (exclusive; ``None``: no end); return the new row.
@@ -98,6 +136,7 @@ def subscription_create(
     Times are aware datetimes. From ``starts_at`` on, the tenant's events of
     ``tariff.metric`` are priced by the tariff's published version in force
     at their ``occurred_at``, and the tenant leaves the default plan.
+    Audited as ``subscription.create`` by ``actor``.
 
     Raises:
         SubscriptionInvalid: a naive time, or ``ends_at`` not after
@@ -116,12 +155,16 @@ def subscription_create(
     )
     subscription.full_clean()
     subscription.save()
+    _audit(subscription, action="subscription.create", actor=actor, before=None)
     return subscription
 
 
 @transaction.atomic
-def subscription_end(*, subscription: Subscription, ends_at: datetime) -> Subscription:
+def subscription_end(
+    *, subscription: Subscription, ends_at: datetime, actor: Any = None
+) -> Subscription:
     """End ``subscription`` at ``ends_at`` (exclusive, aware); return it.
+    A change is audited as ``subscription.end`` by ``actor``.
 
     Events that occur from ``ends_at`` on are no longer priced by it.
     Idempotent for the same ``ends_at``; an open subscription may be ended at
@@ -144,7 +187,9 @@ def subscription_end(*, subscription: Subscription, ends_at: datetime) -> Subscr
             f"earlier, not at {_stamp(ends_at)}",
             field="ends_at",
         )
+    before = _state(subscription)
     subscription.ends_at = ends_at
     subscription.full_clean()
     subscription.save(update_fields=["ends_at"])
+    _audit(subscription, action="subscription.end", actor=actor, before=before)
     return subscription

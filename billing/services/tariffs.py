@@ -1,5 +1,12 @@
 """Tariffs: drafts, publishing (immutable from then on), new versions, and
-the import of a tariff document (``manage.py tariff_import``)."""
+the import of a tariff document (``manage.py tariff_import``).
+
+Every change appends one record to the staff audit trail in its own
+transaction (:func:`audittrail.services.audit_record`): ``tariff.create``,
+``tariff.version_create``, ``tariff.version_update``, ``tariff.publish``.
+``actor`` is the staff user, a label (``system:tariff_import``) or ``None``
+(``system``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audittrail.services import audit_record, audit_snapshot
 from billing.errors import (
     TariffImmutable,
     TariffPublishConflict,
@@ -21,11 +29,52 @@ from billing.models import Tariff, TariffVersion
 from billing.protocol.tariff import TariffDocument
 from kernel.protocol.timefmt import format_rfc3339_utc
 
+#: The fields of a tariff the audit trail records.
+TARIFF_AUDIT_FIELDS = ("tariff_id", "name", "metric", "currency")
+#: The fields of a tariff version the audit trail records (never secrets:
+#: tariffs have none; the document is the published JSON).
+TARIFF_VERSION_AUDIT_FIELDS = (
+    "version",
+    "status",
+    "pricing",
+    "rounding",
+    "effective_from",
+    "effective_to",
+    "tariff_hash",
+    "published_at",
+)
 
+
+def _version_state(version: TariffVersion) -> dict[str, Any] | None:
+    state = audit_snapshot(version, TARIFF_VERSION_AUDIT_FIELDS)
+    if state is not None:
+        state["tariff_id"] = version.tariff.tariff_id
+    return state
+
+
+def _version_audit(
+    version: TariffVersion,
+    *,
+    action: str,
+    actor: Any,
+    before: dict[str, Any] | None,
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        obj_type="tariff_version",
+        obj_id=f"{version.tariff.tariff_id}@{version.version}",
+        before=before,
+        after=_version_state(version),
+    )
+
+
+@transaction.atomic
 def tariff_create(
-    *, tariff_id: str, metric: str, currency: str, name: str = ""
+    *, tariff_id: str, metric: str, currency: str, name: str = "", actor: Any = None
 ) -> Tariff:
-    """Create a tariff (the product; prices live in its versions).
+    """Create a tariff (the product; prices live in its versions); audit
+    ``tariff.create`` by ``actor``.
 
     Raises:
         django.core.exceptions.ValidationError: duplicate id or bad currency.
@@ -33,6 +82,14 @@ def tariff_create(
     tariff = Tariff(tariff_id=tariff_id, metric=metric, currency=currency, name=name)
     tariff.full_clean()
     tariff.save()
+    audit_record(
+        actor=actor,
+        action="tariff.create",
+        obj_type="tariff",
+        obj_id=tariff.tariff_id,
+        before=None,
+        after=audit_snapshot(tariff, TARIFF_AUDIT_FIELDS),
+    )
     return tariff
 
 
@@ -66,10 +123,12 @@ def tariff_version_create(
     effective_to: datetime | None = None,
     rounding: str = "half_up",
     number: int | None = None,
+    actor: Any = None,
 ) -> TariffVersion:
     """Create a draft version of ``tariff``: number ``number`` if given (an
     imported document keeps its own, so its ``tariff_hash`` is unchanged),
-    else the next one (``max(version) + 1``).
+    else the next one (``max(version) + 1``); audit
+    ``tariff.version_create`` by ``actor``.
 
     Raises:
         TariffError: if the pricing is not valid (checked now, not at publish).
@@ -89,12 +148,16 @@ def tariff_version_create(
     tariff_document(version)
     version.full_clean()
     version.save()
+    _version_audit(version, action="tariff.version_create", actor=actor, before=None)
     return version
 
 
 @transaction.atomic
-def tariff_version_update(version: TariffVersion, **changes: Any) -> TariffVersion:
-    """Change a draft version's pricing, rounding or window.
+def tariff_version_update(
+    version: TariffVersion, *, actor: Any = None, **changes: Any
+) -> TariffVersion:
+    """Change a draft version's pricing, rounding or window; audit
+    ``tariff.version_update`` by ``actor``.
 
     Raises:
         TariffImmutable: if the version is published.
@@ -105,6 +168,7 @@ def tariff_version_update(version: TariffVersion, **changes: Any) -> TariffVersi
         raise TariffImmutable(
             f"{locked} is published and immutable; create a new version", field="status"
         )
+    before = _version_state(locked)
     for name in ("pricing", "rounding", "effective_from", "effective_to"):
         if name in changes:
             setattr(locked, name, changes.pop(name))
@@ -115,12 +179,16 @@ def tariff_version_update(version: TariffVersion, **changes: Any) -> TariffVersi
     tariff_document(locked)
     locked.full_clean()
     locked.save()
+    _version_audit(locked, action="tariff.version_update", actor=actor, before=before)
     return locked
 
 
 @transaction.atomic
-def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
-    """Publish a draft: seal its document and ``tariff_hash``; immutable afterwards.
+def tariff_version_publish(
+    *, version: TariffVersion, actor: Any = None
+) -> TariffVersion:
+    """Publish a draft: seal its document and ``tariff_hash``; immutable
+    afterwards. Audit ``tariff.publish`` by ``actor``.
 
     Raises:
         TariffStateError: if it is not a draft.
@@ -152,6 +220,7 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
             f"v{locked.version} cannot be published with the same start",
             field="effective_from",
         )
+    before = _version_state(locked)
     document = tariff_document(locked)
     locked.document = document
     locked.tariff_hash = TariffDocument.from_json(document).tariff_hash
@@ -159,20 +228,22 @@ def tariff_version_publish(*, version: TariffVersion) -> TariffVersion:
     locked.published_at = timezone.now()
     locked.full_clean()
     locked.save()
+    _version_audit(locked, action="tariff.publish", actor=actor, before=before)
     return locked
 
 
 def tariff_version_new_from(
-    *, version: TariffVersion, effective_from: datetime
+    *, version: TariffVersion, effective_from: datetime, actor: Any = None
 ) -> TariffVersion:
     """Start a new draft version copying ``version``'s pricing (the way to change
-    a published tariff)."""
+    a published tariff); audited as ``tariff.version_create``."""
     return tariff_version_create(
         tariff=version.tariff,
         pricing=version.pricing,
         rounding=version.rounding,
         effective_from=effective_from,
         effective_to=None,
+        actor=actor,
     )
 
 
@@ -216,7 +287,9 @@ def _draft_hash(version: TariffVersion) -> str:
 
 
 @transaction.atomic
-def tariff_import(*, document: Any, publish: bool = False) -> TariffImport:
+def tariff_import(
+    *, document: Any, publish: bool = False, actor: Any = None
+) -> TariffImport:
     """Store a tariff document (the JSON ``export_tariff`` writes,
     docs/PROTOCOL.md §4.5) as a draft version of its tariff, or published.
 
@@ -230,6 +303,9 @@ def tariff_import(*, document: Any, publish: bool = False) -> TariffImport:
     Args:
         document: the decoded JSON object (every key required).
         publish: publish the version (``tariff_version_publish``).
+        actor: who imports, for the audit trail (``manage.py tariff_import``
+            gives ``system:tariff_import``); each change it makes is audited,
+            an ``unchanged`` import writes no record.
 
     Raises:
         TariffError: (``tariff_invalid``) the document is not a valid tariff;
@@ -248,6 +324,7 @@ def tariff_import(*, document: Any, publish: bool = False) -> TariffImport:
             tariff_id=parsed.tariff_id,
             metric=parsed.metric,
             currency=parsed.currency,
+            actor=actor,
         )
     for name in ("metric", "currency"):
         stored, wanted = getattr(tariff, name), getattr(parsed, name)
@@ -266,12 +343,14 @@ def tariff_import(*, document: Any, publish: bool = False) -> TariffImport:
     action: TariffImportAction
     version = tariff.versions.filter(version=parsed.version).first()
     if version is None:
-        version = tariff_version_create(tariff=tariff, number=parsed.version, **fields)
+        version = tariff_version_create(
+            tariff=tariff, number=parsed.version, actor=actor, **fields
+        )
         action = "created"
     elif _draft_hash(version) == parsed.tariff_hash:
         action = "unchanged"
     elif version.status == TariffVersion.Status.DRAFT:
-        version = tariff_version_update(version, **fields)
+        version = tariff_version_update(version, actor=actor, **fields)
         action = "updated"
     else:
         raise TariffVersionConflict(
@@ -281,6 +360,6 @@ def tariff_import(*, document: Any, publish: bool = False) -> TariffImport:
             field="version",
         )
     if publish and version.status == TariffVersion.Status.DRAFT:
-        version = tariff_version_publish(version=version)
+        version = tariff_version_publish(version=version, actor=actor)
         action = "published"
     return TariffImport(version=version, tariff_hash=parsed.tariff_hash, action=action)

@@ -1,4 +1,13 @@
-"""Tenants, API keys and tenant meter keys."""
+"""Tenants, API keys and tenant meter keys.
+
+Every change appends one record to the staff audit trail in its own
+transaction (:func:`audittrail.services.audit_record`): ``tenant.create``,
+``tenant.update``, ``api_key.create``, ``api_key.revoke``,
+``meter_key.create``, ``meter_key.retire`` (a meter key's revocation is
+``revocation.key_add``, recorded by the revocation service). ``actor`` is
+the staff user, a label (``system:<command>``, ``tenant:<slug>``) or
+``None`` (``system``). API key hashes are never recorded.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import nacl.signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audittrail.services import audit_record, audit_snapshot
 from billing.errors import MeterKeyConflict, MeterKeyInvalid, MeterKeyNotFound
 from billing.keyring import get_keyring
 from billing.models import ApiKey, MeterKey, Tenant
@@ -34,14 +44,49 @@ from transparency.protocol.note import NoteVerifier
 
 API_KEY_PREFIX = "mp"
 
+#: Fields of each row the audit trail records (never ``key_hash``).
+TENANT_AUDIT_FIELDS = ("slug", "name", "is_active", "is_surrogate")
+API_KEY_AUDIT_FIELDS = ("prefix", "tenant", "name", "created_at", "revoked_at")
+METER_KEY_AUDIT_FIELDS = (
+    "kid",
+    "tenant",
+    "public_key_b64url",
+    "not_before",
+    "not_after",
+)
 
+
+def _tenant_state(tenant: Tenant) -> dict[str, Any] | None:
+    return audit_snapshot(tenant, TENANT_AUDIT_FIELDS)
+
+
+def _with_slug(state: dict[str, Any] | None, tenant: Tenant) -> dict[str, Any] | None:
+    # ``tenant`` is a primary key in a snapshot; the slug is what staff know.
+    if state is not None:
+        state["tenant"] = tenant.slug
+    return state
+
+
+def _api_key_state(api_key: ApiKey) -> dict[str, Any] | None:
+    return _with_slug(audit_snapshot(api_key, API_KEY_AUDIT_FIELDS), api_key.tenant)
+
+
+def _meter_key_state(meter_key: MeterKey) -> dict[str, Any] | None:
+    return _with_slug(
+        audit_snapshot(meter_key, METER_KEY_AUDIT_FIELDS), meter_key.tenant
+    )
+
+
+@transaction.atomic
 def tenant_create(
     *,
     slug: str,
     name: str = "",
     is_surrogate: bool = False,
+    actor: Any = None,
 ) -> Tenant:
-    """Create a tenant after validating it (``full_clean``).
+    """Create a tenant after validating it (``full_clean``); audit
+    ``tenant.create`` by ``actor``.
 
     The new tenant has no subscription: it is on the default plan until
     ``billing.services.subscriptions.subscription_create`` subscribes it.
@@ -52,6 +97,14 @@ def tenant_create(
     tenant = Tenant(slug=slug, name=name or slug, is_surrogate=is_surrogate)
     tenant.full_clean()
     tenant.save()
+    audit_record(
+        actor=actor,
+        action="tenant.create",
+        obj_type="tenant",
+        obj_id=tenant.slug,
+        before=None,
+        after=_tenant_state(tenant),
+    )
     return tenant
 
 
@@ -62,9 +115,12 @@ TENANT_UPDATE_FIELDS = ("name", "is_active")
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, changes: Mapping[str, Any]) -> Tenant:
+def tenant_update(
+    *, tenant: Tenant, changes: Mapping[str, Any], actor: Any = None
+) -> Tenant:
     """Change some of a tenant's ``name`` and ``is_active``; validate
-    (``full_clean``) and save only those columns.
+    (``full_clean``) and save only those columns; audit ``tenant.update`` by
+    ``actor`` (before: the stored row).
 
     ``changes`` maps field names of :data:`TENANT_UPDATE_FIELDS` to their new
     values. An empty mapping saves nothing.
@@ -82,10 +138,20 @@ def tenant_update(*, tenant: Tenant, changes: Mapping[str, Any]) -> Tenant:
         )
     if not changes:
         return tenant
+    stored = Tenant.objects.filter(pk=tenant.pk).first()
+    before = _tenant_state(stored) if stored is not None else None
     for field, value in changes.items():
         setattr(tenant, field, value)
     tenant.full_clean()
     tenant.save(update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        action="tenant.update",
+        obj_type="tenant",
+        obj_id=tenant.slug,
+        before=before,
+        after=_tenant_state(tenant),
+    )
     return tenant
 
 
@@ -102,11 +168,13 @@ def _hash_key(secret: str) -> str:
 
 
 @transaction.atomic
-def api_key_issue(*, tenant: Tenant, name: str = "") -> IssuedApiKey:
+def api_key_issue(*, tenant: Tenant, name: str = "", actor: Any = None) -> IssuedApiKey:
     """Issue an API key ``mp_<prefix>_<secret>`` (prefix 12, secret 43 chars).
 
     Only SHA-256 of the whole key is stored; the 12-character prefix finds the
     row. The key carries 256 random bits, so a plain hash suffices (no KDF).
+    Audited as ``api_key.create`` by ``actor`` (prefix, tenant, name; never
+    the secret or its hash).
     """
     prefix = secrets.token_hex(6)
     secret = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
@@ -115,6 +183,14 @@ def api_key_issue(*, tenant: Tenant, name: str = "") -> IssuedApiKey:
     )
     api_key.full_clean()
     api_key.save()
+    audit_record(
+        actor=actor,
+        action="api_key.create",
+        obj_type="api_key",
+        obj_id=api_key.prefix,
+        before=None,
+        after=_api_key_state(api_key),
+    )
     return IssuedApiKey(api_key=api_key, secret=secret)
 
 
@@ -133,11 +209,24 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     return row
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoke a key from now on (idempotent)."""
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
+    """Revoke a key from now on; audit ``api_key.revoke`` by ``actor``.
+    Idempotent: revoking a revoked key changes and records nothing."""
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is None:
+        before = _api_key_state(locked)
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="api_key.revoke",
+            obj_type="api_key",
+            obj_id=locked.prefix,
+            before=before,
+            after=_api_key_state(locked),
+        )
+    api_key.revoked_at = locked.revoked_at
     return api_key
 
 
@@ -192,8 +281,10 @@ def meter_key_register(
     public_key_b64url: str | None = None,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    actor: Any = None,
 ) -> MeterKey:
-    """Register a tenant gateway's Ed25519 meter public key.
+    """Register a tenant gateway's Ed25519 meter public key; audit
+    ``meter_key.create`` by ``actor`` (the public key, never a private one).
 
     Give the key as an OKP JWK ``{"kty": "OKP", "crv": "Ed25519", "x": ...}``
     (RFC 8037) or as ``public_key_b64url`` (32 bytes, base64url). The kid is its
@@ -252,19 +343,39 @@ def meter_key_register(
             row.save()
     except IntegrityError as exc:  # a concurrent registration won
         raise _already_registered(kid) from exc
+    audit_record(
+        actor=actor,
+        action="meter_key.create",
+        obj_type="meter_key",
+        obj_id=row.kid,
+        before=None,
+        after=_meter_key_state(row),
+    )
     return row
 
 
 @transaction.atomic
-def meter_key_retire(*, meter_key: MeterKey, at: datetime | None = None) -> MeterKey:
+def meter_key_retire(
+    *, meter_key: MeterKey, at: datetime | None = None, actor: Any = None
+) -> MeterKey:
     """End a meter key's window at ``at`` (default now): events that occurred
     from then on no longer verify under the strict profile; earlier ones do.
-    Idempotent; never extends a window that already ends earlier.
+    Idempotent; never extends a window that already ends earlier. A change
+    is audited as ``meter_key.retire`` by ``actor``.
     """
     moment = at or timezone.now()
     if meter_key.not_after is None or meter_key.not_after > moment:
+        before = _meter_key_state(meter_key)
         meter_key.not_after = moment
         meter_key.save(update_fields=["not_after"])
+        audit_record(
+            actor=actor,
+            action="meter_key.retire",
+            obj_type="meter_key",
+            obj_id=meter_key.kid,
+            before=before,
+            after=_meter_key_state(meter_key),
+        )
     return meter_key
 
 

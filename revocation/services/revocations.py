@@ -3,7 +3,10 @@
 Every revocation change (add or lift) publishes a new signed snapshot with
 ``sequence + 1`` in the same transaction, so the feed never lags the table.
 Lifting is a recorded action (who, why, when) on the revocation row, never a
-delete.
+delete. Each add or lift also appends one record to the staff audit trail in
+the same transaction (``revocation.key_add``, ``revocation.key_lift``,
+``revocation.attestation_add``, ``revocation.attestation_lift``;
+:func:`audittrail.services.audit_record`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from audittrail.services import audit_record, audit_snapshot
 from kernel.protocol.text import unstorable_char
 from revocation.errors import AlreadyLifted, AlreadyRevoked, RevocationInputInvalid
 from revocation.models import RevokedAttestation, RevokedKey
@@ -31,6 +35,41 @@ _KID_OR_ID = r"[\x21-\x7e]{1,128}"
 #: An RFC 7638 thumbprint as this protocol writes kids: base64url (no
 #: padding) of a 32-byte SHA-256 digest, 43 characters.
 KID_PATTERN = r"[A-Za-z0-9_-]{43}"
+
+
+#: Fields of a revocation row the audit trail records.
+_AUDIT_FIELDS = (
+    "reason",
+    "revoked_by_label",
+    "revoked_at",
+    "lifted_at",
+    "lifted_by_label",
+    "lift_reason",
+)
+
+
+def _audit(
+    row: RevokedKey | RevokedAttestation,
+    *,
+    verb: str,
+    actor: Any,
+    before: dict[str, Any] | None,
+) -> None:
+    """Append ``revocation.<key|attestation>_<verb>`` for ``row``."""
+    kind = "key" if isinstance(row, RevokedKey) else "attestation"
+    audit_record(
+        actor=actor,
+        action=f"revocation.{kind}_{verb}",
+        obj_type=f"revoked_{kind}",
+        obj_id=row.pk,
+        before=before,
+        after=_audit_state(row),
+    )
+
+
+def _audit_state(row: RevokedKey | RevokedAttestation) -> dict[str, Any]:
+    names = ("kid",) if isinstance(row, RevokedKey) else ("receipt_id", "bundle_hash")
+    return audit_snapshot(row, (*names, *_AUDIT_FIELDS)) or {}
 
 
 def _actor_label(actor: Any, label: str | None = None) -> str:
@@ -243,6 +282,12 @@ def _revoke(
     row.revoked_at = moment
     row.full_clean(validate_constraints=False)
     row.save()
+    _audit(
+        row,
+        verb="add",
+        actor=actor if actor is not None else actor_label,
+        before=None,
+    )
     revocation_snapshot_publish(now=moment)
     logger.warning(
         "%s revoked by %s: %s",
@@ -274,11 +319,13 @@ def _lift(
             f"revocation of {what(row)} was lifted at {row.lifted_at.isoformat()}"
         )
     moment = now or timezone.now()
+    before = _audit_state(row)
     row.lifted_at = max(moment, row.revoked_at)
     row.lifted_by = _actor_user(actor)
     row.lifted_by_label = _actor_label(actor)
     row.lift_reason = reason
     row.save(update_fields=["lifted_at", "lifted_by", "lifted_by_label", "lift_reason"])
+    _audit(row, verb="lift", actor=actor, before=before)
     revocation_snapshot_publish(now=moment)
     logger.warning(
         "%s revocation lifted by %s: %s",

@@ -57,7 +57,11 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: cannot read: {exc.strerror or exc}") from None
         try:
             document = strictjson.loads(data)
-            result = tariff_import(document=document, publish=options["publish"])
+            result = tariff_import(
+                document=document,
+                publish=options["publish"],
+                actor="system:tariff_import",
+            )
         except MeterproofError as exc:
             where = f" (field {exc.field})" if exc.field else ""
             raise CommandError(f"{path}: {exc.code}: {exc.message}{where}") from None

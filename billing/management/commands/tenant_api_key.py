@@ -9,6 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.models import Tenant
 from billing.services.tenants import api_key_issue, tenant_create
 
+#: The audit trail's actor for what this command does.
+ACTOR = "system:tenant_api_key"
+
 
 class Command(BaseCommand):
     """Issue a tenant API key; the secret is printed once and stored only hashed."""
@@ -29,8 +32,8 @@ class Command(BaseCommand):
         if tenant is None:
             if not options["create"]:
                 raise CommandError(f"no tenant {options['slug']!r} (use --create)")
-            tenant = tenant_create(slug=options["slug"])
-        issued = api_key_issue(tenant=tenant, name=options["name"])
+            tenant = tenant_create(slug=options["slug"], actor=ACTOR)
+        issued = api_key_issue(tenant=tenant, name=options["name"], actor=ACTOR)
         self.stdout.write(issued.secret)
         self.stderr.write(
             "Store this key now: it is shown once and kept only as a hash."

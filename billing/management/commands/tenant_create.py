@@ -23,6 +23,8 @@ from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 #: tariff's published versions alone bound what is priced (as the
 #: ``0009_subscription_from_tenant_tariff`` backfill does).
 DEFAULT_STARTS_AT = datetime(1970, 1, 1, tzinfo=UTC)
+#: The audit trail's actor for what this command does.
+ACTOR = "system:tenant_create"
 
 
 def _subscription_json(subscription: Subscription) -> dict[str, Any]:
@@ -100,7 +102,7 @@ class Command(BaseCommand):
                 tenant = Tenant.objects.filter(slug=slug).first()
                 created = tenant is None
                 if tenant is None:
-                    tenant = tenant_create(slug=slug, name=options["name"])
+                    tenant = tenant_create(slug=slug, name=options["name"], actor=ACTOR)
                 for tariff in tariffs:
                     already = (
                         Subscription.objects.filter(tenant=tenant, tariff=tariff)
@@ -109,7 +111,10 @@ class Command(BaseCommand):
                     )
                     if not already:
                         subscription_create(
-                            tenant=tenant, tariff=tariff, starts_at=starts_at
+                            tenant=tenant,
+                            tariff=tariff,
+                            starts_at=starts_at,
+                            actor=ACTOR,
                         )
         except MeterproofError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc

@@ -1,0 +1,1 @@
+"""Audit-trail commands: audit_verify, audit_export."""
