@@ -11,8 +11,8 @@ the bundle row, and the partial unique constraint
 
 Two call sites are left for branches built in parallel (issue 12) and are
 marked ``INTEGRATION``: :func:`_issue_credit_for_won_dispute` (credit notes,
-branch ``h-credit``) and :func:`_audit_dispute_action` (the staff audit
-trail, branch ``h-audit``).
+branch ``h-credit``); every step goes to the staff audit trail
+(:func:`_audit_dispute_action`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audittrail.services import audit_record
 from billing.errors import (
     BundleNotFound,
     DisputeDecisionInvalid,
@@ -418,14 +419,21 @@ def _issue_credit_for_won_dispute(dispute: Dispute, actor: Any) -> str | None:
 def _audit_dispute_action(
     dispute: Dispute, action: str, actor: Any, *, before: dict[str, Any] | None
 ) -> None:
-    """INTEGRATION (h-audit): record one dispute step in the staff audit
-    trail: ``action`` (``open``, ``evidence_add``, ``withdraw``,
-    ``review_start``, ``decide_won``, ``decide_lost``), the actor
-    (``None``: the tenant, through the API), the object
+    """Record one dispute step in the staff audit trail
+    (:func:`audittrail.services.audit_record`): action ``dispute.<step>``
+    (``open``, ``evidence_add``, ``withdraw``, ``review_start``,
+    ``decide_won``, ``decide_lost``), the actor (``None``: the tenant,
+    through the API, recorded as ``tenant:<slug>``), the object
     (``dispute.dispute_id``) and before/after (:func:`_snapshot`, ``None``
     before ``open``).
 
-    Runs inside the transition's transaction. The integrator calls the audit
-    trail's record service here; until it lands this records nothing.
+    Runs inside the transition's transaction, so the record commits with it.
     """
-    return None
+    audit_record(
+        actor=actor if actor is not None else f"tenant:{dispute.tenant.slug}",
+        action=f"dispute.{action}",
+        obj_type="dispute",
+        obj_id=dispute.dispute_id,
+        before=before,
+        after=_snapshot(dispute),
+    )
