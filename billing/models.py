@@ -1,5 +1,5 @@
 """Billing data: tenants, API keys, meter keys, tariffs, meter events, the replay
-guard and bundles.
+guard and bundles (credit notes: :mod:`billing.models_credit_notes`).
 
 Invariants are enforced by the database (CONVENTIONS.md §2): one meter event and
 one replay reservation per ``(tenant, event_id, window)``; one row per
@@ -13,6 +13,24 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+
+# Re-exported (``__all__``): the credit note lives in its own module (size
+# limit) and is registered with the app's models when this module loads.
+from billing.models_credit_notes import CreditNote
+
+__all__ = [
+    "ApiKey",
+    "BillingPeriod",
+    "Bundle",
+    "CreditNote",
+    "MeterEvent",
+    "MeterKey",
+    "ReplayReservation",
+    "Subscription",
+    "Tariff",
+    "TariffVersion",
+    "Tenant",
+]
 
 
 class Tenant(models.Model):

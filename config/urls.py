@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 
 from billing.api.attest import MeterEventAttestApi, MeterEventBatchAttestApi
 from billing.api.bundles import BundleDetailApi, BundleListApi, BundleProofStatusApi
+from billing.api.credit_notes import CreditNoteDetailApi, CreditNoteListApi
 from billing.api.keys import MeterKeyListCreateApi, MeterKeyRetireApi, MeterKeyRevokeApi
 from billing.api.usage import UsageSummaryApi
 from billing.api.verify import BundleVerifyApi, TrustAnchorsApi
@@ -83,6 +84,16 @@ urlpatterns = [
         name="billing-bundle-proof",
     ),
     path("api/vdi/billing/usage", UsageSummaryApi.as_view(), name="billing-usage"),
+    path(
+        "api/vdi/billing/credit-notes",
+        CreditNoteListApi.as_view(),
+        name="billing-credit-notes",
+    ),
+    path(
+        "api/vdi/billing/credit-notes/<printable:credit_note_id>",
+        CreditNoteDetailApi.as_view(),
+        name="billing-credit-note",
+    ),
     path(
         "api/vdi/billing/transparency/head",
         LogHeadApi.as_view(),

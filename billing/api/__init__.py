@@ -1,6 +1,6 @@
 """The billing REST API: one view per operation (CONVENTIONS.md §1), one module
-per purpose (``attest``, ``verify``, ``keys``, ``bundles``, ``usage``; ``shared``
-holds the body checks).
+per purpose (``attest``, ``verify``, ``keys``, ``bundles``, ``usage``,
+``credit_notes``; ``shared`` holds the body checks).
 
 * ``POST /api/vdi/billing/attest`` (tenant API key): meter envelope or bare meter
   event in, ``vdi-billing/2`` bundle out (201; 200 with
@@ -26,5 +26,9 @@ holds the body checks).
   ``proof_status`` in batch results).
 * ``GET /api/vdi/billing/usage?metric=&from=&to=&group_by=hour|day|window``
   (tenant API key): the tenant's usage of one metric, summed per group.
+* ``GET /api/vdi/billing/credit-notes?period=&cursor=&limit=`` (tenant API
+  key): the tenant's credit notes, newest first, cursor-paginated.
+* ``GET /api/vdi/billing/credit-notes/<credit_note_id>`` (tenant API key): the
+  ``vdi-billing-credit-note/1`` file.
 * ``GET /.well-known/vdi-billing-trust.json``: the trust anchors.
 """
