@@ -261,3 +261,11 @@ class CreditNoteNotFound(BillingServiceError):
     """No credit note with that id for this tenant (HTTP 404)."""
 
     code = "credit_note_not_found"
+
+
+class PeriodClosed(BillingServiceError):
+    """The tenant's billing period (the event's ``window``) is closed: its
+    statement is final, so no bundle numbered after it can be issued
+    (HTTP 409, field ``event.window``; docs/PROTOCOL.md §10)."""
+
+    code = "period_closed"

@@ -31,7 +31,7 @@ from billing.errors import (
     CreditNoteReasonInvalid,
 )
 from billing.keyring import Keyring, get_keyring
-from billing.models import BillingPeriod, Bundle, CreditNote, Tenant
+from billing.models import Bundle, CreditNote, Tenant
 from billing.protocol.credit_note import (
     CREDIT_NOTE_REASON_CODES,
     MAX_REASON_TEXT_CHARS,
@@ -40,6 +40,7 @@ from billing.protocol.credit_note import (
     credit_note_leaf_data,
 )
 from billing.selectors_credit_notes import credit_note_file_get
+from billing.services.periods import billing_period_lock
 from kernel.protocol.text import unstorable_char
 from transparency.services import log_enqueue, log_heal, log_sequence
 
@@ -63,28 +64,20 @@ def credit_note_remaining_minor(*, bundle: Bundle) -> int:
     return int(bundle.amount_minor) + int(credited or 0)
 
 
-def _period_row_locked(*, tenant: Tenant, period: str) -> BillingPeriod:
-    """Return ``tenant``'s ``BillingPeriod`` row of ``period`` (``YYYY-MM``),
-    created when missing, under a row lock (call inside a transaction)."""
-    BillingPeriod.objects.bulk_create(
-        [BillingPeriod(tenant=tenant, period=period)], ignore_conflicts=True
-    )
-    return BillingPeriod.objects.select_for_update().get(tenant=tenant, period=period)
-
-
 def _target_period(*, tenant: Tenant, original_period: str, now: datetime) -> str:
     """Return the period the credit nets into: the original's while it is
-    open, else the current month (UTC) of ``now``; both under the period
-    row lock, held until the transaction ends.
+    open, else the current month (UTC) of ``now``; each checked under its
+    period row lock (``billing_period_lock``, the lock closing a period
+    takes), held until the transaction ends.
 
     Raises:
         CreditNotePeriodClosed: both periods are closed.
     """
-    row = _period_row_locked(tenant=tenant, period=original_period)
+    row = billing_period_lock(tenant=tenant, period=original_period)
     if row.closed_at is None:
         return original_period
     current = now.astimezone(UTC).strftime("%Y-%m")
-    row = _period_row_locked(tenant=tenant, period=current)
+    row = billing_period_lock(tenant=tenant, period=current)
     if row.closed_at is None:
         return current
     raise CreditNotePeriodClosed(
