@@ -66,7 +66,7 @@ class AuditRecord(models.Model):
     """One staff action: who, when, what, the object's state before and
     after, linked to the previous record by ``prev_hash``.
 
-    The JSON form and ``record_hash`` are docs/PROTOCOL.md §12
+    The JSON form and ``record_hash`` are docs/PROTOCOL.md §14
     (:mod:`audittrail.protocol.chain`). ``actor_user_id`` is a plain integer, not
     a foreign key, so deleting a user keeps the record (with the name it
     had in ``actor``).

@@ -38,7 +38,7 @@ def audit_head_get() -> AuditHead | None:
 
 
 def audit_record_json(row: AuditRecord) -> dict[str, Any]:
-    """Return a record's JSON form (docs/PROTOCOL.md §12), the export's line:
+    """Return a record's JSON form (docs/PROTOCOL.md §14), the export's line:
     ``seq``, ``at`` (Timestamp), ``actor_user_id``, ``actor``, ``action``,
     ``object_type``, ``object_id``, ``before``, ``after``, ``prev_hash``,
     ``record_hash``."""

@@ -274,6 +274,55 @@ class DisputeDecisionInvalid(BillingServiceError):
     code = "dispute_decision_invalid"
 
 
+class CreditNoteError(BillingServiceError):
+    """Root of the credit-note refusals (HTTP 422 unless a subclass says
+    otherwise)."""
+
+    code = "credit_note_error"
+
+
+class CreditNoteAmountInvalid(CreditNoteError):
+    """A credit note's ``amount_minor`` is not a negative integer (zero or
+    positive; HTTP 422, ``field`` ``amount_minor``)."""
+
+    code = "credit_note_amount_invalid"
+
+
+class CreditNoteExceedsOriginal(CreditNoteError):
+    """The credit is larger in magnitude than what is left of the original
+    bundle's amount after its earlier credit notes (HTTP 422, ``field``
+    ``amount_minor``); nothing is stored."""
+
+    code = "credit_note_exceeds_original"
+
+
+class CreditNoteReasonInvalid(CreditNoteError):
+    """A credit note's reason code is not one the server issues
+    (``revocation``, ``dispute``, ``correction``) or its text is too long or
+    unstorable (HTTP 400)."""
+
+    code = "credit_note_reason_invalid"
+
+
+class CreditNotePeriodClosed(CreditNoteError):
+    """Neither the original's billing period nor the current one is open, so
+    the credit has no statement to net into (HTTP 409)."""
+
+    code = "credit_note_period_closed"
+
+
+class CreditNoteImmutable(CreditNoteError):
+    """A credit note is never edited or deleted once issued (HTTP 409)."""
+
+    code = "credit_note_immutable"
+
+
+class CreditNoteNotFound(BillingServiceError):
+    """No credit note with that id for this tenant (HTTP 404)."""
+
+    code = "credit_note_not_found"
+
+
 class PeriodClosed(BillingServiceError):
     """The tenant's billing period (the event's ``window``) is closed: its
     statement is final, so no bundle numbered after it can be issued

@@ -1,5 +1,5 @@
 """Billing data: tenants, API keys, meter keys, tariffs, meter events, the replay
-guard and bundles.
+guard and bundles (credit notes: :mod:`billing.models_credit_notes`).
 
 Invariants are enforced by the database (CONVENTIONS.md §2): one meter event and
 one replay reservation per ``(tenant, event_id, window)``; one row per
@@ -13,6 +13,28 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+
+# Re-exported (``__all__``): credit notes and disputes live in their own
+# modules (size limit) and are registered with the app's models when this
+# module loads.
+from billing.models_credit_notes import CreditNote
+from billing.models_disputes import Dispute, DisputeEvidence
+
+__all__ = [
+    "ApiKey",
+    "BillingPeriod",
+    "Bundle",
+    "CreditNote",
+    "Dispute",
+    "DisputeEvidence",
+    "MeterEvent",
+    "MeterKey",
+    "ReplayReservation",
+    "Subscription",
+    "Tariff",
+    "TariffVersion",
+    "Tenant",
+]
 
 
 class Tenant(models.Model):
@@ -459,9 +481,3 @@ class Bundle(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_id
-
-
-# Disputes live in their own module (this one would pass 500 lines); importing
-# them here registers them with the billing app and keeps
-# ``from billing.models import Dispute`` working.
-from billing.models_disputes import Dispute, DisputeEvidence  # noqa: E402, F401

@@ -12,8 +12,13 @@ the amounts, so neither the meter event's attributes nor the bundle's JSON is
 read. Nothing is kept beside the events (no aggregate table): attest writes
 no extra row (see bench/ANALYSIS.md, "Usage query").
 
-Revoked attestations are counted: revocation today changes no amount. Credit
-notes (issue 12) will net them out when they exist.
+Credit notes net: a second grouped query sums the credit notes
+(``billing.models_credit_notes.CreditNote``, negative amounts) of the
+metric's bundles into ``credit_amount_minor``, by the credit note's
+``issued_at`` for ``hour``/``day`` and by the ``period`` it nets into for
+``window`` (the statement's netting); ``net_amount_minor`` is
+``amount_minor + credit_amount_minor``. A revoked attestation is still
+counted in ``amount_minor``; its credit note takes it out of the net.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from billing.errors import UsageCurrencyMixed, UsageQueryInvalid, UsageRangeTooLarge
-from billing.models import Bundle, Tenant
+from billing.models import Bundle, CreditNote, Tenant
 from kernel.protocol.timefmt import format_rfc3339_utc
 
 #: The groupings of a usage query.
@@ -48,19 +53,31 @@ class UsageTotals:
 
     ``quantity``: sum of the events' ``quantity`` (metric units);
     ``amount_minor``: sum of their bundles' ``amount_minor`` (integer minor
-    units of the summary's currency); ``events``: how many events.
+    units of the summary's currency, stand-alone charges); ``events``: how
+    many events; ``credit_amount_minor``: sum of the credit notes placed in
+    the group (``<= 0``); ``net_amount_minor``: ``amount_minor +
+    credit_amount_minor``.
     """
 
     quantity: int
     amount_minor: int
     events: int
+    credit_amount_minor: int = 0
+
+    @property
+    def net_amount_minor(self) -> int:
+        """``amount_minor + credit_amount_minor`` (integer minor units)."""
+        return self.amount_minor + self.credit_amount_minor
 
     def to_json(self) -> dict[str, int]:
-        """Return ``{"quantity", "amount_minor", "events"}`` (integers)."""
+        """Return ``{"quantity", "amount_minor", "events",
+        "credit_amount_minor", "net_amount_minor"}`` (integers)."""
         return {
             "quantity": self.quantity,
             "amount_minor": self.amount_minor,
             "events": self.events,
+            "credit_amount_minor": self.credit_amount_minor,
+            "net_amount_minor": self.net_amount_minor,
         }
 
 
@@ -78,7 +95,8 @@ class UsageGroup:
 
     def to_json(self) -> dict[str, Any]:
         """Return ``{"start", "end", ["window"], "quantity", "amount_minor",
-        "events"}`` (RFC 3339 UTC strings, integers)."""
+        "events", "credit_amount_minor", "net_amount_minor"}`` (RFC 3339 UTC
+        strings, integers)."""
         out: dict[str, Any] = {
             "start": format_rfc3339_utc(self.start),
             "end": format_rfc3339_utc(self.end),
@@ -147,6 +165,47 @@ def _check_range(*, from_at: datetime, to_at: datetime, group_by: str) -> None:
         )
 
 
+def _windows_overlapping(from_at: datetime, to_at: datetime) -> list[str]:
+    """Return the billing windows (``YYYY-MM``) whose month overlaps
+    ``[from_at, to_at)`` (aware UTC datetimes, ``from_at < to_at``)."""
+    windows = []
+    month = from_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while month < to_at:
+        windows.append(month.strftime("%Y-%m"))
+        month = _next_month(month)
+    return windows
+
+
+def _credit_rows(
+    *,
+    tenant: Tenant,
+    metric: str,
+    from_at: datetime,
+    to_at: datetime,
+    group_by: GroupBy,
+) -> Any:
+    """Return the credit notes of ``tenant``'s bundles of ``metric`` summed
+    per ``(bucket, currency)`` (``credit_sum``, negative minor units): by
+    truncated ``issued_at`` in ``[from_at, to_at)`` for ``hour``/``day``, by
+    ``period`` among the windows the range overlaps for ``window``."""
+    credits = CreditNote.objects.filter(
+        tenant=tenant, bundle__meter_event__metric=metric
+    )
+    if group_by == "window":
+        credits = credits.filter(period__in=_windows_overlapping(from_at, to_at))
+        bucket: Any = F("period")
+    else:
+        credits = credits.filter(issued_at__gte=from_at, issued_at__lt=to_at)
+        trunc = TruncHour if group_by == "hour" else TruncDay
+        bucket = trunc("issued_at", tzinfo=UTC)
+    return (
+        credits.annotate(bucket=bucket)
+        .values("bucket", "currency")
+        .annotate(credit_sum=Sum("amount_minor"))
+        .order_by("bucket")
+    )
+
+
 def usage_summary_get(
     *,
     tenant: Tenant,
@@ -160,16 +219,17 @@ def usage_summary_get(
 
     ``from_at`` and ``to_at`` are aware datetimes (compared in UTC). A group's
     ``start``/``end`` are its hour, day or month, clipped to the range, so
-    the groups tile ``[from_at, to_at)`` where events exist. Events of every
-    state count, revoked attestations included (revocation changes no amount
-    today; credit notes will net it).
+    the groups tile ``[from_at, to_at)`` where events or credits exist.
+    Events of every state count, revoked attestations included; their credit
+    notes net them out (``credit_amount_minor``, ``net_amount_minor``: by
+    ``issued_at`` for hour/day, by the credit's ``period`` for window).
 
     Raises:
         UsageQueryInvalid: ``from_at >= to_at`` (``field`` ``"to"``).
         UsageRangeTooLarge: the range exceeds :data:`MAX_RANGE_BY_GROUP`
             for ``group_by`` (``field`` ``"to"``).
-        UsageCurrencyMixed: the events in range were charged in more than one
-            currency (``field`` ``"metric"``).
+        UsageCurrencyMixed: the events (and credits) in range are in more
+            than one currency (``field`` ``"metric"``).
         ValueError: ``group_by`` is not one of :data:`GROUP_BY_CHOICES`.
     """
     if group_by not in GROUP_BY_CHOICES:
@@ -200,30 +260,42 @@ def usage_summary_get(
         )
         .order_by("bucket")
     )
-    groups: list[UsageGroup] = []
+    sums: dict[Any, dict[str, int]] = {}
     currencies: set[str] = set()
     for row in rows:
         currencies.add(row["currency"])
+        # SUM of a bigint is numeric on PostgreSQL (a Decimal): exact; int().
+        sums[row["bucket"]] = {
+            "quantity": int(row["quantity_sum"]),
+            "amount_minor": int(row["amount_sum"]),
+            "events": int(row["events"]),
+            "credit_amount_minor": 0,
+        }
+    for row in _credit_rows(
+        tenant=tenant, metric=metric, from_at=from_at, to_at=to_at, group_by=group_by
+    ):
+        currencies.add(row["currency"])
+        entry = sums.setdefault(
+            row["bucket"],
+            {"quantity": 0, "amount_minor": 0, "events": 0, "credit_amount_minor": 0},
+        )
+        entry["credit_amount_minor"] += int(row["credit_sum"])
+    groups: list[UsageGroup] = []
+    for bucket in sorted(sums):
         if group_by == "window":
-            window: str | None = row["bucket"]
-            start = _month_start(row["bucket"])
+            window: str | None = bucket
+            start = _month_start(bucket)
             end = _next_month(start)
         else:
             window = None
-            start = row["bucket"].astimezone(UTC)
+            start = bucket.astimezone(UTC)
             end = start + (timedelta(hours=1) if group_by == "hour" else timedelta(1))
-        # SUM of a bigint is numeric on PostgreSQL (a Decimal): exact; int().
-        totals = UsageTotals(
-            quantity=int(row["quantity_sum"]),
-            amount_minor=int(row["amount_sum"]),
-            events=int(row["events"]),
-        )
         groups.append(
             UsageGroup(
                 start=max(start, from_at),
                 end=min(end, to_at),
                 window=window,
-                totals=totals,
+                totals=UsageTotals(**sums[bucket]),
             )
         )
     if len(currencies) > 1:
@@ -237,6 +309,7 @@ def usage_summary_get(
         quantity=sum(g.totals.quantity for g in groups),
         amount_minor=sum(g.totals.amount_minor for g in groups),
         events=sum(g.totals.events for g in groups),
+        credit_amount_minor=sum(g.totals.credit_amount_minor for g in groups),
     )
     return UsageSummary(
         metric=metric,

@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 
 from billing.api.attest import MeterEventAttestApi, MeterEventBatchAttestApi
 from billing.api.bundles import BundleDetailApi, BundleListApi, BundleProofStatusApi
+from billing.api.credit_notes import CreditNoteDetailApi, CreditNoteListApi
 from billing.api.disputes import (
     DisputeDetailApi,
     DisputeEvidenceAddApi,
@@ -108,6 +109,16 @@ urlpatterns = [
         "api/vdi/billing/disputes/<printable:dispute_id>/evidence",
         DisputeEvidenceAddApi.as_view(),
         name="billing-dispute-evidence",
+    ),
+    path(
+        "api/vdi/billing/credit-notes",
+        CreditNoteListApi.as_view(),
+        name="billing-credit-notes",
+    ),
+    path(
+        "api/vdi/billing/credit-notes/<printable:credit_note_id>",
+        CreditNoteDetailApi.as_view(),
+        name="billing-credit-note",
     ),
     path(
         "api/vdi/billing/transparency/head",

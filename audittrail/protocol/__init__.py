@@ -4,6 +4,6 @@
 (SHA-256 of the RFC 8785 canonical JSON of the record without that member),
 the genesis ``prev_hash`` and :func:`~.chain.verify_audit_chain`, the one
 verifier used by ``manage.py audit_verify`` and the offline
-``meterproof verify-audit`` (docs/PROTOCOL.md §12). :mod:`.errors` holds its
+``meterproof verify-audit`` (docs/PROTOCOL.md §14). :mod:`.errors` holds its
 error classes. Imports neither Django nor any app above the kernel.
 """

@@ -1,6 +1,6 @@
 """The staff audit trail's record hash and the chain verifier (Django-free).
 
-A record (docs/PROTOCOL.md §12) is the JSON object::
+A record (docs/PROTOCOL.md §14) is the JSON object::
 
     {"seq": 1, "at": "2026-12-04T18:00:00.5Z",
      "actor_user_id": 7, "actor": "alice",

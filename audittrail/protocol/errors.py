@@ -11,7 +11,7 @@ code                            meaning
 ==============================  ==============================================
 
 The chain verifier's failed checks carry their own codes (``audit_*``,
-listed in docs/PROTOCOL.md §12).
+listed in docs/PROTOCOL.md §14).
 """
 
 from __future__ import annotations

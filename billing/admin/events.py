@@ -1,8 +1,10 @@
 """Admin of attested data, all read-only: meter events (exactly what the
 meter signed), the replay guard's reservations, and signed bundles.
 
-The one action, retrying failed Groth16 proofs, calls
-``billing_proofs_retry``; it changes no signed data.
+The actions: retrying failed Groth16 proofs calls ``billing_proofs_retry``
+(it changes no signed data); issuing a credit note for one bundle asks for
+the amount and reason, then calls ``credit_note_issue``
+(:mod:`billing.admin.credit_notes`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
+from billing.admin.credit_notes import (
+    credit_note_issue_action,
+    credit_notes_of_bundle,
+)
 from billing.admin.shared import admin_link
 from billing.models import Bundle, MeterEvent, ReplayReservation
 from billing.protocol.tariff import format_amount
@@ -102,7 +108,7 @@ class BundleAdmin(ReadOnlyAdmin):
         "issued",
     )
     list_filter = ("proof_status", "meter_event__window", "currency", "tariff_version")
-    actions = ("retry_proofs",)
+    actions = ("retry_proofs", credit_note_issue_action)
     search_fields = (
         "=receipt_id",
         "=tenant__slug",
@@ -132,15 +138,29 @@ class BundleAdmin(ReadOnlyAdmin):
         "proof_error",
         "proof_attached_at",
         "revocation",
+        "credit_notes",
         "document_pretty",
     )
     readonly_fields = fields
+
+    @admin.display(description="credit notes")
+    def credit_notes(self, obj: Bundle) -> str:
+        """The bundle's credit notes and its net (``credit_notes_of_bundle``);
+        issue one with the action "Issue a credit note"."""
+        return credit_notes_of_bundle(obj)
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         """Retrying proofs needs the view permission on bundles plus staff
         status (it changes no signed data, only re-queues proving)."""
         return bool(request.user.is_staff) and request.user.has_perm(
             "billing.view_bundle"
+        )
+
+    def has_credit_permission(self, request: HttpRequest) -> bool:
+        """Issuing a credit note needs staff status and the permission to
+        add credit notes (the credit-note admin itself stays read-only)."""
+        return bool(request.user.is_staff) and request.user.has_perm(
+            "billing.add_creditnote"
         )
 
     @admin.action(

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from billing.admin.credit_notes import credit_totals_of_tenant
 from billing.admin.shared import ReadOnlyInline
 from billing.models import ApiKey, MeterKey, Subscription, Tenant
 from billing.services.subscriptions import subscription_create, subscription_end
@@ -236,7 +237,14 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         """Add: slug, name, surrogate. Change: everything, slug fixed."""
         if obj is None:
             return ["slug", "name", "is_surrogate"]
-        return ["slug", "name", "is_active", "is_surrogate", "created_at"]
+        return [
+            "slug",
+            "name",
+            "is_active",
+            "is_surrogate",
+            "created_at",
+            "credit_totals",
+        ]
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Tenant | None = None
@@ -244,7 +252,13 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         """The slug is the signed events' ``tenant``: fixed once created."""
         if obj is None:
             return ()
-        return ("slug", "is_surrogate", "created_at")
+        return ("slug", "is_surrogate", "created_at", "credit_totals")
+
+    @admin.display(description="charges, credits and net")
+    def credit_totals(self, obj: Tenant) -> str:
+        """Per currency: the bundles' charges, the credit notes (negative)
+        and the net (``credit_totals_of_tenant``)."""
+        return credit_totals_of_tenant(obj)
 
     def save_model(
         self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool

@@ -1,6 +1,6 @@
 """The billing REST API: one view per operation (CONVENTIONS.md §1), one module
 per purpose (``attest``, ``verify``, ``keys``, ``bundles``, ``usage``,
-``disputes``; ``shared`` holds the body checks).
+``disputes``, ``credit_notes``; ``shared`` holds the body checks).
 
 * ``POST /api/vdi/billing/attest`` (tenant API key): meter envelope or bare meter
   event in, ``vdi-billing/3`` bundle out (201; 409 ``period_closed`` for a closed
@@ -31,5 +31,11 @@ per purpose (``attest``, ``verify``, ``keys``, ``bundles``, ``usage``,
   ``POST .../disputes/<dispute_id>/evidence`` and ``.../withdraw`` (tenant API
   key): open a dispute on one of the tenant's bundles, list and follow them,
   add evidence while ``needs_response``, withdraw.
+
+
+* ``GET /api/vdi/billing/credit-notes?period=&cursor=&limit=`` (tenant API
+  key): the tenant's credit notes, newest first, cursor-paginated.
+* ``GET /api/vdi/billing/credit-notes/<credit_note_id>`` (tenant API key): the
+  ``vdi-billing-credit-note/1`` file.
 * ``GET /.well-known/vdi-billing-trust.json``: the trust anchors.
 """

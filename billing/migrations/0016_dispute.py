@@ -13,7 +13,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0013_billing_period"),
+        ("billing", "0015_credit_note"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,7 +1,8 @@
 """Django-free billing protocol: the ``vdi-billing/2`` and ``/3`` bundles and their verifier.
 
 Meter events and envelopes (:mod:`.events`), tariffs and charge computation
-(:mod:`.tariff`), the bundle model and its digests (:mod:`.bundle`), trust
+(:mod:`.tariff`), the bundle model and its digests (:mod:`.bundle`), credit
+notes (:mod:`.credit_note`; verified by :mod:`.verify.credit_note`), trust
 anchors (:mod:`.trust`), signature contexts (:mod:`.contexts`), the named
 checks and profiles of :func:`verify_bundle` (:mod:`.verify`), the offline
 ``meterproof`` CLI (:mod:`.cli`) and the error classes (:mod:`.errors`).

@@ -6,6 +6,7 @@ Usage::
         [--profile standard|strict] [--revocation SNAPSHOT.json]
         [--max-snapshot-age SEC] [--now UNIX_SECONDS]
         [--groth16-backend fast|reference] [--json [--failures-only] [--compact]]
+        [--original BUNDLE.json]
     meterproof price --tariff TARIFF.json --quantity N
     meterproof verify-audit AUDIT.jsonl [--expect-head SEQ:HASH] [--json]
 
@@ -21,6 +22,14 @@ quantity under a tariff (``amount_minor`` in the currency's minor unit).
 It trusts nothing but the trust-anchor file given on the command line.
 ``verify-audit`` checks a staff audit-trail export
 (:mod:`audittrail.protocol.cli`).
+
+A file whose top-level ``format`` is ``vdi-billing-credit-note/1`` is verified
+as a credit note (:mod:`billing.protocol.verify.credit_note`: checks
+``credit_note_format``, ``issuer_signature``, ``credit_note_amount``,
+``checkpoint_signature``, ``log_inclusion``), against its original bundle when
+``--original`` names it or ``<receipt_id>.json`` sits next to it; its report
+has ``"kind": "credit_note"``, its negative amount counts in
+``amount_minor_total`` and the run's JSON adds ``credit_notes`` (how many).
 
 ``--profile strict`` (``VDI_VERIFY_STRICT_V1``) needs ``--revocation``: the
 signed revocation snapshot (``/.well-known/vdi-billing-revocation.json``), opened
@@ -46,6 +55,7 @@ from kernel.protocol.errors import JsonInputError, ProtocolError
 from kernel.protocol.strictjson import loads as strict_loads
 from revocation.protocol.snapshot import snapshot_open
 
+from .credit_note import CREDIT_NOTE_FORMAT
 from .tariff import TariffDocument, price_breakdown
 from .trust import TrustAnchors
 from .verify import (
@@ -58,6 +68,7 @@ from .verify import (
     resolve_profile,
     strict_options,
 )
+from .verify.credit_note import CreditNoteVerifier
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
@@ -149,21 +160,89 @@ def load_revocation(
         return None, exc
 
 
-def _verify_files(files: list[str]) -> list[dict[str, Any]]:
+def _verify_files(
+    files: list[str], original: str | None = None
+) -> list[dict[str, Any]]:
     assert _WORKER is not None
-    return [_verify_one(_WORKER, Path(name)) for name in files]
+    source = Path(original) if original else None
+    return [_verify_one(_WORKER, Path(name), source) for name in files]
 
 
-def _verify_one(verifier: BundleVerifier, path: Path) -> dict[str, Any]:
+def _verify_one(
+    verifier: BundleVerifier, path: Path, original: Path | None = None
+) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         report = verifier.verify(None).to_json()
         report["checks"][0]["message"] = f"cannot read bundle: {exc.strerror}"
         return {"file": str(path), **report}
+    credit_note = _as_credit_note(data)
+    if credit_note is not None:
+        return {
+            "file": str(path),
+            **_verify_credit_note(verifier, path, credit_note, original),
+        }
     # The bytes go to the verifier: its bundle_format check reads them with
     # the strict I-JSON reader and reports the reader's code.
     return {"file": str(path), **verifier.verify(data).to_json()}
+
+
+def _as_credit_note(data: bytes) -> dict[str, Any] | None:
+    """Return the parsed file when it is a credit note (top-level ``format``
+    ``vdi-billing-credit-note/1``), else ``None``: every other file, and any
+    that the strict reader refuses, is verified as a bundle (unchanged)."""
+    if CREDIT_NOTE_FORMAT.encode("ascii") not in data:
+        return None
+    try:
+        obj = strict_loads(data)
+    except JsonInputError:
+        return None
+    if isinstance(obj, dict) and obj.get("format") == CREDIT_NOTE_FORMAT:
+        return obj
+    return None
+
+
+_CREDIT_NOTE_VERIFIERS: dict[int, CreditNoteVerifier] = {}
+
+
+def _verify_credit_note(
+    verifier: BundleVerifier,
+    path: Path,
+    document: dict[str, Any],
+    original: Path | None,
+) -> dict[str, Any]:
+    """Verify a credit-note file with the bundle verifier's trust and
+    profile; the original bundle is ``original`` (``--original``) or, when
+    not given, ``<receipt_id>.json`` in the credit note's directory."""
+    checker = _CREDIT_NOTE_VERIFIERS.get(id(verifier))
+    if checker is None:
+        checker = CreditNoteVerifier(verifier.trust, profile=verifier.profile)
+        _CREDIT_NOTE_VERIFIERS.clear()
+        _CREDIT_NOTE_VERIFIERS[id(verifier)] = checker
+    if original is None:
+        body = document.get("credit_note")
+        receipt_id = (
+            body.get("original", {}).get("receipt_id")
+            if isinstance(body, dict) and isinstance(body.get("original"), dict)
+            else None
+        )
+        if (
+            isinstance(receipt_id, str)
+            and receipt_id.isprintable()
+            and ("/" not in receipt_id and receipt_id not in (".", ".."))
+        ):
+            candidate = path.parent / f"{receipt_id}.json"
+            original = candidate if candidate.is_file() else None
+    original_data = None
+    if original is not None:
+        try:
+            original_data = original.read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read original bundle {original}: {exc.strerror}"
+            ) from exc
+    return checker.verify(document, original=original_data).to_json()
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -202,6 +281,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not files:
         raise UsageError("no bundle files found")
     jobs = max(1, args.jobs or (os.cpu_count() or 1))
+    original = Path(args.original) if args.original else None
+    if original is not None and not original.is_file():
+        raise UsageError(f"no such original bundle: {args.original}")
     bar = _progress_bar(len(files))
     reports: list[dict[str, Any]] = []
     if jobs > 1 and len(files) >= 200:
@@ -214,14 +296,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             initializer=_init_worker,
             initargs=(trust_json, profile, options),
         ) as pool:
-            for chunk in pool.map(_verify_files, chunks):
+            for chunk in pool.map(_verify_files, chunks, [args.original] * len(chunks)):
                 reports.extend(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
     else:
         verifier = BundleVerifier(trust, profile=profile, **options)
         for path in files:
-            reports.append(_verify_one(verifier, path))
+            reports.append(_verify_one(verifier, path, original))
             if bar is not None:
                 bar.update(1)
     if bar is not None:
@@ -247,6 +329,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ),
         "reports": shown,
     }
+    credit_notes = sum(1 for r in reports if r.get("kind") == "credit_note")
+    if credit_notes:
+        # Only when there are some: a run over bundles answers as before.
+        out["credit_notes"] = credit_notes
     if args.json or args.compact:
         text = json.dumps(out, indent=None if args.compact else 2) + "\n"
     else:
@@ -273,6 +359,9 @@ def format_summary(out: dict[str, Any], invalid: list[dict[str, Any]]) -> str:
         f"{out['valid']} valid, {out['invalid']} invalid",
         f"amount_minor_total of the valid bundles: {out['amount_minor_total']}",
     ]
+    if out.get("credit_notes"):
+        lines[0] += f" ({out['credit_notes']} of them credit notes)"
+        lines[1] += " (credit notes count negative)"
     if out["failed_checks"]:
         lines.append("failed checks (bundles):")
         width = max(len(name) for name in out["failed_checks"])
@@ -365,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(GROTH16_BACKENDS),
         default="fast",
         help="Groth16 verifier for billing_proof (default fast)",
+    )
+    verify.add_argument(
+        "--original",
+        help="the original bundle of the credit note(s) verified (default: "
+        "<receipt_id>.json next to each credit note, when present)",
     )
     verify.add_argument(
         "--jobs", type=int, default=0, help="worker processes (default: CPUs)"

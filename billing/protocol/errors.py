@@ -16,6 +16,7 @@ __all__ = [
     "BillingProtocolError",
     "BundleFormatError",
     "CheckFailed",
+    "CreditNoteFormatError",
     "EmptyProfileError",
     "LogEvidenceError",
     "MeterEventError",
@@ -63,6 +64,12 @@ class BundleFormatError(BillingProtocolError):
     """A bundle does not parse as ``vdi-billing/2`` or ``vdi-billing/3``."""
 
     code = "bundle_format_invalid"
+
+
+class CreditNoteFormatError(BillingProtocolError):
+    """A credit-note file does not parse as ``vdi-billing-credit-note/1``."""
+
+    code = "credit_note_format_invalid"
 
 
 class TrustAnchorError(BillingProtocolError):

@@ -9,10 +9,9 @@ apply. At most one dispute per bundle is open (service check under a lock on
 the bundle row, and the partial unique constraint
 ``dispute_one_open_per_bundle``).
 
-Two call sites are left for branches built in parallel (issue 12) and are
-marked ``INTEGRATION``: :func:`_issue_credit_for_won_dispute` (credit notes,
-branch ``h-credit``); every step goes to the staff audit trail
-(:func:`_audit_dispute_action`).
+A dispute decided ``won`` issues the credit note of what is left of the
+bundle's charge in the same transaction (:func:`_issue_credit_for_won_dispute`);
+every step goes to the staff audit trail (:func:`_audit_dispute_action`).
 """
 
 from __future__ import annotations
@@ -36,10 +35,12 @@ from billing.errors import (
 )
 from billing.models import Bundle, Dispute, Tenant
 from billing.models_disputes import OPEN_STATES
+from billing.protocol.credit_note import MAX_REASON_TEXT_CHARS
 from billing.protocol.verify import PROFILES, BundleVerifier
 from billing.protocol.verify.options import PROFILE_STANDARD
 from billing.selectors import trust_anchors_get, verification_options_get
 from billing.services.bundles import bundle_get_sequenced
+from billing.services.credit_notes import credit_note_issue, credit_note_remaining_minor
 from billing.services.dispute_evidence import (
     EVIDENCE_TEXT_SEPARATOR,
     MAX_EVIDENCE_FILES,
@@ -390,30 +391,27 @@ def _snapshot(dispute: Dispute) -> dict[str, Any]:
 
 
 def _issue_credit_for_won_dispute(dispute: Dispute, actor: Any) -> str | None:
-    """INTEGRATION (h-credit): issue the credit note of a dispute decided
-    ``won``; return its ``credit_note_id`` (``None``: nothing issued).
+    """Issue the credit note of a dispute decided ``won``: what is left of
+    the bundle's charge (after earlier credit notes), reason ``dispute``;
+    return its ``credit_note_id`` (``None`` when nothing is left to credit).
 
     Runs inside :func:`dispute_decide`'s transaction, after the state check,
-    so a failing credit note rolls the decision back. The integrator fills
-    it with ``billing.services.credit_notes.credit_note_issue``::
-
-        left = dispute.bundle.amount_minor - <credited so far on the bundle>
-        if left <= 0:
-            return None
-        note = credit_note_issue(
-            bundle=dispute.bundle,
-            amount_minor=left,            # what is left of the original
-            reason_code=<h-credit's code for a won dispute>,
-            reason_text=f"dispute {dispute.dispute_id} won: "
-            f"{dispute.decision_note}",
-            actor=actor,
-        )
-        return note.credit_note_id
-
-    Until credit notes land nothing is issued and the dispute's
-    ``credit_note_id`` stays empty.
+    so a failing credit note rolls the decision back.
     """
-    return None
+    left = credit_note_remaining_minor(bundle=dispute.bundle)
+    if left <= 0:
+        return None
+    note = credit_note_issue(
+        bundle=dispute.bundle,
+        amount_minor=-left,
+        reason_code="dispute",
+        reason_text=(
+            f"dispute {dispute.dispute_id} won"
+            + (f": {dispute.decision_note}" if dispute.decision_note else "")
+        )[:MAX_REASON_TEXT_CHARS],
+        actor=actor,
+    )
+    return note.credit_note_id
 
 
 def _audit_dispute_action(

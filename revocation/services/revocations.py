@@ -25,6 +25,7 @@ from kernel.protocol.text import unstorable_char
 from revocation.errors import AlreadyLifted, AlreadyRevoked, RevocationInputInvalid
 from revocation.models import RevokedAttestation, RevokedKey
 from revocation.services.snapshots import revocation_snapshot_publish
+from revocation.signals import attestation_revoked
 
 logger = logging.getLogger("meterproof.revocation")
 #: A revocation row (``RevokedKey`` or ``RevokedAttestation``) being added
@@ -195,7 +196,9 @@ def revocation_attestation_add(
     now: datetime | None = None,
 ) -> RevokedAttestation:
     """Revoke an attestation by ``receipt_id`` or ``bundle_hash`` (exactly one)
-    and publish a new snapshot.
+    and publish a new snapshot; then send
+    :data:`revocation.signals.attestation_revoked` in the same transaction
+    (billing's receiver issues the matching credit note).
 
     Args:
         reason: why (required).
@@ -232,13 +235,19 @@ def revocation_attestation_add(
             f"attestation {receipt_id or bundle_hash} is already revoked",
             field=next(iter(lookup)),
         )
-    return _revoke(
+    moment = now or timezone.now()
+    row = _revoke(
         RevokedAttestation(receipt_id=receipt_id, bundle_hash=bundle_hash),
         reason=reason,
         actor=actor,
-        now=now,
+        now=moment,
         what=f"attestation {receipt_id or bundle_hash}",
     )
+    # Billing issues the matching credit note (same transaction).
+    attestation_revoked.send(
+        sender=RevokedAttestation, revocation=row, actor=actor, now=moment
+    )
+    return row
 
 
 @transaction.atomic

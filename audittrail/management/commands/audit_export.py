@@ -1,5 +1,5 @@
 """``manage.py audit_export --out FILE``: write the staff audit trail as JSON
-lines (one record per line, ``seq`` order, docs/PROTOCOL.md §12) for
+lines (one record per line, ``seq`` order, docs/PROTOCOL.md §14) for
 ``meterproof verify-audit FILE``.
 
 The file is written beside ``FILE`` and renamed into place, so a reader

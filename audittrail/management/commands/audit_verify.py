@@ -1,5 +1,5 @@
 """``manage.py audit_verify [--expect-head SEQ:HASH] [--json]``: verify the
-stored staff audit trail (docs/PROTOCOL.md §12).
+stored staff audit trail (docs/PROTOCOL.md §14).
 
 Runs ``record_hash``, ``chain_link``, ``sequence`` and, with
 ``--expect-head``, ``head`` over every record in ``seq`` order (the verifier

@@ -16,6 +16,7 @@ from django.urls import reverse
 from billing.models import (
     ApiKey,
     Bundle,
+    CreditNote,
     MeterEvent,
     MeterKey,
     ReplayReservation,
@@ -82,6 +83,7 @@ def test_every_billing_model_is_registered_and_lognode_is_not() -> None:
         MeterEvent,
         ReplayReservation,
         Bundle,
+        CreditNote,
     ):
         assert admin.site.is_registered(model), model
     assert not admin.site.is_registered(LogNode)

@@ -69,6 +69,9 @@ def _expected(
             "quantity": q,
             "amount_minor": a,
             "events": n,
+            # No credit note in these tests: the net is the amount.
+            "credit_amount_minor": 0,
+            "net_amount_minor": a,
         }
         for (s, e), (q, a, n) in sorted(sums.items())
     ]
@@ -124,6 +127,8 @@ def test_group_by_day_sums_and_day_boundaries(tenant_setup: TenantSetup) -> None
         "quantity": 4 + 5 + 7 + 11 + 13,
         "amount_minor": (4 + 5 + 7 + 11 + 13) * UNIT_PRICE_MINOR,
         "events": 5,
+        "credit_amount_minor": 0,
+        "net_amount_minor": (4 + 5 + 7 + 11 + 13) * UNIT_PRICE_MINOR,
     }
     assert body["metric"] == "api_requests"
     assert body["group_by"] == "day"
@@ -208,9 +213,21 @@ def test_other_tenants_events_are_not_counted(tenant_setup: TenantSetup) -> None
         "to": "2015-06-01T00:00:00Z",
     }
     mine = tenant_setup.client.get(USAGE, params).json()
-    assert mine["total"] == {"quantity": 3, "amount_minor": 6, "events": 1}
+    assert mine["total"] == {
+        "quantity": 3,
+        "amount_minor": 6,
+        "events": 1,
+        "credit_amount_minor": 0,
+        "net_amount_minor": 6,
+    }
     theirs = tenant_client(other.tenant.slug).get(USAGE, params).json()
-    assert theirs["total"] == {"quantity": 40, "amount_minor": 80, "events": 1}
+    assert theirs["total"] == {
+        "quantity": 40,
+        "amount_minor": 80,
+        "events": 1,
+        "credit_amount_minor": 0,
+        "net_amount_minor": 80,
+    }
 
 
 def test_empty_range_answers_no_groups(tenant_setup: TenantSetup) -> None:
@@ -228,13 +245,21 @@ def test_empty_range_answers_no_groups(tenant_setup: TenantSetup) -> None:
             **{"from": start, "to": _z(_at(start) + timedelta(days=31))},
         ).json()
         assert body["data"] == []
-        assert body["total"] == {"quantity": 0, "amount_minor": 0, "events": 0}
+        assert body["total"] == {
+            "quantity": 0,
+            "amount_minor": 0,
+            "events": 0,
+            "credit_amount_minor": 0,
+            "net_amount_minor": 0,
+        }
         assert body["currency"] is None
 
 
-def test_revoked_attestation_still_counts(tenant_setup: TenantSetup) -> None:
-    """Revoking an attestation changes no amount today: it stays counted
-    (credit notes will net it)."""
+def test_revoked_attestation_counts_and_its_credit_note_nets_it(
+    tenant_setup: TenantSetup,
+) -> None:
+    """A revoked attestation stays counted in ``amount_minor``; the credit
+    note its revocation issued nets it out (``net_amount_minor`` 0)."""
     BundleFactory(
         tenant=tenant_setup.tenant,
         occurred_at="2015-05-17T10:00:00Z",
@@ -247,7 +272,13 @@ def test_revoked_attestation_still_counts(tenant_setup: TenantSetup) -> None:
         group_by="window",
         **{"from": "2015-05-01T00:00:00Z", "to": "2015-06-01T00:00:00Z"},
     ).json()
-    assert body["total"] == {"quantity": 5, "amount_minor": 10, "events": 1}
+    assert body["total"] == {
+        "quantity": 5,
+        "amount_minor": 10,
+        "events": 1,
+        "credit_amount_minor": -10,
+        "net_amount_minor": 0,
+    }
 
 
 def test_two_currencies_in_range_are_refused(tenant_setup: TenantSetup) -> None:

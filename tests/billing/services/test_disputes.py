@@ -23,7 +23,7 @@ from billing.errors import (
     DisputeExists,
     DisputeStateInvalid,
 )
-from billing.models import Bundle, Dispute, DisputeEvidence
+from billing.models import Bundle, CreditNote, Dispute, DisputeEvidence
 from billing.services import disputes as dispute_services
 from billing.services.disputes import (
     MAX_EVIDENCE_FILES,
@@ -209,7 +209,10 @@ def test_valid_transitions_to_won_and_lost(signing_keys: Any) -> None:
     won.refresh_from_db()
     assert won.state == "won" and won.decided_at is not None
     assert won.decided_by == staff and won.decided_by_label == "ops"
-    assert won.credit_note_id == ""  # credit notes are not merged yet
+    credit = CreditNote.objects.get(credit_note_id=won.credit_note_id)
+    assert credit.bundle == won.bundle and credit.reason_code == "dispute"
+    assert credit.amount_minor == -won.bundle.amount_minor
+    assert credit.issued_by == staff
 
     lost = DisputeFactory(under_review=True)
     lost = dispute_decide(
