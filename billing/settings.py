@@ -41,6 +41,8 @@ class BillingSettings(AppSettings):
             worker run.
         tenant_surrogate_key: ``VDI_TENANT_SURROGATE_KEY``: keyed-hash key
             of the tenant surrogates of client IPs (``import_access_log``).
+        statement_close_grace_days: ``MP_STATEMENT_CLOSE_GRACE_DAYS``: days
+            after a period's month ends before the beat job closes it.
     """
 
     max_body_bytes = Setting("MP_MAX_BODY_BYTES", int)
@@ -54,6 +56,7 @@ class BillingSettings(AppSettings):
     proof_max_attempts = Setting("VDI_BILLING_PROOF_MAX_ATTEMPTS", int)
     proof_batch = Setting("VDI_BILLING_PROOF_BATCH", int)
     tenant_surrogate_key = Setting("VDI_TENANT_SURROGATE_KEY", text)
+    statement_close_grace_days = Setting("MP_STATEMENT_CLOSE_GRACE_DAYS", int)
 
 
 #: The billing app's settings.

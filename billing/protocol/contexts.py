@@ -13,9 +13,11 @@ from __future__ import annotations
 CONTEXT_METER_ENVELOPE = "meterproof/meter-envelope/v1"
 CONTEXT_ATTESTATION = "meterproof/attestation/v1"
 CONTEXT_TRUST_ANCHORS = "meterproof/trust-anchors/v1"
+CONTEXT_STATEMENT = "meterproof/statement/v1"
 
 __all__ = [
     "CONTEXT_ATTESTATION",
     "CONTEXT_METER_ENVELOPE",
+    "CONTEXT_STATEMENT",
     "CONTEXT_TRUST_ANCHORS",
 ]
