@@ -15,6 +15,7 @@ from billing.models import Bundle, Statement, Tenant
 from billing.pagination import BundleCursor
 from billing.protocol.statement import build_statement_file
 from billing.protocol.statement.document import STATEMENT_ID_RE
+from billing.protocol.tariff import format_amount
 from billing.selectors import bundle_documents
 from transparency.selectors import log_evidence_list
 
@@ -25,6 +26,7 @@ __all__ = [
     "statement_file_get",
     "statement_get",
     "statement_page_list",
+    "statement_view_get",
 ]
 
 
@@ -148,3 +150,36 @@ def _documents(
     for (number, receipt_id, *_), document in zip(chunk, documents, strict=True):
         name = f"{number:012d}-{receipt_id}.json" if number else f"v2-{receipt_id}.json"
         yield name, document
+
+
+def statement_view_get(*, statement: Statement) -> dict[str, Any]:
+    """Return the printable page's context: the signed statement's members
+    with amounts also formatted in major units (``format_amount``), its log
+    position (``leaf_index``, ``tree_size``, or ``None`` while queued) and
+    the statement id."""
+    document = statement_file_get(statement=statement)
+    signed = document["statement"]
+    currency = signed["currency"]
+    lines = [
+        {
+            **line,
+            "amount": format_amount(line["amount_minor"], currency),
+            "events_amount": format_amount(line["events_amount_minor"], currency),
+            "discount": format_amount(
+                line["events_amount_minor"] - line["amount_minor"], currency
+            ),
+        }
+        for line in signed["lines"]
+    ]
+    notes = [
+        {**note, "amount": format_amount(note["amount_minor"], currency)}
+        for note in signed["credit_notes"]
+    ]
+    return {
+        "statement": signed,
+        "statement_id": statement.statement_id,
+        "lines": lines,
+        "credit_notes": notes,
+        "total": format_amount(signed["amount_minor"], currency),
+        "log": document.get("log"),
+    }

@@ -6,6 +6,8 @@
 - :mod:`billing.admin.tariffs`: tariffs and their draft and published versions;
 - :mod:`billing.admin.events`: attested data, read-only (meter events, replay
   reservations, bundles);
+- :mod:`billing.admin.statements`: issued statements, read-only, with the
+  printable page; the tenant action that closes the previous month;
 - :mod:`billing.admin.shared`: links, the read-only inline, the strict JSON
   form field.
 
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from billing.admin import events, keys, tariffs, tenants
+from billing.admin import events, keys, statements, tariffs, tenants
 
-__all__ = ["events", "keys", "tariffs", "tenants"]
+__all__ = ["events", "keys", "statements", "tariffs", "tenants"]
 
 admin.site.site_header = "meterproof administration"
 admin.site.site_title = "meterproof admin"

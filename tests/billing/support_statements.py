@@ -34,8 +34,11 @@ PERIOD = "2015-05"
 
 
 def graduated_tariff(tariff_id: str = "api-requests-graduated") -> Tariff:
-    """Return a tariff with a published version 1 on :data:`GRADUATED_PRICING`."""
+    """Return a tariff with a published version 1 on :data:`GRADUATED_PRICING`
+    (made on first use)."""
     tariff = TariffFactory(tariff_id=tariff_id)
+    if tariff.versions.exists():
+        return tariff
     TariffVersionFactory(
         tariff=tariff,
         version=1,
