@@ -214,6 +214,14 @@ class UsageCurrencyMixed(BillingServiceError):
     code = "usage_currency_mixed"
 
 
+class PeriodClosed(BillingServiceError):
+    """The tenant's billing period (the event's ``window``) is closed: its
+    statement is final, so no bundle numbered after it can be issued
+    (HTTP 409, field ``event.window``; docs/PROTOCOL.md §10)."""
+
+    code = "period_closed"
+
+
 class StatementError(BillingServiceError):
     """Root of the statement (period close) errors."""
 

@@ -57,6 +57,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     billing_errors.AttestationTooLarge: 413,
     billing_errors.ReplayConflict: 409,
     billing_errors.AttestInProgress: 409,
+    billing_errors.PeriodClosed: 409,
     billing_errors.EventTooOld: 422,
     billing_errors.EventInFuture: 422,
     billing_errors.NoTariffInForce: 422,

@@ -1,9 +1,14 @@
-"""Write the frozen compatibility corpus of ``vdi-billing/2`` bundles.
+"""Write a frozen compatibility corpus of ``vdi-billing/2`` or ``/3`` bundles.
 
-Run ONCE, from the repository root, with the release whose bundles are being
-frozen::
+Run ONCE per format, from the repository root, with the release whose bundles
+are being frozen::
 
     python scripts/make_compat_corpus.py tests/vectors/compat/vdi-billing-2
+    python scripts/make_compat_corpus.py tests/vectors/compat/vdi-billing-3 \
+        --format vdi-billing/3
+
+A ``vdi-billing/3`` corpus numbers its bundles 1..16 in one tenant's period
+(the events' window), as the server does.
 
 It writes one JSON file per bundle (under ``bundles/``), ``trust.json`` (the trust anchors),
 ``revocation.json`` (a signed revocation snapshot for the strict profile) and
@@ -64,8 +69,14 @@ def receipt_id(tenant: str, window: str, event_id: str) -> str:
     return "rcpt_" + canonical_hash([tenant, window, event_id])[:24]
 
 
-def main(out: Path) -> None:
-    """Write the corpus into ``out`` (created; must be empty or absent)."""
+FORMATS = ("vdi-billing/2", "vdi-billing/3")
+
+
+def main(out: Path, fmt: str = "vdi-billing/2") -> None:
+    """Write the corpus of format ``fmt`` into ``out`` (created; must be empty
+    or absent)."""
+    if fmt not in FORMATS:
+        raise SystemExit(f"format must be one of {FORMATS}, found {fmt!r}")
     out.mkdir(parents=True, exist_ok=True)
     if any(out.iterdir()):
         raise SystemExit(f"{out} is not empty: a frozen corpus is never rewritten")
@@ -107,7 +118,13 @@ def main(out: Path) -> None:
                 event = event_json(event_id=event_id, quantity=quantities[model])
                 tariff = tariff_json(pricing=json.loads(json.dumps(pricing)))
                 rid = receipt_id(TENANT, event["window"], event_id)
+                sequence = (
+                    {"period": event["window"], "number": number}
+                    if fmt == "vdi-billing/3"
+                    else None
+                )
                 att = kit.attestation(
+                    sequence=sequence,
                     with_proof=attachment == "embedded",
                     meter=meter,
                     event=event,
@@ -127,13 +144,15 @@ def main(out: Path) -> None:
                     "meter": meter_name,
                     "model": model,
                 }
+                if sequence is not None:
+                    expected[name]["sequence"] = sequence
     (out / "trust.json").write_text(json.dumps(trust.to_json(), indent=1) + "\n")
     snapshot = kit.snapshot(
         revoked_attestations=("rcpt_" + "0" * 24,), snapshot_time=STRICT_NOW - 60
     )
     (out / "revocation.json").write_text(json.dumps(snapshot, indent=1) + "\n")
     meta = {
-        "format": "vdi-billing/2",
+        "format": fmt,
         "now": STRICT_NOW,
         "max_snapshot_age_seconds": 3600,
         "bundles": expected,
@@ -142,6 +161,10 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: make_compat_corpus.py OUT_DIR")
-    main(Path(sys.argv[1]))
+    args = sys.argv[1:]
+    if len(args) == 3 and args[1] == "--format":
+        main(Path(args[0]), args[2])
+    elif len(args) == 1:
+        main(Path(args[0]))
+    else:
+        raise SystemExit("usage: make_compat_corpus.py OUT_DIR [--format FORMAT]")

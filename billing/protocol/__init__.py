@@ -1,4 +1,4 @@
-"""Django-free billing protocol: the ``vdi-billing/2`` bundle and its verifier.
+"""Django-free billing protocol: the ``vdi-billing/2`` and ``/3`` bundles and their verifier.
 
 Meter events and envelopes (:mod:`.events`), tariffs and charge computation
 (:mod:`.tariff`), the bundle model and its digests (:mod:`.bundle`), trust

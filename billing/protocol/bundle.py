@@ -1,10 +1,12 @@
-"""The ``vdi-billing/2`` bundle: building, parsing and its derived digests.
+"""The ``vdi-billing/2`` and ``vdi-billing/3`` bundles: building, parsing and
+their derived digests.
 
 Shape (all digests SHA-256 lowercase hex over RFC 8785 JCS bytes)::
 
-    {"format": "vdi-billing/2",
+    {"format": "vdi-billing/3",                   # or "vdi-billing/2"
      "attestation": {
-        "format": "vdi-billing/2",
+        "format": "vdi-billing/3",                # the bundle's format
+        "sequence": {"period": "YYYY-MM", "number": 1},   # v3 only, required
         "meter_envelope": {"event": {...}, "kid": "<meter kid>", "sig": "<b64url>"},
         "tariff": {...},                          # the published tariff version
         "charge": {"quantity", "amount_minor", "currency", "tariff_hash"},
@@ -41,7 +43,15 @@ signal is circomlib Poseidon over the eight (binding ``bn128-poseidon8-v1``).
 
 Null is never absent: an optional member (``log``, the top-level or embedded
 ``billing_proof``) is either left out or an object; ``null`` fails
-``bundle_format``. Bundle files and bodies are read with the strict I-JSON
+``bundle_format``.
+
+``vdi-billing/3`` adds one required signed member, ``sequence``, with exactly
+``period`` (``YYYY-MM``, equal to the event's ``window``) and ``number`` (an
+integer 1..2^53-1): the bundle's place in the tenant's period, numbered 1, 2,
+3, ... without gaps across metrics (docs/PROTOCOL.md §10). It is under the
+issuer signature and in the log leaf, but not in ``billing_commitments``, the
+fingerprint or the proof. ``vdi-billing/2`` bundles carry no ``sequence`` and
+keep verifying under the same rules. Bundle files and bodies are read with the strict I-JSON
 reader (:func:`Bundle.from_bytes`), which refuses duplicate member names.
 """
 
@@ -66,10 +76,19 @@ from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
 from transparency.protocol.merkle import leaf_hash
 
 from .errors import BundleFormatError, LogEvidenceError, MeterEventError, TariffError
-from .events import MeterEnvelope
+from .events import MeterEnvelope, parse_window
 from .tariff import Charge, TariffDocument
 
-BUNDLE_FORMAT = "vdi-billing/2"
+FORMAT_V2 = "vdi-billing/2"
+FORMAT_V3 = "vdi-billing/3"
+#: The format the server issues (``vdi-billing/3`` since issue 12).
+BUNDLE_FORMAT = FORMAT_V3
+#: Formats a verifier accepts.
+BUNDLE_FORMATS = (FORMAT_V2, FORMAT_V3)
+#: The largest sequence number (2^53 - 1, exact in every JSON number reader);
+#: also the placeholder of the oversize check before the number is known.
+SEQUENCE_NUMBER_MAX = 2**53 - 1
+_SEQUENCE_KEYS = {"period", "number"}
 _ATTESTATION_KEYS = {
     "format",
     "meter_envelope",
@@ -185,8 +204,10 @@ def build_attestation(
     billing_proof: dict[str, Any] | None = None,
     prove: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     digests: dict[str, Any] | None = None,
+    sequence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return a signed attestation (the ``attestation`` member of a bundle).
+    """Return a signed attestation (the ``attestation`` member of a bundle):
+    ``vdi-billing/3`` with ``sequence`` given, ``vdi-billing/2`` without.
 
     Args:
         envelope: the verified meter envelope.
@@ -202,11 +223,18 @@ def build_attestation(
             Errors it raises propagate (nothing is signed).
         digests: ``attestation_digests(envelope, tariff, charge)`` if the
             caller already computed it (computed here otherwise).
+        sequence: ``{"period": "YYYY-MM", "number": int}``, the bundle's
+            number in the tenant's period (``period`` is the event's
+            ``window``); ``None`` builds a ``vdi-billing/2`` attestation.
+
+    Raises:
+        BundleFormatError: ``sequence`` is not exactly ``{period, number}``
+            with the event's window and a number in 1..2^53-1.
     """
     if digests is None:
         digests = attestation_digests(envelope, tariff, charge)
     body: dict[str, Any] = {
-        "format": BUNDLE_FORMAT,
+        "format": FORMAT_V2 if sequence is None else FORMAT_V3,
         "meter_envelope": envelope.to_json(),
         "tariff": tariff.to_json(),
         "charge": digests["charge"],
@@ -221,6 +249,9 @@ def build_attestation(
         "billing_verify_fingerprint": digests["billing_verify_fingerprint"],
         "billing_commitments": digests["billing_commitments"],
     }
+    if sequence is not None:
+        body["sequence"] = {"period": sequence["period"], "number": sequence["number"]}
+        parse_sequence(body["sequence"], window=envelope.event.window)
     if prove is not None:
         billing_proof = prove(body["billing_commitments"])
     if billing_proof is not None:
@@ -250,12 +281,17 @@ def build_bundle(
         leaf_hash: the attestation's leaf hash if the caller already has it
             (saves re-canonicalising); computed otherwise.
 
+    The bundle's ``format`` is the attestation's (``vdi-billing/2`` or ``/3``).
+
     Raises:
         LogEvidenceError: (``log_evidence_incomplete``, also a
             ``ValueError``) ``leaf_index`` given without the other log
             members.
     """
-    bundle: dict[str, Any] = {"format": BUNDLE_FORMAT, "attestation": attestation}
+    bundle: dict[str, Any] = {
+        "format": attestation.get("format", FORMAT_V2),
+        "attestation": attestation,
+    }
     if leaf_index is None:
         return bundle
     if tree_size is None or inclusion_proof is None or checkpoint is None:
@@ -283,6 +319,68 @@ def build_bundle(
     return bundle
 
 
+def parse_sequence(obj: Any, *, window: str) -> tuple[str, int]:
+    """Return ``(period, number)`` of a ``vdi-billing/3`` ``sequence`` member.
+
+    ``obj`` must be exactly ``{"period": "YYYY-MM", "number": n}`` with
+    ``period`` equal to the event's ``window`` and ``n`` an integer (not a
+    boolean) in 1..2^53-1 (docs/PROTOCOL.md §4.2).
+
+    Raises:
+        BundleFormatError: naming ``attestation.sequence`` (wrong members),
+            ``attestation.sequence.period`` (not ``YYYY-MM`` or not the
+            window) or ``attestation.sequence.number``.
+    """
+    if not isinstance(obj, dict) or set(obj) != _SEQUENCE_KEYS:
+        raise BundleFormatError(
+            f"sequence must have exactly {sorted(_SEQUENCE_KEYS)}",
+            field="attestation.sequence",
+        )
+    period, number = obj["period"], obj["number"]
+    if not isinstance(period, str):
+        raise BundleFormatError(
+            "sequence.period must be a billing month YYYY-MM",
+            field="attestation.sequence.period",
+        )
+    try:
+        parse_window(period)
+    except MeterEventError as exc:
+        raise BundleFormatError(
+            f"sequence.period must be a billing month YYYY-MM, found {period!r}",
+            field="attestation.sequence.period",
+        ) from exc
+    if period != window:
+        raise BundleFormatError(
+            f"sequence.period {period!r} differs from the event window {window!r}",
+            field="attestation.sequence.period",
+        )
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, int)
+        or not 1 <= number <= SEQUENCE_NUMBER_MAX
+    ):
+        raise BundleFormatError(
+            f"sequence.number must be an integer in 1..{SEQUENCE_NUMBER_MAX}, "
+            f"found {number!r}",
+            field="attestation.sequence.number",
+        )
+    return period, number
+
+
+def bundle_sequence(bundle: Bundle | dict[str, Any]) -> tuple[str, int] | None:
+    """Return a bundle's ``(period, number)``, or ``None`` for ``vdi-billing/2``.
+
+    ``bundle`` is a parsed :class:`Bundle` or a bundle's JSON object (parsed
+    here).
+
+    Raises:
+        BundleFormatError: the JSON object is not a valid bundle.
+    """
+    if not isinstance(bundle, Bundle):
+        bundle = Bundle.from_json(bundle)
+    return bundle.sequence
+
+
 @dataclass(frozen=True)
 class LogEvidence:
     """The parsed ``log`` member: where the attestation sits in the log."""
@@ -296,9 +394,11 @@ class LogEvidence:
 
 @dataclass(frozen=True)
 class Bundle:
-    """A structurally valid ``vdi-billing/2`` bundle (signatures not yet checked).
+    """A structurally valid ``vdi-billing/2`` or ``/3`` bundle (signatures not
+    yet checked).
 
-    ``raw`` keeps the attestation exactly as received: signatures and hashes are
+    ``format`` is ``vdi-billing/2`` or ``vdi-billing/3``; ``sequence`` the
+    ``(period, number)`` of a v3 bundle (``None`` for v2). ``raw`` keeps the attestation exactly as received: signatures and hashes are
     always checked over the received bytes, never over a re-serialisation.
     """
 
@@ -312,6 +412,8 @@ class Bundle:
     backfilled: bool
     log: LogEvidence | None
     detached_proof: dict[str, Any] | None = None
+    format: str = FORMAT_V2
+    sequence: tuple[str, int] | None = None
 
     @property
     def billing_proof(self) -> tuple[dict[str, Any] | None, str]:
@@ -353,9 +455,10 @@ class Bundle:
                     f"{name} is null: leave an optional member out, never null",
                     field=name,
                 )
-        if obj.get("format") != BUNDLE_FORMAT:
+        fmt = obj.get("format")
+        if fmt not in BUNDLE_FORMATS:
             raise BundleFormatError(
-                f"format must be {BUNDLE_FORMAT!r}, found {obj.get('format')!r}",
+                f"format must be one of {list(BUNDLE_FORMATS)}, found {fmt!r}",
                 field="format",
             )
         extra = sorted(obj.keys() - {"format", "attestation", "log", "billing_proof"})
@@ -366,13 +469,14 @@ class Bundle:
             raise BundleFormatError(
                 "attestation must be an object", field="attestation"
             )
-        missing = sorted(_ATTESTATION_KEYS - att.keys())
+        required = _ATTESTATION_KEYS | ({"sequence"} if fmt == FORMAT_V3 else set())
+        missing = sorted(required - att.keys())
         if missing:
             raise BundleFormatError(
                 f"attestation is missing {missing[0]!r}",
                 field=f"attestation.{missing[0]}",
             )
-        extra = sorted(att.keys() - _ATTESTATION_KEYS - _OPTIONAL_ATTESTATION_KEYS)
+        extra = sorted(att.keys() - required - _OPTIONAL_ATTESTATION_KEYS)
         if extra:
             raise BundleFormatError(
                 f"unknown attestation field {extra[0]!r}",
@@ -383,9 +487,10 @@ class Bundle:
                 "billing_proof is null: leave an optional member out, never null",
                 field="attestation.billing_proof",
             )
-        if att["format"] != BUNDLE_FORMAT:
+        if att["format"] != fmt:
             raise BundleFormatError(
-                f"attestation.format must be {BUNDLE_FORMAT!r}",
+                f"attestation.format must be the bundle's format {fmt!r}, "
+                f"found {att['format']!r}",
                 field="attestation.format",
             )
         try:
@@ -457,6 +562,11 @@ class Bundle:
                     "detached; a bundle carries at most one",
                     field="billing_proof",
                 )
+        sequence = (
+            parse_sequence(att["sequence"], window=envelope.event.window)
+            if fmt == FORMAT_V3
+            else None
+        )
         log = cls._parse_log(obj["log"]) if "log" in obj else None
         return cls(
             attestation=att,
@@ -469,6 +579,8 @@ class Bundle:
             backfilled=receipt["backfilled"],
             log=log,
             detached_proof=detached,
+            format=fmt,
+            sequence=sequence,
         )
 
     @staticmethod

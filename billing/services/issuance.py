@@ -4,19 +4,27 @@ Attest (:mod:`billing.services.attest`) hands :func:`bundles_issue` the events
 whose ``(tenant, event_id, window)`` it reserved
 (:mod:`billing.services.replay`). For the whole batch this module
 
-1. computes each charge and the attestation's digests, and starts the batch's
+1. refuses, each alone, the events whose billing period (their ``window``) is
+   already closed (``period_closed``, a cheap early check without a lock);
+2. computes each charge and the attestation's digests, and starts the batch's
    Groth16 proofs on the prover's thread pool when proving is ``sync`` or
    ``parallel``;
-2. signs each attestation and rejects, alone, any whose JCS bytes (the log
-   leaf) exceed ``MAX_ENTRY_SIZE_BYTES``;
-3. in **one transaction**: checks the reservations are still ours (row
-   locks), stores meter events, queues the log leaves, stores the bundles
-   (each built once, :func:`billing.protocol.bundle.build_bundle`) and flips
-   the reservations to ``committed``;
-4. after the commit, sequences the leaves (a group commit shared with
+3. signs each attestation with the placeholder sequence number 2^53-1 (the
+   largest, so the real leaf is never larger) and rejects, alone, any whose
+   JCS bytes (the log leaf) exceed ``MAX_ENTRY_SIZE_BYTES``;
+4. in **one transaction**: checks the reservations are still ours (row
+   locks), locks the ``BillingPeriod`` rows of the batch
+   (:func:`billing.services.periods.billing_periods_lock`), refuses alone the
+   events of a period closed meanwhile (the authoritative check), assigns
+   each event the next number of its tenant's period and signs its
+   ``vdi-billing/3`` attestation, stores meter events, queues the log leaves,
+   stores the bundles (each built once,
+   :func:`billing.protocol.bundle.build_bundle`) and flips the reservations
+   to ``committed``; a rollback consumes no number;
+5. after the commit, sequences the leaves (a group commit shared with
    concurrent requests) and adds the ``log`` member
    (:func:`billing.selectors.bundle_log_attach`, its one producer);
-5. attaches ``parallel`` proofs, and queues the ``async`` ones (and failed
+6. attaches ``parallel`` proofs, and queues the ``async`` ones (and failed
    parallel ones) for a worker once the transaction commits
    (:func:`billing.services.proofs.billing_proofs_dispatch`).
 """
@@ -35,17 +43,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.errors import AttestationTooLarge
+from billing.errors import AttestationTooLarge, PeriodClosed
 from billing.keyring import Keyring
-from billing.models import Bundle, MeterEvent
+from billing.models import BillingPeriod, Bundle, MeterEvent
 from billing.protocol.bundle import (
+    SEQUENCE_NUMBER_MAX,
     attestation_digests,
     build_attestation,
     build_bundle,
     receipt_id_for,
 )
-from billing.protocol.tariff import TariffDocument, compute_charge
+from billing.protocol.tariff import Charge, TariffDocument, compute_charge
 from billing.selectors import bundle_log_attach
+from billing.selectors_periods import billing_periods_closed
+from billing.services.periods import billing_periods_lock
 from billing.services.proofs import billing_proofs_dispatch
 from billing.services.replay import (
     AttestOutcome,
@@ -92,8 +103,10 @@ def bundles_issue(
     prover's thread pool while this thread signs, stores and sequences; then
     attached as detached proofs) or ``async`` (bundles left ``pending`` and
     queued for a worker). ``now`` is the attestation's ``issued_at``;
-    ``backfill`` marks ``receipt.backfilled``. Removes oversized items from
-    ``owned`` (in place) after releasing their reservations.
+    ``backfill`` marks ``receipt.backfilled``. Removes oversized items and
+    items of a closed period from ``owned`` (in place) after releasing their
+    reservations (rejected with :class:`AttestationTooLarge` or
+    :class:`PeriodClosed`).
 
     Raises:
         ReservationLost: a reservation was taken over by another request
@@ -102,6 +115,10 @@ def bundles_issue(
         the reservations).
     """
     proof_status = _PROOF_STATUS[proof_mode]
+    early = billing_periods_closed(keys={(i.tenant.pk, i.key[2]) for i in owned})
+    reservations_release(items=_drop_closed(owned, early, outcomes))
+    if not owned:
+        return
     tariffs: dict[int, TariffDocument] = {}
     prepared = []
     for item in owned:
@@ -126,30 +143,37 @@ def bundles_issue(
         ]
     # A failure before the commit leaves no use for the proofs: cancel the
     # ones not started yet (running ones finish and are dropped).
+    signers: dict[int, _Signer] = {}
     with _cancel_on_error(proofs):
         for (item, tariff, charge, digests), proof in zip(
             prepared, proofs, strict=True
         ):
-            item.attestation = build_attestation(
-                envelope=item.envelope,
+            signer = signers[item.index] = _Signer(
+                item=item,
                 tariff=tariff,
                 charge=charge,
-                receipt_id=receipt_id_for(item.key[0], item.key[2], item.key[1]),
-                issued_at=now,
-                issuer=keyring.issuer,
-                backfilled=backfill,
+                digests=digests,
                 billing_proof=proof.result()
                 if proof is not None and proof_mode == "sync"
                 else None,
-                digests=digests,
+                keyring=keyring,
+                now=now,
+                backfill=backfill,
             )
+            # The oversize check before the number is known: the placeholder
+            # is the largest number, so the real leaf is never larger.
+            item.attestation = signer.sign(SEQUENCE_NUMBER_MAX)
             item.charge = charge
         proofs = _drop_oversized(owned, proofs, outcomes)
         if not owned:
             return
+        proof_of = {
+            item.index: proof for item, proof in zip(owned, proofs, strict=True)
+        }
+        closed: list[PendingAttest] = []
         try:
             with transaction.atomic():
-                _store(owned, now, backfill, proof_status)
+                _store(owned, now, backfill, proof_status, signers, outcomes, closed)
         except IntegrityError:
             # Backstop for backends without row locks (SQLite): a takeover that
             # committed between our check and our inserts shows up as a unique
@@ -158,6 +182,16 @@ def bundles_issue(
             if lost:
                 raise reservation_lost_error(lost) from None
             raise
+        finally:
+            if closed:
+                for item in closed:
+                    proof = proof_of[item.index]
+                    if proof is not None:
+                        proof.cancel()
+                reservations_release(items=closed)
+        if not owned:
+            return
+        proofs = [proof_of[item.index] for item in owned]
     # Committed: the events are attested whatever happens next. Sequencing is
     # a group commit shared with concurrent requests; should it fail, the
     # leaves stay queued (log_tick sequences them) and the bundles are
@@ -192,11 +226,117 @@ def bundles_issue(
         transaction.on_commit(lambda: billing_proofs_dispatch(receipt_ids=ids))
 
 
-def _store(
-    owned: list[PendingAttest], now: datetime, backfill: bool, proof_status: str
+class _Signer:
+    """Signs one item's attestation once its sequence number is known (the
+    inputs computed before the transaction: tariff, charge, digests, and the
+    ``sync`` proof)."""
+
+    def __init__(
+        self,
+        *,
+        item: PendingAttest,
+        tariff: TariffDocument,
+        charge: Charge,
+        digests: dict[str, Any],
+        billing_proof: dict[str, Any] | None,
+        keyring: Keyring,
+        now: datetime,
+        backfill: bool,
+    ) -> None:
+        self.item = item
+        self.tariff = tariff
+        self.charge = charge
+        self.digests = digests
+        self.billing_proof = billing_proof
+        self.keyring = keyring
+        self.now = now
+        self.backfill = backfill
+
+    def sign(self, number: int) -> dict[str, Any]:
+        """Return the signed ``vdi-billing/3`` attestation numbered ``number``
+        in the event's window."""
+        item = self.item
+        return build_attestation(
+            envelope=item.envelope,
+            tariff=self.tariff,
+            charge=self.charge,
+            receipt_id=receipt_id_for(item.key[0], item.key[2], item.key[1]),
+            issued_at=self.now,
+            issuer=self.keyring.issuer,
+            backfilled=self.backfill,
+            billing_proof=self.billing_proof,
+            digests=self.digests,
+            sequence={"period": item.key[2], "number": number},
+        )
+
+
+def _period_closed_error(item: PendingAttest) -> PeriodClosed:
+    return PeriodClosed(
+        f"billing period {item.key[2]} of tenant {item.key[0]!r} is closed; "
+        "no bundle can be added to it",
+        field="event.window",
+    )
+
+
+def _drop_closed(
+    owned: list[PendingAttest],
+    closed: frozenset[tuple[int, str]],
+    outcomes: list[AttestOutcome | None],
+) -> list[PendingAttest]:
+    """Reject, each alone, the items whose ``(tenant pk, window)`` is in
+    ``closed`` with :class:`PeriodClosed`; remove them from ``owned`` (in
+    place) and return them. Releases nothing (the caller does)."""
+    dropped = [i for i in owned if (i.tenant.pk, i.key[2]) in closed]
+    if not dropped:
+        return []
+    for item in dropped:
+        outcomes[item.index] = AttestOutcome(
+            "rejected", error=_period_closed_error(item)
+        )
+    owned[:] = [i for i in owned if (i.tenant.pk, i.key[2]) not in closed]
+    return dropped
+
+
+def _number_and_sign(
+    owned: list[PendingAttest],
+    signers: dict[int, _Signer],
+    outcomes: list[AttestOutcome | None],
+    refused: list[PendingAttest],
 ) -> None:
-    """Store the owned items' events, queued leaves and bundles and flip their
-    reservations to ``committed``; call inside one transaction.
+    """Under the period row locks: refuse the items of a closed period
+    (appended to ``refused``, removed from ``owned``), number the others
+    ``last_number + 1, + 2, ...`` per ``(tenant, window)`` in batch order,
+    sign their attestations (``item.attestation``, ``item.leaf_data``) and
+    save the new ``last_number``; call inside the commit transaction."""
+    periods = billing_periods_lock(keys=[(i.tenant, i.key[2]) for i in owned])
+    closed = {key for key, row in periods.items() if row.closed_at is not None}
+    refused.extend(_drop_closed(owned, frozenset(closed), outcomes))
+    touched: dict[tuple[int, str], BillingPeriod] = {}
+    for item in owned:
+        row = touched[(item.tenant.pk, item.key[2])] = periods[
+            (item.tenant.pk, item.key[2])
+        ]
+        row.last_number += 1
+        item.attestation = signers[item.index].sign(row.last_number)
+        item.leaf_data = canonical_json(item.attestation)
+    for row in touched.values():
+        BillingPeriod.objects.filter(pk=row.pk).update(last_number=row.last_number)
+
+
+def _store(
+    owned: list[PendingAttest],
+    now: datetime,
+    backfill: bool,
+    proof_status: str,
+    signers: dict[int, _Signer],
+    outcomes: list[AttestOutcome | None],
+    refused: list[PendingAttest],
+) -> None:
+    """Number and sign the owned items under their period locks, store their
+    events, queued leaves and bundles and flip their reservations to
+    ``committed``; call inside one transaction. Items of a period closed
+    meanwhile are rejected and moved from ``owned`` to ``refused`` (the
+    caller releases their reservations).
 
     Builds each item's bundle (``item.bundle``, the one build per event: the
     stored document and, once ``log`` is added, the answer).
@@ -205,6 +345,9 @@ def _store(
         ReservationLost: a reservation was taken over by another request.
     """
     reservations_lock(items=owned)
+    _number_and_sign(owned, signers, outcomes, refused)
+    if not owned:
+        return
     events = []
     for item in owned:
         ev = item.envelope.event
@@ -247,6 +390,7 @@ def _store(
     for item, event_row, leaf in zip(owned, events, leaf_hashes, strict=True):
         assert item.attestation is not None and item.charge is not None
         item.bundle = build_bundle(item.attestation)
+        sequence = item.attestation["sequence"]
         bundles.append(
             Bundle(
                 receipt_id=item.attestation["receipt"]["receipt_id"],
@@ -260,6 +404,8 @@ def _store(
                 document=_storage_json(item.bundle),
                 issued_at=now,
                 proof_status=proof_status,
+                period=sequence["period"],
+                sequence_number=sequence["number"],
             )
         )
         item.leaf_hash = leaf

@@ -17,7 +17,7 @@ BUNDLE_FORMAT: Final = "bundle_format"
 
 
 def bundle_format(bundle_json: Any) -> Bundle:
-    """Return the parsed ``vdi-billing/2`` bundle.
+    """Return the parsed ``vdi-billing/2`` or ``vdi-billing/3`` bundle.
 
     Args:
         bundle_json: parsed JSON, or the bundle file's bytes (read by the

@@ -142,8 +142,11 @@ def make_attestation(
     receipt_id: str | None = None,
     billing_proof: dict[str, Any] | None = None,
     issued_at: datetime = ISSUED_AT,
+    sequence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return an attestation signed by ``keys.issuer`` over a signed envelope.
+    """Return an attestation signed by ``keys.issuer`` over a signed envelope
+    (``vdi-billing/2``; ``vdi-billing/3`` with ``sequence``
+    ``{"period", "number"}``).
 
     The charge is ``compute_charge(tariff, quantity)``; the issuer does not
     check the tariff's metric or window here, so callers can build honestly
@@ -163,6 +166,7 @@ def make_attestation(
         issued_at=issued_at,
         issuer=keys.issuer,
         billing_proof=billing_proof,
+        sequence=sequence,
     )
 
 

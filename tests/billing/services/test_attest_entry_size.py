@@ -4,10 +4,16 @@ Entry bundles prefix each entry with a big-endian uint16 length, so a logged
 attestation is at most 65,535 bytes. A larger event is refused at attest
 (``attestation_too_large``, 413), alone in a batch; the largest event that
 fits is attested on both endpoints and its entry bundle is served and parses.
+
+Since ``vdi-billing/3`` the check runs before the sequence number is known,
+with the placeholder number 2^53-1 (the largest): "signs to the bound" means
+with that placeholder, and the logged leaf is shorter by the digits the real
+number does not use.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +21,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Bundle, MeterEvent, ReplayReservation
+from billing.protocol.bundle import SEQUENCE_NUMBER_MAX
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
 from kernel.protocol.jcs import canonical_json
@@ -45,7 +52,11 @@ def _event(event_id: str, extra_bytes: int = 0, char: str = "a") -> dict[str, An
 
 
 def _size(bundle: dict[str, Any]) -> int:
-    return len(canonical_json(bundle["attestation"]))
+    """The size the oversize check sees: the attestation's JCS bytes with the
+    placeholder sequence number."""
+    attestation = copy.deepcopy(bundle["attestation"])
+    attestation["sequence"]["number"] = SEQUENCE_NUMBER_MAX
+    return len(canonical_json(attestation))
 
 
 def _extra_for_bound(setup: TenantSetup) -> int:
@@ -175,12 +186,15 @@ def test_oversized_event_is_413_on_the_single_endpoint(
 def test_largest_event_is_attested_on_both_endpoints(
     tenant_setup: TenantSetup, endpoint: Any
 ) -> None:
-    """An event that signs to exactly 65,535 bytes is attested, verifies, and
-    its entry bundle is served and parses back to the logged bytes."""
+    """An event that signs to exactly 65,535 bytes (with the placeholder
+    number) is attested, verifies, and its entry bundle is served and parses
+    back to the logged bytes, the real number's leaf being that much shorter."""
     bundle = _attest_at_bound(tenant_setup, endpoint(tenant_setup))
     assert verify_bundle(bundle, trust_anchors_get()).ok
     entries = _entries_served()
-    assert max(len(e) for e in entries) == MAX_ENTRY_SIZE_BYTES
+    number = bundle["attestation"]["sequence"]["number"]
+    unused_digits = len(str(SEQUENCE_NUMBER_MAX)) - len(str(number))
+    assert max(len(e) for e in entries) == MAX_ENTRY_SIZE_BYTES - unused_digits
     assert [leaf_hash(e).hex() for e in entries] == list(
         LogEntry.objects.order_by("leaf_index").values_list("leaf_hash", flat=True)
     )
