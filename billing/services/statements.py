@@ -54,6 +54,7 @@ from billing.protocol.statement import (
 )
 from billing.protocol.statement.document import PERIOD_RE
 from billing.protocol.tariff import TariffDocument
+from billing.services.periods import billing_period_lock
 from billing.settings import billing_settings
 from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES
 from transparency.services import log_enqueue, log_sequence
@@ -91,13 +92,6 @@ def _tenant(tenant: Tenant | str) -> Tenant:
     if found is None:
         raise UnknownTenant(f"no tenant {tenant!r}", field="tenant")
     return found
-
-
-def _period_lock(tenant: Tenant, period: str) -> BillingPeriod:
-    """Return the ``BillingPeriod`` row of ``(tenant, period)``, created if
-    absent, under a row lock held until the transaction ends."""
-    BillingPeriod.objects.get_or_create(tenant=tenant, period=period)
-    return BillingPeriod.objects.select_for_update().get(tenant=tenant, period=period)
 
 
 def _empty_currency(tenant: Tenant) -> str:
@@ -191,7 +185,7 @@ def statement_close(
         )
     keyring = keyring or get_keyring()
     with transaction.atomic():
-        locked = _period_lock(row, period)
+        locked = billing_period_lock(tenant=row, period=period)
         if (
             locked.closed_at is not None
             or Statement.objects.filter(tenant=row, period=period).exists()

@@ -14,6 +14,7 @@ Layout: :mod:`.document` (building, signing, parsing, the receipts root),
 from __future__ import annotations
 
 from .document import (
+    EMPTY_RECEIPTS_ROOT,
     STATEMENT_FORMAT,
     ReceiptsRoot,
     StatementFile,
@@ -31,6 +32,7 @@ from .sources import bundle_sources
 from .verify import STATEMENT_CHECKS, BundleFacts, StatementReport, verify_statement
 
 __all__ = [
+    "EMPTY_RECEIPTS_ROOT",
     "STATEMENT_CHECKS",
     "STATEMENT_CHECK_CODES",
     "STATEMENT_FORMAT",

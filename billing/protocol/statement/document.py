@@ -46,7 +46,7 @@ from kernel.protocol.shape import (
 )
 from kernel.protocol.strictjson import loads as strict_loads
 from kernel.protocol.timefmt import format_rfc3339_utc, parse_rfc3339_utc
-from transparency.protocol.merkle import leaf_hash
+from transparency.protocol.merkle import EMPTY_ROOT, leaf_hash
 from transparency.protocol.monitor import frontier_append, frontier_root
 
 from ..bundle import Bundle, LogEvidence
@@ -56,6 +56,7 @@ from ..tariff import TariffDocument, compute_charge
 from .errors import StatementFormatError
 
 __all__ = [
+    "EMPTY_RECEIPTS_ROOT",
     "STATEMENT_FORMAT",
     "ReceiptsRoot",
     "StatementFile",
@@ -70,6 +71,8 @@ __all__ = [
 ]
 
 STATEMENT_FORMAT: Final = "vdi-billing-statement/1"
+#: ``receipts.root`` of a period without numbered bundles: SHA-256("").
+EMPTY_RECEIPTS_ROOT: Final = EMPTY_ROOT
 #: The grammar of a statement id: ``stmt_`` and 24 lowercase hex digits.
 STATEMENT_ID_RE: Final = re.compile(r"stmt_[0-9a-f]{24}", re.ASCII)
 #: A billing period (an event window): ``YYYY-MM``.

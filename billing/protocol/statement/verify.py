@@ -34,7 +34,7 @@ from kernel.protocol.errors import ProtocolError
 from kernel.protocol.verdict import CheckResult, verdict_ok
 from transparency.protocol.merkle import verify_inclusion
 
-from ..bundle import Bundle, attestation_leaf_hash
+from ..bundle import attestation_leaf_hash
 from ..contexts import CONTEXT_STATEMENT
 from ..errors import CheckFailed, UnknownKeyError
 from ..tariff import TariffDocument
@@ -113,16 +113,6 @@ class BundleFacts:
     tariff: dict[str, Any] | None = None
 
 
-def _sequence(bundle: Bundle) -> tuple[str | None, int | None]:
-    """Return the attestation's ``(sequence.period, sequence.number)``, or
-    ``(None, None)`` without one (``vdi-billing/2``); the shape was checked
-    by ``bundle_format``."""
-    sequence = bundle.attestation.get("sequence")
-    if not isinstance(sequence, dict):
-        return None, None
-    return sequence.get("period"), sequence.get("number")
-
-
 def bundle_facts(
     verifier: BundleVerifier,
     label: str,
@@ -144,7 +134,7 @@ def bundle_facts(
         if bundle is None:
             return BundleFacts(label, False, tuple(report.failed))
         event = bundle.envelope.event
-        period, number = _sequence(bundle)
+        period, number = bundle.sequence if bundle.sequence else (None, None)
         tariff_hash = bundle.tariff.tariff_hash
         tariff = None
         if tariff_hash not in sent_tariffs:

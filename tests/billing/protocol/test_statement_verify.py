@@ -229,3 +229,55 @@ def test_statement_without_log_evidence_fails_statement_log(closed: Any) -> None
     del document["log"]
     failed = _failed(verify(document, bundles))
     assert failed == {"statement_log": "log_evidence_missing"}
+
+
+def test_issued_statement_numbers_every_bundle(closed: Any) -> None:
+    """The period's bundles are vdi-billing/3, numbered 1..N in the export's
+    file order; none is unsequenced."""
+    document, bundles = closed
+    statement = document["statement"]
+    assert statement["receipts"]["count"] == 12
+    assert statement["unsequenced"] == []
+    numbers = [b["attestation"]["sequence"]["number"] for _, b in bundles]
+    assert numbers == list(range(1, 13))
+    assert [name[:12] for name, _ in bundles] == [f"{n:012d}" for n in numbers]
+
+
+def test_missing_number_is_named(closed: Any) -> None:
+    """The message names the missing sequence number."""
+    document, bundles = closed
+    del bundles[6]
+    report = verify(document, bundles)
+    check = next(c for c in report.checks if c.name == "statement_completeness")
+    assert check.code == "statement_bundle_missing"
+    assert "1 of the numbers 1..12 have no bundle: 7" in (check.message or "")
+
+
+def test_bundles_in_any_order_verify(closed: Any) -> None:
+    """Bundles given out of number order (a directory sorted by receipt id)
+    give the same root."""
+    document, bundles = closed
+    report = verify(document, list(reversed(bundles)))
+    assert report.ok, report.to_json()
+
+
+def test_lying_issuer_root_fails_completeness(
+    closed: Any, signing_keys: TestKeys
+) -> None:
+    """A re-signed statement with another receipts root (or count) fails
+    ``statement_completeness``."""
+    document, bundles = closed
+    document["statement"]["receipts"]["root"] = "00" * 32
+    failed = _failed(verify(_resign(document, signing_keys), bundles))
+    assert failed["statement_completeness"] == "statement_root_mismatch"
+
+
+def test_lying_issuer_smaller_count_fails_completeness(
+    closed: Any, signing_keys: TestKeys
+) -> None:
+    """A statement that hides the last bundle (count N - 1) meets a bundle
+    numbered above its count: ``statement_sequence_out_of_range``."""
+    document, bundles = closed
+    document["statement"]["receipts"]["count"] = 11
+    failed = _failed(verify(_resign(document, signing_keys), bundles))
+    assert failed["statement_completeness"] == "statement_sequence_out_of_range"
