@@ -3,7 +3,8 @@ per purpose (``attest``, ``verify``, ``keys``, ``bundles``, ``usage``; ``shared`
 holds the body checks).
 
 * ``POST /api/vdi/billing/attest`` (tenant API key): meter envelope or bare meter
-  event in, ``vdi-billing/2`` bundle out (201; 200 with
+  event in, ``vdi-billing/3`` bundle out (201; 409 ``period_closed`` for a closed
+  billing period; 200 with
   ``Idempotent-Replayed: true`` for a retry of the same body).
 * ``POST /api/vdi/billing/attest/batch`` (tenant API key): ``{"events": [...]}``,
   1-100 envelopes or events (Stripe's meter-event stream limit), one outcome per

@@ -60,7 +60,7 @@ class MeterEventError(BillingProtocolError):
 
 
 class BundleFormatError(BillingProtocolError):
-    """A bundle does not parse as ``vdi-billing/2``."""
+    """A bundle does not parse as ``vdi-billing/2`` or ``vdi-billing/3``."""
 
     code = "bundle_format_invalid"
 

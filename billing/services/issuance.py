@@ -43,9 +43,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.errors import AttestationTooLarge, PeriodClosed
+from billing.errors import AttestationTooLarge
 from billing.keyring import Keyring
-from billing.models import BillingPeriod, Bundle, MeterEvent
+from billing.models import Bundle, MeterEvent
 from billing.protocol.bundle import (
     SEQUENCE_NUMBER_MAX,
     attestation_digests,
@@ -56,7 +56,10 @@ from billing.protocol.bundle import (
 from billing.protocol.tariff import Charge, TariffDocument, compute_charge
 from billing.selectors import bundle_log_attach
 from billing.selectors_periods import billing_periods_closed
-from billing.services.periods import billing_periods_lock
+from billing.services.periods import (
+    bundles_number,
+    periods_closed_refuse,
+)
 from billing.services.proofs import billing_proofs_dispatch
 from billing.services.replay import (
     AttestOutcome,
@@ -116,7 +119,9 @@ def bundles_issue(
     """
     proof_status = _PROOF_STATUS[proof_mode]
     early = billing_periods_closed(keys={(i.tenant.pk, i.key[2]) for i in owned})
-    reservations_release(items=_drop_closed(owned, early, outcomes))
+    reservations_release(
+        items=periods_closed_refuse(owned=owned, closed=early, outcomes=outcomes)
+    )
     if not owned:
         return
     tariffs: dict[int, TariffDocument] = {}
@@ -227,7 +232,7 @@ def bundles_issue(
 
 
 class _Signer:
-    """Signs one item's attestation once its sequence number is known (the
+    """Signs one attest item's attestation once its sequence number is known (the
     inputs computed before the transaction: tariff, charge, digests, and the
     ``sync`` proof)."""
 
@@ -270,59 +275,6 @@ class _Signer:
         )
 
 
-def _period_closed_error(item: PendingAttest) -> PeriodClosed:
-    return PeriodClosed(
-        f"billing period {item.key[2]} of tenant {item.key[0]!r} is closed; "
-        "no bundle can be added to it",
-        field="event.window",
-    )
-
-
-def _drop_closed(
-    owned: list[PendingAttest],
-    closed: frozenset[tuple[int, str]],
-    outcomes: list[AttestOutcome | None],
-) -> list[PendingAttest]:
-    """Reject, each alone, the items whose ``(tenant pk, window)`` is in
-    ``closed`` with :class:`PeriodClosed`; remove them from ``owned`` (in
-    place) and return them. Releases nothing (the caller does)."""
-    dropped = [i for i in owned if (i.tenant.pk, i.key[2]) in closed]
-    if not dropped:
-        return []
-    for item in dropped:
-        outcomes[item.index] = AttestOutcome(
-            "rejected", error=_period_closed_error(item)
-        )
-    owned[:] = [i for i in owned if (i.tenant.pk, i.key[2]) not in closed]
-    return dropped
-
-
-def _number_and_sign(
-    owned: list[PendingAttest],
-    signers: dict[int, _Signer],
-    outcomes: list[AttestOutcome | None],
-    refused: list[PendingAttest],
-) -> None:
-    """Under the period row locks: refuse the items of a closed period
-    (appended to ``refused``, removed from ``owned``), number the others
-    ``last_number + 1, + 2, ...`` per ``(tenant, window)`` in batch order,
-    sign their attestations (``item.attestation``, ``item.leaf_data``) and
-    save the new ``last_number``; call inside the commit transaction."""
-    periods = billing_periods_lock(keys=[(i.tenant, i.key[2]) for i in owned])
-    closed = {key for key, row in periods.items() if row.closed_at is not None}
-    refused.extend(_drop_closed(owned, frozenset(closed), outcomes))
-    touched: dict[tuple[int, str], BillingPeriod] = {}
-    for item in owned:
-        row = touched[(item.tenant.pk, item.key[2])] = periods[
-            (item.tenant.pk, item.key[2])
-        ]
-        row.last_number += 1
-        item.attestation = signers[item.index].sign(row.last_number)
-        item.leaf_data = canonical_json(item.attestation)
-    for row in touched.values():
-        BillingPeriod.objects.filter(pk=row.pk).update(last_number=row.last_number)
-
-
 def _store(
     owned: list[PendingAttest],
     now: datetime,
@@ -345,7 +297,12 @@ def _store(
         ReservationLost: a reservation was taken over by another request.
     """
     reservations_lock(items=owned)
-    _number_and_sign(owned, signers, outcomes, refused)
+    bundles_number(
+        owned=owned,
+        signers={index: signer.sign for index, signer in signers.items()},
+        outcomes=outcomes,
+        refused=refused,
+    )
     if not owned:
         return
     events = []

@@ -6,15 +6,23 @@ Attest takes its row lock in the commit transaction and assigns
 consumes no number and numbers run 1..N without gaps across metrics. Closing
 a period (the statement, design D3) takes the same lock and sets
 ``closed_at``: no number above N is issued afterwards.
+
+The attest side (:mod:`billing.services.issuance`) numbers and signs its
+items with :func:`bundles_number` inside its commit transaction and refuses
+the items of closed periods with :func:`periods_closed_refuse`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from django.db import transaction
 
+from billing.errors import PeriodClosed
 from billing.models import BillingPeriod, Tenant
+from billing.services.replay import AttestOutcome, PendingAttest
+from kernel.protocol.jcs import canonical_json
 
 
 def billing_periods_lock(
@@ -72,3 +80,63 @@ def billing_period_lock(*, tenant: Tenant, period: str) -> BillingPeriod:
         TransactionManagementError: called outside a transaction.
     """
     return billing_periods_lock(keys=[(tenant, period)])[(tenant.pk, period)]
+
+
+def _period_closed_error(item: PendingAttest) -> PeriodClosed:
+    return PeriodClosed(
+        f"billing period {item.key[2]} of tenant {item.key[0]!r} is closed; "
+        "no bundle can be added to it",
+        field="event.window",
+    )
+
+
+def periods_closed_refuse(
+    *,
+    owned: list[PendingAttest],
+    closed: frozenset[tuple[int, str]],
+    outcomes: list[AttestOutcome | None],
+) -> list[PendingAttest]:
+    """Reject, each alone, the items whose ``(tenant pk, window)`` is in
+    ``closed`` with :class:`PeriodClosed`; remove them from ``owned`` (in
+    place) and return them. Releases nothing (the caller does)."""
+    dropped = [i for i in owned if (i.tenant.pk, i.key[2]) in closed]
+    if not dropped:
+        return []
+    for item in dropped:
+        outcomes[item.index] = AttestOutcome(
+            "rejected", error=_period_closed_error(item)
+        )
+    owned[:] = [i for i in owned if (i.tenant.pk, i.key[2]) not in closed]
+    return dropped
+
+
+def bundles_number(
+    *,
+    owned: list[PendingAttest],
+    signers: Mapping[int, Callable[[int], dict[str, Any]]],
+    outcomes: list[AttestOutcome | None],
+    refused: list[PendingAttest],
+) -> None:
+    """Under the period row locks: refuse the items of a closed period
+    (appended to ``refused``, removed from ``owned``), number the others
+    ``last_number + 1, + 2, ...`` per ``(tenant, window)`` in batch order,
+    sign their attestations (``item.attestation``, ``item.leaf_data``) and
+    save the new ``last_number``; call inside the commit transaction.
+
+    ``signers`` maps an item's ``index`` to a function that returns its signed
+    ``vdi-billing/3`` attestation for a given number."""
+    periods = billing_periods_lock(keys=[(i.tenant, i.key[2]) for i in owned])
+    closed = {key for key, row in periods.items() if row.closed_at is not None}
+    refused.extend(
+        periods_closed_refuse(owned=owned, closed=frozenset(closed), outcomes=outcomes)
+    )
+    touched: dict[tuple[int, str], BillingPeriod] = {}
+    for item in owned:
+        row = touched[(item.tenant.pk, item.key[2])] = periods[
+            (item.tenant.pk, item.key[2])
+        ]
+        row.last_number += 1
+        item.attestation = signers[item.index](row.last_number)
+        item.leaf_data = canonical_json(item.attestation)
+    for row in touched.values():
+        BillingPeriod.objects.filter(pk=row.pk).update(last_number=row.last_number)

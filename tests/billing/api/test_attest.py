@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from billing.models import ApiKey, Bundle, MeterEvent, ReplayReservation
 from billing.protocol.verify import verify_bundle
 from billing.selectors import trust_anchors_get
+from billing.services.periods import billing_period_lock
 from billing.services.tenants import api_key_revoke
 from kernel.protocol.ed25519 import KeyPair
 from tests.billing.factories import (
@@ -438,3 +440,47 @@ def test_batch_needs_an_api_key(tenant_setup: TenantSetup) -> None:
         401,
         "api_key_missing",
     )
+
+
+def test_attest_issues_numbered_v3_bundles(tenant_setup: TenantSetup) -> None:
+    """The server issues ``vdi-billing/3``: single and batch attests are
+    numbered 1, 2, 3 in the tenant's period (the event window) and verify."""
+    first = tenant_setup.client.post(ATTEST, make_event(event_id="e1"), format="json")
+    assert first.status_code == 201, first.content
+    bundle = first.json()
+    window = bundle["attestation"]["meter_envelope"]["event"]["window"]
+    assert bundle["format"] == bundle["attestation"]["format"] == "vdi-billing/3"
+    assert bundle["attestation"]["sequence"] == {"period": window, "number": 1}
+    batch = tenant_setup.client.post(
+        ATTEST + "/batch",
+        {"events": [make_event(event_id="e2"), make_event(event_id="e3")]},
+        format="json",
+    ).json()
+    numbers = [
+        r["bundle"]["attestation"]["sequence"]["number"] for r in batch["results"]
+    ]
+    assert numbers == [2, 3]
+    trust = trust_anchors_get()
+    assert all(verify_bundle(r["bundle"], trust).ok for r in batch["results"])
+
+
+def test_closed_period_is_409_period_closed(tenant_setup: TenantSetup) -> None:
+    """An attest into a closed period is 409 ``period_closed`` (field
+    ``event.window``) and stores nothing; in a batch only that event is
+    refused."""
+    event = make_event(event_id="late")
+    with transaction.atomic():
+        period = billing_period_lock(tenant=tenant_setup.tenant, period=event["window"])
+        period.closed_at = datetime.now(UTC)
+        period.save(update_fields=["closed_at"])
+    response = tenant_setup.client.post(ATTEST, event, format="json")
+    assert_error(response, 409, "period_closed", "event.window")
+    assert _nothing_stored()
+    batch = tenant_setup.client.post(
+        ATTEST + "/batch", {"events": [event]}, format="json"
+    )
+    assert batch.status_code == 200, batch.content
+    result = batch.json()["results"][0]
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "period_closed"
+    assert _nothing_stored()

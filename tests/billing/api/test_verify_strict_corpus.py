@@ -127,8 +127,31 @@ def corpus(kit: StrictKit) -> dict[str, dict[str, Any]]:
         kit.authority,
         kit.circuit,
     ).bundle(timestamp=stamp)
+    window = event_json()["window"]
+    valid_v3 = kit.bundle(
+        attestation=kit.attestation(sequence={"period": window, "number": 1}),
+        timestamp=stamp,
+    )
+    v3_detached_plain = kit.attestation(
+        with_proof=False,
+        event=event_json(event_id="evt_v3_detached"),
+        sequence={"period": window, "number": 2},
+    )
+    v3_detached = kit.bundle(attestation=v3_detached_plain, timestamp=stamp)
+    v3_detached["billing_proof"] = kit.billing_proof(
+        v3_detached_plain["billing_commitments"]["public_signals"][0]
+    )
+    v3_renumbered = copy.deepcopy(valid_v3)
+    v3_renumbered["attestation"]["sequence"]["number"] = 2
+    v3_other_period = copy.deepcopy(valid_v3)
+    v3_other_period["attestation"]["sequence"]["period"] = "2020-01"
+    v3_other_period["attestation"] = resign(kit.keys, v3_other_period["attestation"])
     return {
         "valid": valid,
+        "valid_v3": valid_v3,
+        "v3_detached_proof": v3_detached,
+        "v3_renumbered": v3_renumbered,
+        "v3_period_not_window": v3_other_period,
         "tampered_charge": tampered,
         "bad_issuer_sig": bad_sig,
         "no_log": no_log,
@@ -215,6 +238,10 @@ def test_cli_and_api_agree_on_the_corpus(
     )
     assert cli == api
     assert api["valid"] == (True, [])
+    assert api["valid_v3"] == (True, [])
+    assert api["v3_detached_proof"] == (True, [])
+    assert {"issuer_signature", "log_inclusion"} <= set(api["v3_renumbered"][1])
+    assert api["v3_period_not_window"] == (False, ["bundle_format"])
     assert api["tampered_charge"][0] is False
     assert "issuer_signature" in api["bad_issuer_sig"][1]
     assert api["detached_proof"] == (True, [])
