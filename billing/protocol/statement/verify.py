@@ -34,12 +34,12 @@ from kernel.protocol.errors import ProtocolError
 from kernel.protocol.verdict import CheckResult, verdict_ok
 from transparency.protocol.merkle import verify_inclusion
 
-from ..bundle import attestation_leaf_hash
+from ..bundle import Bundle, attestation_leaf_hash
 from ..contexts import CONTEXT_STATEMENT
 from ..errors import CheckFailed, UnknownKeyError
 from ..tariff import TariffDocument
 from ..trust import TrustAnchors
-from ..verify import PROFILE_STANDARD, BundleVerifier
+from ..verify import PROFILE_STANDARD, BundleVerifier, VerificationReport
 from .document import (
     ReceiptsRoot,
     StatementFile,
@@ -113,6 +113,18 @@ class BundleFacts:
     tariff: dict[str, Any] | None = None
 
 
+def _leaf_hash(bundle: Bundle, report: VerificationReport) -> bytes:
+    """Return the bundle's 32-byte log leaf hash: ``log.leaf_hash`` when
+    ``log_inclusion`` passed (it recomputed exactly that value), else
+    SHA-256(0x00 || JCS(attestation)) computed here (JCS is the costly
+    step of a bundle's checks; done once)."""
+    if bundle.log is not None and any(
+        c.name == "log_inclusion" and c.status == "pass" for c in report.checks
+    ):
+        return bundle.log.leaf_hash
+    return attestation_leaf_hash(bundle.attestation)
+
+
 def bundle_facts(
     verifier: BundleVerifier,
     label: str,
@@ -149,7 +161,7 @@ def bundle_facts(
             window=event.window,
             period=period,
             number=number,
-            leaf_hash=attestation_leaf_hash(bundle.attestation),
+            leaf_hash=_leaf_hash(bundle, report),
             metric=event.metric,
             quantity=event.quantity,
             amount_minor=bundle.charge.amount_minor,
