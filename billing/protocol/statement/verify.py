@@ -238,6 +238,29 @@ def _listed(items: list[str], total: int) -> str:
     return ", ".join(items) + more
 
 
+class _Problems:
+    """Problems of one kind: a count and the first :data:`MAX_LISTED`
+    descriptions (memory stays bounded however many bundles are wrong)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shown: list[str] = []
+
+    def add(self, text: str) -> None:
+        """Count one problem; keep its description while few are kept."""
+        self.count += 1
+        if len(self.shown) < MAX_LISTED:
+            self.shown.append(text)
+
+    def __bool__(self) -> bool:
+        """True once a problem was counted."""
+        return self.count > 0
+
+    def describe(self) -> str:
+        """Return the shown descriptions, ``and N more`` when cut."""
+        return _listed(self.shown, self.count)
+
+
 class _Totals:
     """The running totals over the bundles (see the module docstring)."""
 
@@ -251,10 +274,10 @@ class _Totals:
         self.root = ReceiptsRoot()
         self.next_number = 1
         self.early: dict[int, bytes] = {}
-        self.duplicates: list[str] = []
-        self.out_of_range: list[str] = []
+        self.duplicates = _Problems()
+        self.out_of_range = _Problems()
         self.unsequenced: dict[str, str] = {}
-        self.currency_problems: list[str] = []
+        self.currency_problems = _Problems()
         self.groups: dict[tuple[str, str], list[int]] = {}
         self.tariffs: dict[str, TariffDocument] = {}
         self.problem: Exception | None = None
@@ -287,12 +310,12 @@ class _Totals:
         if facts.number is None:
             assert facts.receipt_id is not None
             if facts.receipt_id in self.unsequenced:
-                self.duplicates.append(f"{name} (given twice)")
+                self.duplicates.add(f"{name} (given twice)")
             self.unsequenced[facts.receipt_id] = facts.leaf_hash.hex()
         else:
             self._number(facts.number, facts.leaf_hash, name)
         if facts.currency != st.currency:
-            self.currency_problems.append(f"{name} ({facts.currency})")
+            self.currency_problems.add(f"{name} ({facts.currency})")
         group = self.groups.setdefault((facts.metric, facts.tariff_hash), [0, 0, 0])
         group[0] += 1
         group[1] += facts.quantity
@@ -301,9 +324,9 @@ class _Totals:
     def _number(self, number: int, leaf: bytes, name: str) -> None:
         """Place bundle ``number`` in the sequence 1..N."""
         if number > self.statement.receipts_count:
-            self.out_of_range.append(f"{name} (number {number})")
+            self.out_of_range.add(f"{name} (number {number})")
         elif number < self.next_number or number in self.early:
-            self.duplicates.append(f"{name} (number {number})")
+            self.duplicates.add(f"{name} (number {number})")
         elif number > self.next_number:
             self.early[number] = leaf
         else:
@@ -403,14 +426,13 @@ def _check_completeness(totals: _Totals) -> None:
     if totals.duplicates:
         raise CheckFailed(
             "statement_sequence_duplicate",
-            "bundles repeat a sequence number: "
-            + _listed(totals.duplicates[:MAX_LISTED], len(totals.duplicates)),
+            "bundles repeat a sequence number: " + totals.duplicates.describe(),
         )
     if totals.out_of_range:
         raise CheckFailed(
             "statement_sequence_out_of_range",
             f"bundles numbered above the statement's count {st.receipts_count}: "
-            + _listed(totals.out_of_range[:MAX_LISTED], len(totals.out_of_range)),
+            + totals.out_of_range.describe(),
         )
     missing, count = totals.missing_numbers()
     if count:
@@ -453,9 +475,7 @@ def _check_lines(totals: _Totals) -> None:
         raise CheckFailed(
             "statement_currency_mismatch",
             f"bundles charged in another currency than {st.currency}: "
-            + _listed(
-                totals.currency_problems[:MAX_LISTED], len(totals.currency_problems)
-            ),
+            + totals.currency_problems.describe(),
         )
     expected = {
         (line.metric, line.tariff_hash): line
