@@ -311,7 +311,8 @@ def _int(value: Any, field: str, minimum: int | None = 0) -> int:
     return require_integer(
         value,
         error=StatementFormatError,
-        message="{field} must be an integer from {minimum} to {maximum}, "
+        message="{field} must be an integer, found {kind}",
+        range_message="{field} must be an integer from {minimum} to {maximum}, "
         "found {value!r}",
         field=field,
         minimum=-MAX_SAFE_INTEGER if minimum is None else minimum,
