@@ -329,3 +329,62 @@ class PeriodClosed(BillingServiceError):
     (HTTP 409, field ``event.window``; docs/PROTOCOL.md §10)."""
 
     code = "period_closed"
+
+
+class StatementError(BillingServiceError):
+    """Root of the statement (period close) errors."""
+
+    code = "statement_error"
+
+
+class StatementPeriodInvalid(StatementError):
+    """The period is not a billing month ``YYYY-MM``."""
+
+    code = "statement_period_invalid"
+
+
+class StatementPeriodOpen(StatementError):
+    """The period's month has not ended yet: it cannot be closed (HTTP 422)."""
+
+    code = "statement_period_open"
+
+
+class StatementPeriodClosed(StatementError):
+    """The period is already closed and has its statement (HTTP 409);
+    nothing changed."""
+
+    code = "statement_period_closed"
+
+
+class StatementCurrencyMixed(StatementError):
+    """The period's bundles are in more than one currency: one statement has
+    one currency (HTTP 422)."""
+
+    code = "statement_currency_mixed"
+
+
+class StatementSequenceGap(StatementError):
+    """The period's stored sequence numbers are not exactly 1..N (a database
+    inconsistency: the period is left open, HTTP 409)."""
+
+    code = "statement_sequence_gap"
+
+
+class StatementNotFound(StatementError):
+    """No statement with that id (for this tenant), HTTP 404."""
+
+    code = "statement_not_found"
+
+
+class StatementImmutable(StatementError):
+    """A statement is never edited after it is issued."""
+
+    code = "statement_immutable"
+
+
+class StatementTooLarge(StatementError):
+    """The signed statement would not fit one transparency-log entry
+    (65,535 bytes): a period with too many ``vdi-billing/2`` receipts to
+    list (HTTP 422); nothing changed."""
+
+    code = "statement_too_large"

@@ -14,11 +14,12 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
-# Re-exported (``__all__``): credit notes and disputes live in their own
+# Re-exported (``__all__``): credit notes, disputes and statements live in their own
 # modules (size limit) and are registered with the app's models when this
 # module loads.
 from billing.models_credit_notes import CreditNote
 from billing.models_disputes import Dispute, DisputeEvidence
+from billing.models_statements import Statement
 
 __all__ = [
     "ApiKey",
@@ -30,6 +31,7 @@ __all__ = [
     "MeterEvent",
     "MeterKey",
     "ReplayReservation",
+    "Statement",
     "Subscription",
     "Tariff",
     "TariffVersion",

@@ -47,6 +47,10 @@ class BillingSettings(AppSettings):
         dispute_max_body_bytes: ``MP_DISPUTE_MAX_BODY_BYTES``: largest
             dispute open or evidence request body (bytes, base64 evidence
             included); larger is 413 ``payload_too_large``.
+
+
+        statement_close_grace_days: ``MP_STATEMENT_CLOSE_GRACE_DAYS``: days
+            after a period's month ends before the beat job closes it.
     """
 
     max_body_bytes = Setting("MP_MAX_BODY_BYTES", int)
@@ -62,6 +66,8 @@ class BillingSettings(AppSettings):
     tenant_surrogate_key = Setting("VDI_TENANT_SURROGATE_KEY", text)
     dispute_evidence_days = Setting("MP_DISPUTE_EVIDENCE_DAYS", int)
     dispute_max_body_bytes = Setting("MP_DISPUTE_MAX_BODY_BYTES", int)
+
+    statement_close_grace_days = Setting("MP_STATEMENT_CLOSE_GRACE_DAYS", int)
 
 
 #: The billing app's settings.

@@ -17,6 +17,7 @@ from billing.services.proofs import (
     billing_proofs_dispatcher_set,
 )
 from billing.services.replay import reservations_reclaim_expired
+from billing.services.statements import statements_close_due
 from transparency.services import log_tick
 from transparency.settings import transparency_settings
 
@@ -52,6 +53,13 @@ def billing_proofs_attach_task(
     return billing_proofs_attach(
         receipt_ids=receipt_ids, older_than_seconds=older_than_seconds
     )
+
+
+@shared_task(name="billing.tasks.statements_close_due_task")
+def statements_close_due_task() -> list[str]:
+    """Close the periods past their grace days and issue their statements;
+    return the new statement ids (``statements_close_due``)."""
+    return statements_close_due()
 
 
 def billing_proofs_attach_enqueue(receipt_ids: list[str]) -> object:

@@ -34,6 +34,12 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "kwargs": {"older_than_seconds": 60},
     },
+    # every hour: close each tenant's periods whose month ended more than
+    # MP_STATEMENT_CLOSE_GRACE_DAYS ago and issue their signed statements
+    "billing-statements-close-due": {
+        "task": "billing.tasks.statements_close_due_task",
+        "schedule": 3600.0,
+    },
     # every 5 minutes: monitor the transparency log (consistency + entries -> root)
     "transparency-monitor-run": {
         "task": "transparency.tasks.monitor_run_task",

@@ -337,6 +337,10 @@ VDI_BILLING_PROOF_MAX_ATTEMPTS = env.int(
     product_env("MP_BILLING_PROOF_MAX_ATTEMPTS"), default=5
 )
 VDI_BILLING_PROOF_BATCH = env.int(product_env("MP_BILLING_PROOF_BATCH"), default=64)
+# Statements: the Celery beat job closes a tenant's period this many days after
+# its month ended (the late-event window: events up to 35 days late are
+# accepted until then; a closed period refuses them with period_closed).
+MP_STATEMENT_CLOSE_GRACE_DAYS = env.int("MP_STATEMENT_CLOSE_GRACE_DAYS", default=35)
 
 # --- revocation (issue 5; see README "Configuration") -----------------------
 # Source of the snapshot used by strict verification: inline signed snapshot

@@ -1,7 +1,7 @@
 """URL configuration."""
 
 from django.contrib import admin
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 
 from billing.api.attest import MeterEventAttestApi, MeterEventBatchAttestApi
 from billing.api.bundles import BundleDetailApi, BundleListApi, BundleProofStatusApi
@@ -13,6 +13,11 @@ from billing.api.disputes import (
     DisputeWithdrawApi,
 )
 from billing.api.keys import MeterKeyListCreateApi, MeterKeyRetireApi, MeterKeyRevokeApi
+from billing.api.statements import (
+    StatementBundlesCsvApi,
+    StatementDetailApi,
+    StatementListApi,
+)
 from billing.api.usage import UsageSummaryApi
 from billing.api.verify import BundleVerifyApi, TrustAnchorsApi
 from revocation.api import RevocationSnapshotFeedApi
@@ -77,6 +82,23 @@ urlpatterns = [
         "api/vdi/billing/meter-keys/<printable:kid>/revoke",
         MeterKeyRevokeApi.as_view(),
         name="billing-meter-key-revoke",
+    ),
+    path(
+        "api/vdi/billing/statements",
+        StatementListApi.as_view(),
+        name="billing-statements",
+    ),
+    re_path(
+        r"^api/vdi/billing/statements/(?P<statement_id>[\x21-\x2e\x30-\x7e]{1,128}?)"
+        r"(?P<suffix>\.json|\.csv|\.html)?$",
+        StatementDetailApi.as_view(),
+        name="billing-statement",
+    ),
+    re_path(
+        r"^api/vdi/billing/statements/(?P<statement_id>[\x21-\x2e\x30-\x7e]{1,128})"
+        r"/bundles\.csv$",
+        StatementBundlesCsvApi.as_view(),
+        name="billing-statement-bundles",
     ),
     path("api/vdi/billing/bundles", BundleListApi.as_view(), name="billing-bundles"),
     path(

@@ -59,9 +59,13 @@ class LogEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="receipt")
     def receipt(self, obj: LogEntry) -> str:
         """The receipt id the logged attestation names, linked to its bundle
-        search (the log itself knows nothing of billing rows)."""
+        search (the log itself knows nothing of billing rows); for a logged
+        period statement, its ``statement_id``."""
         try:
-            receipt_id = json.loads(obj.data)["receipt"]["receipt_id"]
+            data = json.loads(obj.data)
+            if isinstance(data, dict) and "statement_id" in data:
+                return f"statement {data['statement_id']}"
+            receipt_id = data["receipt"]["receipt_id"]
         except (ValueError, KeyError, TypeError):
             return "-"
         try:

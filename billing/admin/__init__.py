@@ -8,10 +8,12 @@
   reservations, bundles);
 - :mod:`billing.admin.disputes`: the disputes queue and the staff steps
   (start review, decide won or lost, each confirmed; verify the bundle now);
-
-
 - :mod:`billing.admin.credit_notes`: credit notes, read-only, and the bundle
   action that issues one;
+
+
+- :mod:`billing.admin.statements`: issued statements, read-only, with the
+  printable page; the tenant action that closes the previous month;
 - :mod:`billing.admin.shared`: links, the read-only inline, the strict JSON
   form field.
 
@@ -29,9 +31,25 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from billing.admin import credit_notes, disputes, events, keys, tariffs, tenants
+from billing.admin import (
+    credit_notes,
+    disputes,
+    events,
+    keys,
+    statements,
+    tariffs,
+    tenants,
+)
 
-__all__ = ["credit_notes", "disputes", "events", "keys", "tariffs", "tenants"]
+__all__ = [
+    "credit_notes",
+    "disputes",
+    "events",
+    "keys",
+    "statements",
+    "tariffs",
+    "tenants",
+]
 
 admin.site.site_header = "meterproof administration"
 admin.site.site_title = "meterproof admin"

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 
 from billing.admin.credit_notes import credit_totals_of_tenant
 from billing.admin.shared import ReadOnlyInline
+from billing.admin.statements import tenants_close_previous_period
 from billing.models import ApiKey, MeterKey, Subscription, Tenant
 from billing.services.subscriptions import subscription_create, subscription_end
 from billing.services.tenants import (
@@ -172,7 +173,7 @@ class TenantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     search_fields = ("slug", "name")
     date_hierarchy = "created_at"
     inlines = (SubscriptionInline, ApiKeyInline, MeterKeyInline)
-    actions = ("issue_api_key",)
+    actions = ("issue_api_key", tenants_close_previous_period)
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:

@@ -2,7 +2,7 @@
 
 Adds the ``CreditNote`` table only (no column elsewhere, no data): the
 previous release keeps serving (CONVENTIONS §8). Numbered 0015 for issue 12's
-merge (0014 is the statement's); it depends on ``0013_billing_period``.
+merge (0014 is the statement's); it depends on ``0014_statement``.
 """
 
 import django.db.models.deletion
@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0013_billing_period"),
+        ("billing", "0014_statement"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

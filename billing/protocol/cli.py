@@ -10,6 +10,10 @@ Usage::
     meterproof price --tariff TARIFF.json --quantity N
     meterproof verify-audit AUDIT.jsonl [--expect-head SEQ:HASH] [--json]
 
+
+    meterproof verify-statement STATEMENT.json --bundles DIR|FILE.jsonl
+        --trust TRUST.json [--jobs N] [--skip-proofs] [--json]
+
 ``verify`` prints a summary (counts, failed checks by name, the first invalid
 files; a progress bar on stderr when it is a terminal), or with ``--json`` the
 JSON report with the named checks of every bundle, and exits 0 (all valid),
@@ -37,6 +41,13 @@ with the trust anchors' issuer keys. A snapshot that does not open is not a
 usage error: like the API, every bundle then fails ``revocation_snapshot`` with
 the snapshot's error code (and ``not_revoked``). Same inputs, same verdict and
 failed checks as ``POST /api/vdi/billing/verify?profile=VDI_VERIFY_STRICT_V1``.
+
+``verify-statement`` checks a period statement (docs/PROTOCOL.md §13.3)
+against the bundles in a directory (``*.json``, recursively) or a ``.jsonl``
+file, read one at a time: it prints a summary of the named statement checks
+(or the JSON report with ``--json``) and exits 0 (valid), 1 (invalid) or 2
+(unusable input: an unreadable statement or trust file, a missing bundle
+directory). An empty directory is a valid input (a period without events).
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ from kernel.protocol.strictjson import loads as strict_loads
 from revocation.protocol.snapshot import snapshot_open
 
 from .credit_note import CREDIT_NOTE_FORMAT
+from .statement import StatementInputError, bundle_sources, verify_statement
 from .tariff import TariffDocument, price_breakdown
 from .trust import TrustAnchors
 from .verify import (
@@ -414,6 +426,88 @@ def cmd_price(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_trust(path: Path) -> TrustAnchors:
+    """Read and parse the trust anchors at ``path``.
+
+    Raises:
+        UsageError: unreadable or malformed (exit 2).
+    """
+    trust_json = _load_json(path, "trust anchors")
+    try:
+        return TrustAnchors.from_json(trust_json)
+    except ProtocolError as exc:
+        raise UsageError(f"trust anchors {path}: {exc.message} ({exc.field})") from exc
+
+
+def cmd_verify_statement(args: argparse.Namespace) -> int:
+    """Verify a statement against its bundles; print the report; return the
+    exit code (0 valid, 1 invalid; unusable input raises
+    :class:`UsageError`)."""
+    trust_path = Path(args.trust)
+    trust = _load_trust(trust_path)
+    statement_path = Path(args.statement)
+    try:
+        statement_bytes = statement_path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read statement {statement_path}: {exc.strerror}"
+        ) from exc
+    bundles_path = Path(args.bundles)
+    if not bundles_path.exists():
+        raise UsageError(f"no such directory or .jsonl file: {bundles_path}")
+    exclude = frozenset(p.resolve() for p in (trust_path, statement_path))
+    jobs = max(1, args.jobs or (os.cpu_count() or 1))
+    try:
+        report = verify_statement(
+            statement_bytes,
+            bundle_sources(bundles_path, exclude=exclude),
+            trust,
+            jobs=jobs,
+            skip_proofs=args.skip_proofs,
+        )
+    except StatementInputError as exc:
+        raise UsageError(exc.message) from exc
+    out = report.to_json()
+    if args.json:
+        text = json.dumps(out, indent=2) + "\n"
+    else:
+        text = format_statement_summary(out)
+    _write_stdout(text)
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def format_statement_summary(out: dict[str, Any]) -> str:
+    """Return the human summary of a ``verify-statement`` run: the
+    statement, the bundle counts, one line per named check and the verdict.
+
+    ``out`` is :meth:`~billing.protocol.statement.StatementReport.to_json`
+    (``amount_minor`` in integer minor units).
+    """
+    lines = []
+    if out["statement_id"] is not None:
+        lines.append(
+            f"statement {out['statement_id']}: tenant {out['tenant']}, period "
+            f"{out['period']}, amount_minor {out['amount_minor']} "
+            f"{out['currency']}, {out['receipts_count']} numbered receipts"
+        )
+    if out["bundles"]:
+        counts = out["bundles"]
+        lines.append(
+            f"bundles: {counts['given']} given, {counts['valid']} valid, "
+            f"{counts['invalid']} invalid, {counts['foreign']} foreign"
+        )
+    width = max(len(c["name"]) for c in out["checks"])
+    for check in out["checks"]:
+        detail = f"  {check['code']}: {check['message']}" if check["code"] else ""
+        lines.append(f"  {check['name']:<{width}}  {check['status']}{detail}")
+    for item in out["invalid_bundles"]:
+        lines.append(
+            f"  invalid bundle {item['file']}: {', '.join(item['failed_checks'])}"
+        )
+    lines.append("OK" if out["ok"] else "INVALID")
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``meterproof``."""
     parser = argparse.ArgumentParser(
@@ -478,6 +572,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--compact", action="store_true", help="one-line JSON (implies --json)"
     )
     verify.set_defaults(func=cmd_verify)
+    statement = sub.add_parser(
+        "verify-statement",
+        help="verify a period statement against its bundles",
+    )
+    statement.add_argument("statement", help="the statement file (JSON)")
+    statement.add_argument(
+        "--bundles",
+        required=True,
+        help="a directory of bundle *.json files, or a .jsonl file",
+    )
+    statement.add_argument(
+        "--trust", required=True, help="trust anchors (vdi-billing-trust.json)"
+    )
+    statement.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (default 1; 0: CPUs)"
+    )
+    statement.add_argument(
+        "--skip-proofs",
+        action="store_true",
+        help="leave each bundle's Groth16 billing_proof check out (speed)",
+    )
+    statement.add_argument("--json", action="store_true", help="print the JSON report")
+    statement.set_defaults(func=cmd_verify_statement)
     price = sub.add_parser("price", help="price a quantity under a tariff")
     price.add_argument("--tariff", required=True, help="tariff JSON (DESIGN.md)")
     price.add_argument(

@@ -15,9 +15,13 @@ CONTEXT_ATTESTATION = "meterproof/attestation/v1"
 CONTEXT_TRUST_ANCHORS = "meterproof/trust-anchors/v1"
 CONTEXT_CREDIT_NOTE = "meterproof/credit-note/v1"
 
+
+CONTEXT_STATEMENT = "meterproof/statement/v1"
+
 __all__ = [
     "CONTEXT_ATTESTATION",
     "CONTEXT_CREDIT_NOTE",
     "CONTEXT_METER_ENVELOPE",
+    "CONTEXT_STATEMENT",
     "CONTEXT_TRUST_ANCHORS",
 ]

@@ -1,5 +1,6 @@
-"""``manage.py export_bundles --out DIR [--clean] [--proved-only]``: bundles,
-trust anchors and the revocation snapshot for auditors.
+"""``manage.py export_bundles --out DIR [--tenant SLUG] [--window|--period
+YYYY-MM] [--clean] [--proved-only]``: bundles, trust anchors and the
+revocation snapshot for auditors.
 
 Writes ``DIR/bundles/<receipt_id>.json``, ``DIR/trust.json`` (the published
 trust anchors) and ``DIR/revocation.json`` (this server's signed revocation
@@ -14,6 +15,14 @@ one).
 window, or since-deleted rows) must never sit beside the new ones. ``--clean``
 replaces ``DIR/bundles``, ``DIR/trust.json`` and ``DIR/revocation.json`` and
 leaves other files alone.
+
+With ``--tenant`` and ``--period`` (a statement export) the bundle files are
+named ``<number, 12 digits>-<receipt_id>.json`` (``v2-<receipt_id>.json`` for
+``vdi-billing/2`` bundles) so they sort in sequence-number order, which lets
+``meterproof verify-statement`` fold them in O(log N) memory, and the
+period's statement file, once closed, is written to ``DIR/statement.json``:
+``meterproof verify-statement DIR/statement.json --bundles DIR/bundles
+--trust DIR/trust.json``.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.models import Bundle, Tenant
+from billing.models import Bundle, Statement, Tenant
 from billing.protocol.errors import MeterEventError
 from billing.protocol.events import parse_window
 from billing.selectors import (
@@ -34,6 +43,10 @@ from billing.selectors import (
     bundle_documents,
     bundle_list,
     trust_anchors_get,
+)
+from billing.selectors_statements import (
+    statement_bundle_documents,
+    statement_file_get,
 )
 from revocation.selectors import revocation_snapshot_latest
 from revocation.services.snapshots import revocation_snapshot_refresh
@@ -51,6 +64,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True)
         parser.add_argument("--tenant")
         parser.add_argument("--window", help="billing month YYYY-MM")
+        parser.add_argument(
+            "--period",
+            help="billing month YYYY-MM of a statement export (needs --tenant): "
+            "bundles named by sequence number and DIR/statement.json",
+        )
         parser.add_argument(
             "--clean",
             action="store_true",
@@ -73,6 +91,13 @@ class Command(BaseCommand):
         """
         out = Path(options["out"])
         tenant = None
+        period = options["period"]
+        if period is not None:
+            if not options["tenant"]:
+                raise CommandError("--period needs --tenant")
+            if options["window"] is not None and options["window"] != period:
+                raise CommandError("give --window or --period, not both")
+            options["window"] = period
         if options["window"] is not None:
             try:
                 parse_window(options["window"])
@@ -92,7 +117,31 @@ class Command(BaseCommand):
             shutil.rmtree(out / "bundles", ignore_errors=True)
             (out / "trust.json").unlink(missing_ok=True)
             (out / "revocation.json").unlink(missing_ok=True)
+            (out / "statement.json").unlink(missing_ok=True)
         (out / "bundles").mkdir(parents=True, exist_ok=True)
+        if period is not None:
+            assert tenant is not None
+            count = self._export_period(out, tenant, period, options["proved_only"])
+        else:
+            count = self._export_all(out, tenant, options)
+        (out / "trust.json").write_text(
+            json.dumps(trust_anchors_get().to_json(), indent=2) + "\n"
+        )
+        revocation_snapshot_refresh()
+        snapshot = revocation_snapshot_latest()
+        assert snapshot is not None  # refresh publishes one when none exists
+        (out / "revocation.json").write_text(snapshot.document + "\n")
+        self.stdout.write(
+            f"exported {count} bundles to {out / 'bundles'}, trust anchors to "
+            f"{out / 'trust.json'} and revocation snapshot {snapshot.sequence} to "
+            f"{out / 'revocation.json'}"
+        )
+
+    def _export_all(
+        self, out: Path, tenant: Tenant | None, options: dict[str, Any]
+    ) -> int:
+        """Write the selected bundles as ``<receipt_id>.json``; return the
+        count."""
         count = 0
         bundles = bundle_list(tenant=tenant, window=options["window"])
         if options["proved_only"]:
@@ -112,18 +161,31 @@ class Command(BaseCommand):
                     json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
                 )
                 count += 1
-        (out / "trust.json").write_text(
-            json.dumps(trust_anchors_get().to_json(), indent=2) + "\n"
-        )
-        revocation_snapshot_refresh()
-        snapshot = revocation_snapshot_latest()
-        assert snapshot is not None  # refresh publishes one when none exists
-        (out / "revocation.json").write_text(snapshot.document + "\n")
-        self.stdout.write(
-            f"exported {count} bundles to {out / 'bundles'}, trust anchors to "
-            f"{out / 'trust.json'} and revocation snapshot {snapshot.sequence} to "
-            f"{out / 'revocation.json'}"
-        )
+        return count
+
+    def _export_period(
+        self, out: Path, tenant: Tenant, period: str, proved_only: bool
+    ) -> int:
+        """Write the period's bundles in number order and, when the period is
+        closed, ``DIR/statement.json``; return the bundle count."""
+        count = 0
+        for name, document in statement_bundle_documents(tenant=tenant, period=period):
+            if (
+                proved_only
+                and "billing_proof" not in document
+                and ("billing_proof" not in document["attestation"])
+            ):
+                continue
+            (out / "bundles" / name).write_text(
+                json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
+            )
+            count += 1
+        statement = Statement.objects.filter(tenant=tenant, period=period).first()
+        if statement is not None:
+            (out / "statement.json").write_text(
+                json.dumps(statement_file_get(statement=statement), indent=2) + "\n"
+            )
+        return count
 
 
 def _chunks(rows: Iterator[T], size: int) -> Iterator[list[T]]:

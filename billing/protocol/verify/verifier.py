@@ -103,6 +103,14 @@ class BundleVerifier:
 
         Returns the report; never raises for a bad bundle.
         """
+        return self.verify_parsed(bundle_json)[0]
+
+    def verify_parsed(
+        self, bundle_json: Any
+    ) -> tuple[VerificationReport, Bundle | None]:
+        """Like :meth:`verify`, and also return the parsed bundle (``None``
+        when ``bundle_format`` failed), so a caller that aggregates bundles
+        (``verify-statement``) parses each one once."""
         report = VerificationReport(profile=self.profile)
         parsed: list[Bundle] = []
 
@@ -111,7 +119,7 @@ class BundleVerifier:
 
         self._run(report, BUNDLE_FORMAT, parse)
         if not parsed:
-            return report
+            return report, None
         bundle = parsed[0]
         report.receipt_id = bundle.receipt_id
         ctx = CheckContext(
@@ -127,7 +135,7 @@ class BundleVerifier:
         )
         for check in self.checks:
             self._run(report, check.name, partial(check.run, ctx))
-        return report
+        return report, bundle
 
     def _run(
         self, report: VerificationReport, name: str, check: Callable[[], None]

@@ -1,4 +1,4 @@
-"""The audit record hash and the chain verifier (docs/PROTOCOL.md §12): a
+"""The audit record hash and the chain verifier (docs/PROTOCOL.md §14): a
 changed, deleted or reordered record each fails a named check naming the
 first bad sequence number; deleting the last record needs a pinned head."""
 
