@@ -110,6 +110,27 @@ def prepare() -> dict[str, str]:
         "{'up_to': None, 'unit_amount_decimal': '1.5', 'flat_amount': 100}]},"
         " effective_from=datetime(2030, 1, 1, tzinfo=UTC))",
     )
+    # Issue 12's objects: a closed statement, a credit note, a dispute
+    # under review, on the tenant with the most bundles.
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.db.models import Count;"
+        "from billing.models import Bundle, Tenant;"
+        "from billing.services.statements import statement_close;"
+        "from billing.services.credit_notes import credit_note_issue;"
+        "from billing.services.disputes import dispute_open, dispute_review_start;"
+        "t = Tenant.objects.annotate(n=Count('bundles')).order_by('-n').first();"
+        "b = list(Bundle.objects.filter(tenant=t).order_by('sequence_number')[:3]);"
+        "credit_note_issue(bundle=b[0], amount_minor=-1, reason_code='correction',"
+        " reason_text='screenshot: one cent back', actor='system:screenshots');"
+        "statement_close(tenant=t, period=b[0].period, actor='system:screenshots');"
+        "d = dispute_open(tenant=t, receipt_id=b[1].receipt_id, reason='duplicate',"
+        " evidence_text='We sent this request once; our gateway log shows one.');"
+        "dispute_open(tenant=t, receipt_id=b[2].receipt_id, reason='wrong_tariff');"
+        "dispute_review_start(dispute=d, actor='system:screenshots')",
+    )
     return env
 
 
@@ -188,6 +209,24 @@ def take_screenshots() -> None:
         shoot(page, "15-audit-entry-detail")
         page.goto(f"{BASE}/audit/consistency/")
         shoot(page, "16-audit-consistency")
+
+        # Issue 12: statements, credit notes, disputes, the staff audit trail.
+        page.goto(f"{BASE}/admin/billing/statement/")
+        shoot(page, "17-statement-list", full_page=False)
+        page.click("#result_list tbody th a")
+        shoot(page, "18-statement-detail")
+        page.goto(f"{BASE}/admin/billing/creditnote/")
+        shoot(page, "19-credit-note-list", full_page=False)
+        page.click("#result_list tbody th a")
+        shoot(page, "20-credit-note-detail")
+        page.goto(f"{BASE}/admin/billing/dispute/")
+        shoot(page, "21-dispute-queue", full_page=False)
+        page.click("#result_list tbody th a")
+        shoot(page, "22-dispute-detail")
+        page.goto(f"{BASE}/audit/trail/")
+        shoot(page, "23-audit-trail")
+        page.goto(f"{BASE}/audit/trail/?verify=1")
+        shoot(page, "24-audit-trail-verified")
         browser.close()
 
 
