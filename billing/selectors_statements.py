@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F, Q
 
 from billing.errors import StatementNotFound
-from billing.models import Bundle, Statement, Tenant
+from billing.models import Bundle, CreditNote, Statement, Tenant
 from billing.pagination import BundleCursor
 from billing.protocol.statement import build_statement_file
 from billing.protocol.statement.document import STATEMENT_ID_RE
@@ -23,6 +23,7 @@ __all__ = [
     "StatementPage",
     "statement_bundle_documents",
     "statement_bundle_rows",
+    "statement_credit_note_rows",
     "statement_file_get",
     "statement_get",
     "statement_page_list",
@@ -152,11 +153,47 @@ def _documents(
         yield name, document
 
 
+def statement_credit_note_rows(*, statement: Statement) -> list[dict[str, Any]]:
+    """Return the credit notes the statement lists, in its order (by
+    ``credit_note_id``), one dict each: ``credit_note_id``, ``receipt_id``
+    (the original bundle's), ``reason_code``, ``reason_text``,
+    ``amount_minor`` (negative, integer minor units, as signed in the
+    statement) and ``leaf_hash`` (lowercase hex). One query."""
+    listed = json.loads(statement.document)["credit_notes"]
+    details = {
+        row["credit_note_id"]: row
+        for row in CreditNote.objects.filter(
+            tenant_id=statement.tenant_id,
+            credit_note_id__in=[note["credit_note_id"] for note in listed],
+        ).values(
+            "credit_note_id",
+            "reason_code",
+            "reason_text",
+            receipt_id=F("bundle__receipt_id"),
+        )
+    }
+    rows = []
+    for note in listed:
+        detail = details.get(note["credit_note_id"], {})
+        rows.append(
+            {
+                "credit_note_id": note["credit_note_id"],
+                "receipt_id": detail.get("receipt_id", ""),
+                "reason_code": detail.get("reason_code", ""),
+                "reason_text": detail.get("reason_text", ""),
+                "amount_minor": note["amount_minor"],
+                "leaf_hash": note["leaf_hash"],
+            }
+        )
+    return rows
+
+
 def statement_view_get(*, statement: Statement) -> dict[str, Any]:
     """Return the printable page's context: the signed statement's members
     with amounts also formatted in major units (``format_amount``), its log
-    position (``leaf_index``, ``tree_size``, or ``None`` while queued) and
-    the statement id."""
+    position (``leaf_index``, ``tree_size``, or ``None`` while queued), the
+    statement id and its credit notes
+    (:func:`statement_credit_note_rows`, each with ``amount`` formatted)."""
     document = statement_file_get(statement=statement)
     signed = document["statement"]
     currency = signed["currency"]
@@ -173,7 +210,7 @@ def statement_view_get(*, statement: Statement) -> dict[str, Any]:
     ]
     notes = [
         {**note, "amount": format_amount(note["amount_minor"], currency)}
-        for note in signed["credit_notes"]
+        for note in statement_credit_note_rows(statement=statement)
     ]
     return {
         "statement": signed,

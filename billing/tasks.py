@@ -59,7 +59,7 @@ def billing_proofs_attach_task(
 def statements_close_due_task() -> list[str]:
     """Close the periods past their grace days and issue their statements;
     return the new statement ids (``statements_close_due``)."""
-    return statements_close_due()
+    return statements_close_due(actor="system:beat")
 
 
 def billing_proofs_attach_enqueue(receipt_ids: list[str]) -> object:

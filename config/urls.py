@@ -15,6 +15,7 @@ from billing.api.disputes import (
 from billing.api.keys import MeterKeyListCreateApi, MeterKeyRetireApi, MeterKeyRevokeApi
 from billing.api.statements import (
     StatementBundlesCsvApi,
+    StatementCreditNotesApi,
     StatementDetailApi,
     StatementListApi,
 )
@@ -99,6 +100,12 @@ urlpatterns = [
         r"/bundles\.csv$",
         StatementBundlesCsvApi.as_view(),
         name="billing-statement-bundles",
+    ),
+    re_path(
+        r"^api/vdi/billing/statements/(?P<statement_id>[\x21-\x2e\x30-\x7e]{1,128})"
+        r"/credit-notes(?P<suffix>\.json|\.csv)?$",
+        StatementCreditNotesApi.as_view(),
+        name="billing-statement-credit-notes",
     ),
     path("api/vdi/billing/bundles", BundleListApi.as_view(), name="billing-bundles"),
     path(

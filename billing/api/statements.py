@@ -1,6 +1,7 @@
 """The tenant's statements (``/api/vdi/billing/statements``): the cursor
 list, one statement as JSON (the statement file), CSV (its lines) or a
-printable HTML page, and the CSV of its bundles."""
+printable HTML page, the CSV of its bundles and its credit notes (JSON or
+CSV)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from billing.models import Statement
 from billing.pagination import BundleCursor
 from billing.selectors_statements import (
     statement_bundle_rows,
+    statement_credit_note_rows,
     statement_file_get,
     statement_get,
     statement_page_list,
@@ -43,6 +45,14 @@ LINE_COLUMNS: Final = (
     "quantity",
     "amount_minor",
     "events_amount_minor",
+)
+CREDIT_NOTE_COLUMNS: Final = (
+    "credit_note_id",
+    "receipt_id",
+    "reason_code",
+    "reason_text",
+    "amount_minor",
+    "leaf_hash",
 )
 BUNDLE_COLUMNS: Final = (
     "number",
@@ -224,3 +234,60 @@ class StatementBundlesCsvApi(APIView):
             f'attachment; filename="{statement.statement_id}-bundles.csv"'
         )
         return response
+
+
+class StatementCreditNotesApi(APIView):
+    """The credit notes one of the tenant's statements nets, one line each:
+    ``credit_note_id``, ``receipt_id`` (the original bundle's),
+    ``reason_code``, ``reason_text``, ``amount_minor`` (negative, integer
+    minor units) and ``leaf_hash``, in the statement's order. ``.csv``: a
+    header and one row per credit note; otherwise JSON ``{"statement_id",
+    "currency", "credit_notes": [...]}`` (each with the ``url`` of its
+    credit-note file)."""
+
+    authentication_classes = [TenantApiKeyAuthentication]
+    renderer_classes = [JSONRenderer, _CsvRenderer]
+
+    class OutputSerializer(serializers.Serializer[dict[str, Any]]):
+        """One credit note of the statement."""
+
+        credit_note_id = serializers.CharField()
+        receipt_id = serializers.CharField()
+        reason_code = serializers.CharField()
+        reason_text = serializers.CharField(allow_blank=True)
+        amount_minor = serializers.IntegerField()
+        leaf_hash = serializers.CharField()
+        url = serializers.SerializerMethodField()
+
+        def get_url(self, row: dict[str, Any]) -> str:
+            """Return the absolute URL of ``GET .../credit-notes/<id>``."""
+            path = reverse("billing-credit-note", args=[row["credit_note_id"]])
+            return str(self.context["request"].build_absolute_uri(path))
+
+    def get(
+        self, request: Request, statement_id: str, suffix: str | None = None
+    ) -> Response | HttpResponse:
+        """Return the credit notes as JSON or CSV, or 404
+        ``statement_not_found``."""
+        statement = statement_get(statement_id=statement_id, tenant=request.user)
+        rows = statement_credit_note_rows(statement=statement)
+        if suffix == ".csv":
+            text = _csv_text(
+                [
+                    CREDIT_NOTE_COLUMNS,
+                    *([r[c] for c in CREDIT_NOTE_COLUMNS] for r in rows),
+                ]
+            )
+            response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = (
+                f'attachment; filename="{statement.statement_id}-credit-notes.csv"'
+            )
+            return response
+        items = self.OutputSerializer(rows, many=True, context={"request": request})
+        return Response(
+            {
+                "statement_id": statement.statement_id,
+                "currency": statement.currency,
+                "credit_notes": items.data,
+            }
+        )

@@ -48,6 +48,9 @@ file, read one at a time: it prints a summary of the named statement checks
 (or the JSON report with ``--json``) and exits 0 (valid), 1 (invalid) or 2
 (unusable input: an unreadable statement or trust file, a missing bundle
 directory). An empty directory is a valid input (a period without events).
+Credit-note files among the bundles (``vdi-billing-credit-note/1``) are
+verified as credit notes and must be exactly those the statement lists
+(check ``statement_credit_notes``).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ from kernel.protocol.errors import JsonInputError, ProtocolError
 from kernel.protocol.strictjson import loads as strict_loads
 from revocation.protocol.snapshot import snapshot_open
 
-from .credit_note import CREDIT_NOTE_FORMAT
+from .credit_note import credit_note_json_or_none
 from .statement import StatementInputError, bundle_sources, verify_statement
 from .tariff import TariffDocument, price_breakdown
 from .trust import TrustAnchors
@@ -204,15 +207,7 @@ def _as_credit_note(data: bytes) -> dict[str, Any] | None:
     """Return the parsed file when it is a credit note (top-level ``format``
     ``vdi-billing-credit-note/1``), else ``None``: every other file, and any
     that the strict reader refuses, is verified as a bundle (unchanged)."""
-    if CREDIT_NOTE_FORMAT.encode("ascii") not in data:
-        return None
-    try:
-        obj = strict_loads(data)
-    except JsonInputError:
-        return None
-    if isinstance(obj, dict) and obj.get("format") == CREDIT_NOTE_FORMAT:
-        return obj
-    return None
+    return credit_note_json_or_none(data)
 
 
 _CREDIT_NOTE_VERIFIERS: dict[int, CreditNoteVerifier] = {}
@@ -481,7 +476,8 @@ def format_statement_summary(out: dict[str, Any]) -> str:
     statement, the bundle counts, one line per named check and the verdict.
 
     ``out`` is :meth:`~billing.protocol.statement.StatementReport.to_json`
-    (``amount_minor`` in integer minor units).
+    (``amount_minor`` in integer minor units); one line per credit note the
+    statement lists, marked ``(not given)`` when its file was not given.
     """
     lines = []
     if out["statement_id"] is not None:
@@ -495,6 +491,11 @@ def format_statement_summary(out: dict[str, Any]) -> str:
         lines.append(
             f"bundles: {counts['given']} given, {counts['valid']} valid, "
             f"{counts['invalid']} invalid, {counts['foreign']} foreign"
+        )
+    for note in out.get("credit_notes", []):
+        lines.append(
+            f"credit note {note['credit_note_id']}: amount_minor "
+            f"{note['amount_minor']}" + ("" if note["given"] else " (not given)")
         )
     width = max(len(c["name"]) for c in out["checks"])
     for check in out["checks"]:

@@ -37,6 +37,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from kernel.protocol.ed25519 import KeyPair, sign_object
+from kernel.protocol.errors import JsonInputError
 from kernel.protocol.jcs import canonical_json
 from kernel.protocol.shape import is_integer, require_hex, require_object
 from kernel.protocol.strictjson import loads as strict_loads
@@ -55,6 +56,7 @@ __all__ = [
     "CreditNote",
     "build_credit_note",
     "credit_note_id_new",
+    "credit_note_json_or_none",
     "credit_note_leaf_data",
     "credit_note_leaf_hash",
 ]
@@ -180,6 +182,26 @@ def credit_note_leaf_hash(document: dict[str, Any] | bytes) -> str:
     body = document.get("credit_note", document)
     CreditNote.parse_body(body)
     return leaf_hash(credit_note_leaf_data(body)).hex()
+
+
+def credit_note_json_or_none(data: bytes | bytearray) -> dict[str, Any] | None:
+    """Return the parsed file when ``data`` is a credit note (strict I-JSON
+    whose top-level ``format`` is ``vdi-billing-credit-note/1``), else
+    ``None``: every other file, and any the strict reader refuses, is left
+    to the bundle reader (which reports its own ``bundle_format`` code).
+
+    The bytes are parsed only when they contain the format string, so a
+    bundle is not read twice.
+    """
+    if CREDIT_NOTE_FORMAT.encode("ascii") not in data:
+        return None
+    try:
+        obj = strict_loads(data)
+    except JsonInputError:
+        return None
+    if isinstance(obj, dict) and obj.get("format") == CREDIT_NOTE_FORMAT:
+        return obj
+    return None
 
 
 def _text(value: Any, field: str, *, maximum: int = 128) -> str:

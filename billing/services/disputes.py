@@ -392,8 +392,11 @@ def _snapshot(dispute: Dispute) -> dict[str, Any]:
 
 def _issue_credit_for_won_dispute(dispute: Dispute, actor: Any) -> str | None:
     """Issue the credit note of a dispute decided ``won``: what is left of
-    the bundle's charge (after earlier credit notes), reason ``dispute``;
-    return its ``credit_note_id`` (``None`` when nothing is left to credit).
+    the bundle's charge (after earlier credit notes), reason ``dispute``,
+    issued at the decision's time (``dispute.decided_at``, so it nets into
+    the original's period while that is open, else into the month of the
+    decision); return its ``credit_note_id`` (``None`` when nothing is left
+    to credit).
 
     Runs inside :func:`dispute_decide`'s transaction, after the state check,
     so a failing credit note rolls the decision back.
@@ -410,6 +413,7 @@ def _issue_credit_for_won_dispute(dispute: Dispute, actor: Any) -> str | None:
             + (f": {dispute.decision_note}" if dispute.decision_note else "")
         )[:MAX_REASON_TEXT_CHARS],
         actor=actor,
+        now=dispute.decided_at,
     )
     return note.credit_note_id
 

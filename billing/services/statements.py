@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from audittrail.services import audit_record
 from billing.errors import (
     StatementCurrencyMixed,
     StatementPeriodClosed,
@@ -54,6 +55,7 @@ from billing.protocol.statement import (
 )
 from billing.protocol.statement.document import PERIOD_RE
 from billing.protocol.tariff import TariffDocument
+from billing.selectors_credit_notes import credit_notes_for_period
 from billing.services.periods import billing_period_lock
 from billing.settings import billing_settings
 from transparency.protocol.tiles import MAX_ENTRY_SIZE_BYTES
@@ -154,11 +156,19 @@ def statement_close(
 ) -> Statement:
     """Close ``tenant``'s ``period`` and return its stored statement.
 
+    The statement lists the credit notes that net into the period
+    (:func:`~billing.selectors_credit_notes.credit_notes_for_period`, read
+    under the period lock ``credit_note_issue`` also takes, so a credit note
+    is either listed here or nets into a later open period) and its
+    ``amount_minor`` is Σ lines + Σ credit notes. ``statement.close`` is
+    written to the staff audit trail in the same transaction.
+
     Args:
         tenant: a tenant or its slug.
         period: ``YYYY-MM``; its month must have ended (UTC).
-        actor: who closes (a staff user, ``None`` for the beat job); kept
-            for the audit trail.
+        actor: who closes, for the audit trail: a staff user (the admin
+            action), a label (``"system:statement_close"`` from the command,
+            ``"system:beat"`` from the Celery job) or ``None`` (``system``).
         now: the closing time (``closed_at``), default the clock.
         keyring: the server keys (default :func:`get_keyring`).
 
@@ -167,13 +177,13 @@ def statement_close(
         StatementPeriodInvalid: (400) ``period`` is not ``YYYY-MM``.
         StatementPeriodOpen: (422) the month has not ended at ``now``.
         StatementPeriodClosed: (409) already closed; nothing changed.
-        StatementCurrencyMixed: (422) bundles in several currencies.
+        StatementCurrencyMixed: (422) bundles or credit notes in several
+            currencies.
         StatementSequenceGap: (409) stored numbers not exactly 1..N.
         StatementTooLarge: (422) the statement would not fit one log entry
             (too many ``vdi-billing/2`` receipts to list).
         SigningKeysUnconfigured: (503) the server has no keys.
     """
-    del actor  # recorded by the audit trail (issue 12) once it lands
     now = now or timezone.now()
     end = period_end(period)
     row = _tenant(tenant)
@@ -220,6 +230,25 @@ def statement_close(
         )
         statement.full_clean()
         statement.save()
+        audit_record(
+            actor=actor,
+            action="statement.close",
+            obj_type="statement",
+            obj_id=statement.statement_id,
+            before=None,
+            after={
+                "statement_id": statement.statement_id,
+                "tenant": row.slug,
+                "period": period,
+                "currency": statement.currency,
+                "amount_minor": statement.amount_minor,
+                "receipts_count": statement.receipts_count,
+                "credit_notes": [
+                    note["credit_note_id"] for note in document["credit_notes"]
+                ],
+                "leaf_hash": leaf,
+            },
+        )
     try:
         log_sequence(
             leaf_hashes=[leaf], signer=keyring.log_signer, origin=keyring.log_origin
@@ -234,7 +263,8 @@ def _statement_document(
 ) -> dict[str, Any]:
     """Return the signed statement object of ``(tenant, period)`` (one
     grouped query for the lines, one stream for the root, one for the
-    unsequenced receipts).
+    unsequenced receipts, one for the credit notes that net into the
+    period). Call under the period's row lock.
 
     Raises:
         StatementCurrencyMixed, StatementSequenceGap.
@@ -249,11 +279,16 @@ def _statement_document(
         )
         .order_by("tariff_version_id", "currency")
     )
-    currencies = sorted({g["currency"] for g in groups})
+    credits = list(
+        credit_notes_for_period(tenant=tenant, period=period).values_list(
+            "credit_note_id", "leaf_hash", "amount_minor", "currency"
+        )
+    )
+    currencies = sorted({g["currency"] for g in groups} | {row[3] for row in credits})
     if len(currencies) > 1:
         raise StatementCurrencyMixed(
-            f"the bundles of {tenant.slug}/{period} are in {', '.join(currencies)}; "
-            "a statement has one currency",
+            f"the bundles and credit notes of {tenant.slug}/{period} are in "
+            f"{', '.join(currencies)}; a statement has one currency",
             field="period",
         )
     currency = currencies[0] if currencies else _empty_currency(tenant)
@@ -286,15 +321,27 @@ def _statement_document(
         receipts_count=count,
         receipts_root=_receipts_root(tenant, period, count),
         unsequenced=[(r, leaf or "") for r, leaf in unsequenced],
+        credit_notes=[
+            {
+                "credit_note_id": credit_note_id,
+                "leaf_hash": leaf,
+                "amount_minor": int(amount),
+            }
+            for credit_note_id, leaf, amount, _ in credits
+        ],
     )
 
 
-def statements_close_due(*, now: datetime | None = None) -> list[str]:
+def statements_close_due(
+    *, now: datetime | None = None, actor: object = "system:beat"
+) -> list[str]:
     """Close every tenant's periods whose month ended more than
     ``MP_STATEMENT_CLOSE_GRACE_DAYS`` days before ``now`` (the late-event
     window) and that have events or a ``BillingPeriod`` row but no
     statement; return the closed statement ids. A period that fails to
-    close is logged and skipped (the next run retries it).
+    close is logged and skipped (the next run retries it). ``actor`` is the
+    audit trail's actor of each close (the Celery beat job's label by
+    default).
     """
     now = now or timezone.now()
     grace = timedelta(days=billing_settings.statement_close_grace_days)
@@ -312,7 +359,10 @@ def statements_close_due(*, now: datetime | None = None) -> list[str]:
             if period_end(period) + grace > now:
                 continue
             statement = statement_close(
-                tenant=Tenant.objects.get(pk=tenant_id), period=period, now=now
+                tenant=Tenant.objects.get(pk=tenant_id),
+                period=period,
+                now=now,
+                actor=actor,
             )
         except Exception:
             logger.exception("closing period %s of tenant %s failed", period, tenant_id)

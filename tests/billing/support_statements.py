@@ -9,12 +9,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from billing.models import Statement, Tariff, Tenant
-from billing.protocol.statement import StatementReport, verify_statement
+from billing.protocol.contexts import CONTEXT_STATEMENT
+from billing.protocol.statement import (
+    StatementReport,
+    unsigned_statement,
+    verify_statement,
+)
 from billing.protocol.trust import TrustAnchors
 from billing.selectors import trust_anchors_get
 from billing.selectors_statements import statement_bundle_documents, statement_file_get
 from billing.services.attest import meter_events_attest
+from kernel.protocol.ed25519 import sign_object
 from tests.billing.factories import TariffFactory, TariffVersionFactory, TenantFactory
+from tests.support.keys import TestKeys
 
 #: Issue 12's graduated tiers (minor units, half_even): 5,000 events of
 #: quantity 1 cost 8,083 over the period, 4 each alone.
@@ -110,3 +117,13 @@ def verify(
         for name, b in bundles
     ]
     return verify_statement(document, items, trust(), **options)
+
+
+def resign(document: dict[str, Any], keys: TestKeys) -> dict[str, Any]:
+    """Return ``document`` with its statement signed again by the issuer
+    (what a lying issuer could do; the log evidence no longer matches)."""
+    statement = document["statement"]
+    statement["sig"] = sign_object(
+        keys.issuer.signing_key, CONTEXT_STATEMENT, unsigned_statement(statement)
+    )
+    return document

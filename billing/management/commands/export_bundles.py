@@ -19,10 +19,13 @@ leaves other files alone.
 With ``--tenant`` and ``--period`` (a statement export) the bundle files are
 named ``<number, 12 digits>-<receipt_id>.json`` (``v2-<receipt_id>.json`` for
 ``vdi-billing/2`` bundles) so they sort in sequence-number order, which lets
-``meterproof verify-statement`` fold them in O(log N) memory, and the
-period's statement file, once closed, is written to ``DIR/statement.json``:
-``meterproof verify-statement DIR/statement.json --bundles DIR/bundles
---trust DIR/trust.json``.
+``meterproof verify-statement`` fold them in O(log N) memory, the credit
+notes that net into the period are written, with their log evidence, to
+``DIR/bundles/credit_notes/<credit_note_id>.json`` (under ``bundles/`` so that
+``verify-statement`` reads them with the bundles and checks them against the
+statement's ``credit_notes``), and the period's statement file, once closed,
+is written to ``DIR/statement.json``: ``meterproof verify-statement
+DIR/statement.json --bundles DIR/bundles --trust DIR/trust.json``.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ from billing.selectors import (
     bundle_list,
     trust_anchors_get,
 )
+from billing.selectors_credit_notes import credit_notes_for_period
 from billing.selectors_statements import (
     statement_bundle_documents,
     statement_file_get,
 )
+from billing.services.credit_notes import credit_note_file_get_sequenced
 from revocation.selectors import revocation_snapshot_latest
 from revocation.services.snapshots import revocation_snapshot_refresh
 
@@ -67,7 +72,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--period",
             help="billing month YYYY-MM of a statement export (needs --tenant): "
-            "bundles named by sequence number and DIR/statement.json",
+            "bundles named by sequence number, the period's credit notes in "
+            "DIR/bundles/credit_notes/ and DIR/statement.json",
         )
         parser.add_argument(
             "--clean",
@@ -122,8 +128,10 @@ class Command(BaseCommand):
         if period is not None:
             assert tenant is not None
             count = self._export_period(out, tenant, period, options["proved_only"])
+            credits = self._export_credit_notes(out, tenant, period)
         else:
             count = self._export_all(out, tenant, options)
+            credits = 0
         (out / "trust.json").write_text(
             json.dumps(trust_anchors_get().to_json(), indent=2) + "\n"
         )
@@ -136,6 +144,10 @@ class Command(BaseCommand):
             f"{out / 'trust.json'} and revocation snapshot {snapshot.sequence} to "
             f"{out / 'revocation.json'}"
         )
+        if credits:
+            self.stdout.write(
+                f"exported {credits} credit notes to {out / 'bundles' / 'credit_notes'}"
+            )
 
     def _export_all(
         self, out: Path, tenant: Tenant | None, options: dict[str, Any]
@@ -186,6 +198,27 @@ class Command(BaseCommand):
                 json.dumps(statement_file_get(statement=statement), indent=2) + "\n"
             )
         return count
+
+    def _export_credit_notes(self, out: Path, tenant: Tenant, period: str) -> int:
+        """Write the credit notes that net into ``tenant``'s ``period`` as
+        ``DIR/bundles/credit_notes/<credit_note_id>.json`` with their log
+        evidence (a leaf still queued is sequenced first); return how
+        many."""
+        ids = list(
+            credit_notes_for_period(tenant=tenant, period=period).values_list(
+                "credit_note_id", flat=True
+            )
+        )
+        if ids:
+            (out / "bundles" / "credit_notes").mkdir(parents=True, exist_ok=True)
+        for credit_note_id in ids:
+            document = credit_note_file_get_sequenced(
+                credit_note_id=credit_note_id, tenant=tenant
+            )
+            (out / "bundles" / "credit_notes" / f"{credit_note_id}.json").write_text(
+                json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
+            )
+        return len(ids)
 
 
 def _chunks(rows: Iterator[T], size: int) -> Iterator[list[T]]:

@@ -40,7 +40,9 @@ class Command(BaseCommand):
         """
         try:
             statement = statement_close(
-                tenant=options["tenant"], period=options["period"]
+                tenant=options["tenant"],
+                period=options["period"],
+                actor="system:statement_close",
             )
         except MeterproofError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None

@@ -48,4 +48,13 @@ STATEMENT_CHECK_CODES: Final = {
     "price of its quantity",
     "statement_total_mismatch": "amount_minor is not the sum of the lines and "
     "credit notes",
+    "statement_credit_note_invalid": "a credit-note file given fails verification",
+    "statement_credit_note_foreign": "a credit note of another tenant, period "
+    "or currency was given",
+    "statement_credit_note_duplicate": "a credit note was given twice",
+    "statement_credit_note_mismatch": "a credit note's leaf_hash or amount_minor "
+    "differs from the statement's list",
+    "statement_credit_note_missing": "a listed credit note was not given",
+    "statement_credit_note_unlisted": "a credit note of the tenant and period "
+    "is not listed",
 }

@@ -7,7 +7,7 @@ it is not a protocol error):
 
 ``statement_format`` · ``statement_signature`` · ``statement_log`` ·
 ``statement_bundles`` · ``statement_foreign`` · ``statement_completeness`` ·
-``statement_lines`` · ``statement_total``.
+``statement_lines`` · ``statement_credit_notes`` · ``statement_total``.
 
 When ``statement_format`` fails no other check runs and no bundle is read.
 Otherwise the bundles are read **once, one at a time** (optionally verified
@@ -20,6 +20,16 @@ the contiguous prefix of numbers 1, 2, ... (numbers that arrive early wait in
 a dictionary, so bundles given in number order need O(log N) memory), the
 ``vdi-billing/2`` receipts seen. Only bundles that verified and belong to the
 statement's tenant and period count towards completeness, lines and totals.
+
+The input may also hold credit-note files (top-level ``format``
+``vdi-billing-credit-note/1``): each is verified by the one credit-note
+verifier (:class:`~billing.protocol.verify.credit_note.CreditNoteVerifier`,
+standard profile, sharing the bundle verifier's checkpoint cache), must be
+of the statement's tenant, period and currency, and the verified set must
+equal ``statement.credit_notes`` (by ``credit_note_id``, ``leaf_hash`` and
+``amount_minor``): ``statement_credit_notes``. A listed credit note is
+required: completeness of the credits is the point, so an auditor without
+one gets a failure naming its id.
 """
 
 from __future__ import annotations
@@ -32,14 +42,16 @@ from typing import Any, Final
 from kernel.protocol.ed25519 import verify_object
 from kernel.protocol.errors import ProtocolError
 from kernel.protocol.verdict import CheckResult, verdict_ok
-from transparency.protocol.merkle import verify_inclusion
+from transparency.protocol.merkle import leaf_hash, verify_inclusion
 
 from ..bundle import Bundle, attestation_leaf_hash
 from ..contexts import CONTEXT_STATEMENT
+from ..credit_note import credit_note_json_or_none, credit_note_leaf_data
 from ..errors import CheckFailed, UnknownKeyError
 from ..tariff import TariffDocument
 from ..trust import TrustAnchors
 from ..verify import PROFILE_STANDARD, BundleVerifier, VerificationReport
+from ..verify.credit_note import CreditNoteVerifier
 from .document import (
     ReceiptsRoot,
     StatementFile,
@@ -55,6 +67,7 @@ __all__ = [
     "BundleFacts",
     "StatementReport",
     "bundle_facts",
+    "credit_note_verifier",
     "verify_statement",
 ]
 
@@ -67,6 +80,7 @@ STATEMENT_CHECKS: Final = (
     "statement_foreign",
     "statement_completeness",
     "statement_lines",
+    "statement_credit_notes",
     "statement_total",
 )
 #: Problems a report lists per check (the counts are always complete).
@@ -94,6 +108,12 @@ class BundleFacts:
             units) and the tariff's hash (64 lowercase hex).
         tariff: the tariff JSON the first time a worker sees its hash (the
             parent caches it), else ``None``.
+        credit_note_id: set when the file is a credit note
+            (``vdi-billing-credit-note/1``) that parsed; its ``tenant``,
+            ``window`` (the period it nets into), ``currency``,
+            ``amount_minor`` (negative) and ``leaf_hash`` (SHA-256(0x00 ||
+            JCS(credit_note))) fill the fields above.
+        kind: ``"bundle"`` or ``"credit_note"``.
     """
 
     label: str
@@ -111,6 +131,8 @@ class BundleFacts:
     currency: str = ""
     tariff_hash: str = ""
     tariff: dict[str, Any] | None = None
+    credit_note_id: str | None = None
+    kind: str = "bundle"
 
 
 def _leaf_hash(bundle: Bundle, report: VerificationReport) -> bytes:
@@ -125,23 +147,65 @@ def _leaf_hash(bundle: Bundle, report: VerificationReport) -> bytes:
     return attestation_leaf_hash(bundle.attestation)
 
 
+def credit_note_verifier(verifier: BundleVerifier) -> CreditNoteVerifier:
+    """Return a standard-profile credit-note verifier with ``verifier``'s
+    trust anchors, sharing its checkpoint cache (a checkpoint common to
+    bundles and credit notes costs one signature check)."""
+    credit_notes = CreditNoteVerifier(verifier.trust, profile=PROFILE_STANDARD)
+    credit_notes.checkpoints = verifier.checkpoints
+    return credit_notes
+
+
+def _credit_note_facts(
+    verifier: CreditNoteVerifier, label: str, document: dict[str, Any]
+) -> BundleFacts:
+    """Verify one credit-note file and return its facts (``kind``
+    ``credit_note``); never raises."""
+    report = verifier.verify(document)
+    if report.credit_note_id is None or report.billing_check is None:
+        return BundleFacts(label, False, tuple(report.failed), kind="credit_note")
+    body = document["credit_note"]
+    return BundleFacts(
+        label=label,
+        ok=report.ok,
+        failed=tuple(report.failed),
+        tenant=body["tenant"],
+        window=report.billing_check["period"],
+        leaf_hash=leaf_hash(credit_note_leaf_data(body)),
+        amount_minor=report.billing_check["amount_minor"],
+        currency=report.billing_check["currency"],
+        credit_note_id=report.credit_note_id,
+        kind="credit_note",
+    )
+
+
 def bundle_facts(
     verifier: BundleVerifier,
     label: str,
     payload: BundlePayload,
     sent_tariffs: set[str],
+    credit_notes: CreditNoteVerifier | None = None,
 ) -> BundleFacts:
-    """Verify one bundle and return its :class:`BundleFacts`; never raises
-    for a bad bundle (an unreadable file fails ``bundle_format``).
+    """Verify one bundle (or credit-note file) and return its
+    :class:`BundleFacts`; never raises for a bad bundle (an unreadable file
+    fails ``bundle_format``).
 
     ``sent_tariffs`` holds the tariff hashes already returned with their
-    JSON by this process (updated in place).
+    JSON by this process (updated in place). A file whose top-level
+    ``format`` is ``vdi-billing-credit-note/1`` is verified by
+    ``credit_notes`` (default :func:`credit_note_verifier` of
+    ``verifier``) instead.
     """
     try:
         data = read_payload(payload)
     except OSError as exc:
         return BundleFacts(label, False, (f"bundle_format: {exc.strerror}",))
     try:
+        document = credit_note_json_or_none(data)
+        if document is not None:
+            return _credit_note_facts(
+                credit_notes or credit_note_verifier(verifier), label, document
+            )
         report, bundle = verifier.verify_parsed(data)
         if bundle is None:
             return BundleFacts(label, False, tuple(report.failed))
@@ -183,12 +247,20 @@ class StatementReport:
         bundles: ``{"given", "valid", "invalid", "foreign"}`` counts.
         invalid_bundles: up to :data:`MAX_LISTED` ``{"file", "receipt_id",
             "failed_checks"}`` of the bundles that failed verification.
+        credit_notes: the statement's listed credit notes, each
+            ``{"credit_note_id", "leaf_hash", "amount_minor" (negative,
+            minor units), "given"}`` (``given``: a verified credit-note file
+            of the tenant and period with that id was given).
+        credit_note_files: ``{"given", "valid", "invalid", "foreign"}``
+            counts of the credit-note files among the inputs.
     """
 
     checks: list[CheckResult] = field(default_factory=list)
     statement: StatementFile | None = None
     bundles: dict[str, int] = field(default_factory=dict)
     invalid_bundles: list[dict[str, Any]] = field(default_factory=list)
+    credit_notes: list[dict[str, Any]] = field(default_factory=list)
+    credit_note_files: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -202,8 +274,9 @@ class StatementReport:
 
     def to_json(self) -> dict[str, Any]:
         """Return ``{ok, statement_id, tenant, period, currency,
-        amount_minor, receipts_count, bundles, checks, invalid_bundles}``
-        (statement members ``null`` when the file did not parse)."""
+        amount_minor, receipts_count, bundles, checks, invalid_bundles,
+        credit_notes, credit_note_files}`` (statement members ``null`` when
+        the file did not parse)."""
         st = self.statement
         return {
             "ok": self.ok,
@@ -216,6 +289,8 @@ class StatementReport:
             "bundles": dict(self.bundles),
             "checks": [c.to_json() for c in self.checks],
             "invalid_bundles": list(self.invalid_bundles),
+            "credit_notes": [dict(note) for note in self.credit_notes],
+            "credit_note_files": dict(self.credit_note_files),
         }
 
 
@@ -281,6 +356,13 @@ class _Totals:
         self.groups: dict[tuple[str, str], list[int]] = {}
         self.tariffs: dict[str, TariffDocument] = {}
         self.problem: Exception | None = None
+        self.credit_given = self.credit_valid = 0
+        self.credit_invalid = _Problems()
+        self.credit_foreign = _Problems()
+        self.credit_duplicates = _Problems()
+        #: Verified credit notes of the tenant and period: id -> (leaf
+        #: hash hex, amount_minor). A period has few.
+        self.credits: dict[str, tuple[str, int]] = {}
 
     def require_complete(self) -> None:
         """Re-raise the error that stopped reading the bundles, if any."""
@@ -288,7 +370,10 @@ class _Totals:
             raise self.problem
 
     def add(self, facts: BundleFacts) -> None:
-        """Fold one bundle's facts into the totals."""
+        """Fold one bundle's (or credit note's) facts into the totals."""
+        if facts.kind == "credit_note":
+            self._credit_note(facts)
+            return
         self.given += 1
         if facts.tariff is not None and facts.tariff_hash not in self.tariffs:
             self.tariffs[facts.tariff_hash] = TariffDocument.from_json(facts.tariff)
@@ -320,6 +405,34 @@ class _Totals:
         group[0] += 1
         group[1] += facts.quantity
         group[2] += facts.amount_minor
+
+    def _credit_note(self, facts: BundleFacts) -> None:
+        """Fold one credit-note file: count it, keep a verified one of the
+        statement's tenant, period and currency by id."""
+        self.credit_given += 1
+        name = facts.credit_note_id or facts.label
+        if not facts.ok:
+            self.credit_invalid.add(f"{name} [{', '.join(facts.failed)}]")
+            return
+        self.credit_valid += 1
+        st = self.statement
+        if (
+            facts.tenant != st.tenant
+            or facts.window != st.period
+            or facts.currency != st.currency
+        ):
+            self.credit_foreign.add(
+                f"{name} (tenant {facts.tenant!r}, period {facts.window!r}, "
+                f"currency {facts.currency})"
+            )
+            return
+        assert facts.credit_note_id is not None
+        if facts.credit_note_id in self.credits:
+            self.credit_duplicates.add(f"{name} (given twice)")
+        self.credits[facts.credit_note_id] = (
+            facts.leaf_hash.hex(),
+            facts.amount_minor,
+        )
 
     def _number(self, number: int, leaf: bytes, name: str) -> None:
         """Place bundle ``number`` in the sequence 1..N."""
@@ -522,6 +635,76 @@ def _check_lines(totals: _Totals) -> None:
             )
 
 
+def _check_credit_notes(totals: _Totals) -> None:
+    """``statement_credit_notes``: every credit-note file given verifies
+    and is of the statement's tenant, period and currency, and the verified
+    set equals ``statement.credit_notes`` (id, leaf hash, amount).
+
+    Raises:
+        CheckFailed: ``statement_credit_note_invalid``,
+            ``statement_credit_note_foreign``,
+            ``statement_credit_note_duplicate``,
+            ``statement_credit_note_mismatch``,
+            ``statement_credit_note_missing``,
+            ``statement_credit_note_unlisted``.
+    """
+    totals.require_complete()
+    st = totals.statement
+    if totals.credit_invalid:
+        raise CheckFailed(
+            "statement_credit_note_invalid",
+            f"{totals.credit_invalid.count} of {totals.credit_given} credit "
+            "notes fail verification: " + totals.credit_invalid.describe(),
+        )
+    if totals.credit_foreign:
+        raise CheckFailed(
+            "statement_credit_note_foreign",
+            f"credit notes not of tenant {st.tenant!r}, period {st.period}, "
+            f"currency {st.currency}: " + totals.credit_foreign.describe(),
+        )
+    if totals.credit_duplicates:
+        raise CheckFailed(
+            "statement_credit_note_duplicate",
+            "credit notes given more than once: " + totals.credit_duplicates.describe(),
+        )
+    listed = {
+        note["credit_note_id"]: (note["leaf_hash"], note["amount_minor"])
+        for note in st.credit_notes
+    }
+    changed = [
+        f"{cid} (statement: leaf_hash {listed[cid][0][:12]}…, amount_minor "
+        f"{listed[cid][1]}; credit note: leaf_hash {have[0][:12]}…, "
+        f"amount_minor {have[1]})"
+        for cid, have in sorted(totals.credits.items())
+        if cid in listed and listed[cid] != have
+    ]
+    if changed:
+        raise CheckFailed(
+            "statement_credit_note_mismatch",
+            f"{len(changed)} credit note(s) differ from the statement's list: "
+            + _listed(changed[:MAX_LISTED], len(changed)),
+            field="statement.credit_notes",
+        )
+    missing = sorted(cid for cid in listed if cid not in totals.credits)
+    if missing:
+        raise CheckFailed(
+            "statement_credit_note_missing",
+            f"{len(missing)} of the {len(listed)} listed credit note(s) were "
+            "not given (a listed credit note is required): "
+            + _listed(missing[:MAX_LISTED], len(missing)),
+            field="statement.credit_notes",
+        )
+    unlisted = sorted(cid for cid in totals.credits if cid not in listed)
+    if unlisted:
+        raise CheckFailed(
+            "statement_credit_note_unlisted",
+            f"{len(unlisted)} credit note(s) of {st.tenant}/{st.period} are not "
+            "in statement.credit_notes: "
+            + _listed(unlisted[:MAX_LISTED], len(unlisted)),
+            field="statement.credit_notes",
+        )
+
+
 def _check_total(st: StatementFile) -> None:
     total = sum(line.amount_minor for line in st.lines) + sum(
         note["amount_minor"] for note in st.credit_notes
@@ -535,19 +718,22 @@ def _check_total(st: StatementFile) -> None:
         )
 
 
-_WORKER: tuple[BundleVerifier, set[str]] | None = None
+_WORKER: tuple[BundleVerifier, set[str], CreditNoteVerifier] | None = None
 
 
 def _init_worker(trust_json: Any, skip_proofs: bool) -> None:
     global _WORKER
     verifier = _bundle_verifier(TrustAnchors.from_json(trust_json), skip_proofs)
-    _WORKER = (verifier, set())
+    _WORKER = (verifier, set(), credit_note_verifier(verifier))
 
 
 def _facts_chunk(chunk: list[tuple[str, BundlePayload]]) -> list[BundleFacts]:
     assert _WORKER is not None
-    verifier, sent = _WORKER
-    return [bundle_facts(verifier, label, payload, sent) for label, payload in chunk]
+    verifier, sent, credit_notes = _WORKER
+    return [
+        bundle_facts(verifier, label, payload, sent, credit_notes)
+        for label, payload in chunk
+    ]
 
 
 def _bundle_verifier(trust: TrustAnchors, skip_proofs: bool) -> BundleVerifier:
@@ -583,8 +769,9 @@ def _facts_stream(
     chunks go to a process pool, at most ``4 * jobs`` chunks in flight."""
     if jobs <= 1:
         sent: set[str] = set()
+        credit_notes = credit_note_verifier(verifier)
         for label, payload in bundles:
-            yield bundle_facts(verifier, label, payload, sent)
+            yield bundle_facts(verifier, label, payload, sent, credit_notes)
         return
     with ProcessPoolExecutor(
         max_workers=jobs,
@@ -614,7 +801,8 @@ def verify_statement(
         statement_file: the statement file's bytes (strict I-JSON) or its
             parsed JSON.
         bundles: ``(label, payload)`` items (:func:`.sources.bundle_sources`),
-            read once, one at a time.
+            read once, one at a time; credit-note files among them are
+            verified as credit notes (``statement_credit_notes``).
         trust: the trust anchors (the only thing trusted).
         jobs: worker processes for the bundle checks (1: this process).
         skip_proofs: leave the Groth16 ``billing_proof`` check out of each
@@ -663,9 +851,20 @@ def verify_statement(
         {"file": f.label, "receipt_id": f.receipt_id, "failed_checks": list(f.failed)}
         for f in totals.invalid
     ]
+    report.credit_note_files = {
+        "given": totals.credit_given,
+        "valid": totals.credit_valid,
+        "invalid": totals.credit_invalid.count,
+        "foreign": totals.credit_foreign.count,
+    }
+    report.credit_notes = [
+        {**note, "given": note["credit_note_id"] in totals.credits}
+        for note in st.credit_notes
+    ]
     _run(report, "statement_bundles", lambda: _check_bundles(totals))
     _run(report, "statement_foreign", lambda: _check_foreign(totals))
     _run(report, "statement_completeness", lambda: _check_completeness(totals))
     _run(report, "statement_lines", lambda: _check_lines(totals))
+    _run(report, "statement_credit_notes", lambda: _check_credit_notes(totals))
     _run(report, "statement_total", lambda: _check_total(st))
     return report
