@@ -251,7 +251,7 @@ class Command(BaseCommand):
         write(
             f"6/10 tampered bundle (amount_minor + 1): exit {t_code}, failed checks {failed}"
         )
-        bill = self._statement_path(out, lines)
+        bill = self.statement_steps(out, lines)
 
         totals = Bundle.objects.aggregate(total=Sum("amount_minor"))
         db_total = totals["total"] or 0
@@ -318,7 +318,7 @@ class Command(BaseCommand):
         )
         write("demo OK")
 
-    def _statement_path(self, out: Path, log_lines: list[str]) -> StatementRun:
+    def statement_steps(self, out: Path, log_lines: list[str]) -> StatementRun:
         """Steps 7-10, the documented commands from access log to verified
         statement: import the graduated tariff file and create the
         :data:`STATEMENT_TENANT` subscribed to it, import the first
