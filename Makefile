@@ -34,7 +34,8 @@ keys: install
 migrate: install
 	$(BIN)/python manage.py migrate --noinput -v 0
 
-## The main job on the embedded default (SQLite): import, attest, verify offline.
+## The main job on the embedded default (SQLite): import, attest, verify offline,
+## then close a period and verify its statement offline.
 demo: keys migrate
 	$(BIN)/python manage.py demo
 

@@ -29,7 +29,10 @@ class SurrogateKeyMissing(MeterproofError):
 @dataclass
 class ImportSummary:
     """``{lines, attested, duplicates, rejected: [{line, reason}], tenants,
-    amount_minor_total}``; ``lines == attested + duplicates + len(rejected)``."""
+    amount_minor_total, periods}``; ``lines == attested + duplicates +
+    len(rejected)``; ``periods`` maps each billing period (the events'
+    ``window``, their UTC month ``YYYY-MM``) to its attested and duplicate
+    events: the periods a statement can be closed for."""
 
     lines: int = 0
     attested: int = 0
@@ -37,10 +40,12 @@ class ImportSummary:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     tenants: set[str] = field(default_factory=set)
     amount_minor_total: int = 0
+    periods: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON summary (``tenants`` is the count of distinct tenants;
-        ``amount_minor_total`` sums the charges attested by this run)."""
+        ``amount_minor_total`` sums the charges attested by this run;
+        ``periods`` is ``{"YYYY-MM": events}``, sorted by period)."""
         return {
             "lines": self.lines,
             "attested": self.attested,
@@ -48,6 +53,7 @@ class ImportSummary:
             "rejected": self.rejected,
             "tenants": len(self.tenants),
             "amount_minor_total": self.amount_minor_total,
+            "periods": dict(sorted(self.periods.items())),
         }
 
 
@@ -116,6 +122,9 @@ def access_log_import(
         )
         for (number, event), outcome in zip(batch, outcomes, strict=True):
             summary.tenants.add(event["tenant"])
+            if outcome.status in ("attested", "replayed"):
+                window = event["window"]
+                summary.periods[window] = summary.periods.get(window, 0) + 1
             if outcome.status == "attested":
                 summary.attested += 1
                 summary.amount_minor_total += outcome.bundle["attestation"]["charge"][

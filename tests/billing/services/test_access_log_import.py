@@ -93,6 +93,7 @@ def test_import_reconciles_and_is_idempotent(signing_keys: Any, sample: Path) ->
     assert [r["line"] for r in first["rejected"]] == [41]
     assert first["rejected"][0]["reason"].startswith("malformed_line")
     assert first["amount_minor_total"] == 41 * 2
+    assert first["periods"] == {"2015-05": 41}
     distinct_ips = {line.split(" ", 1)[0] for i, line in enumerate(lines) if i != 40}
     assert first["tenants"] == len(distinct_ips)
     assert Tenant.objects.filter(is_surrogate=True).count() == len(distinct_ips)
@@ -103,6 +104,7 @@ def test_import_reconciles_and_is_idempotent(signing_keys: Any, sample: Path) ->
         and second["duplicates"] == 41
         and second["amount_minor_total"] == 0
     )
+    assert second["periods"] == {"2015-05": 41}
     assert Bundle.objects.count() == 41
     receipt = json.loads(Bundle.objects.first().document)["attestation"]["receipt"]
     assert receipt["backfilled"] is True
@@ -127,6 +129,45 @@ def test_import_command_prints_json_summary(signing_keys: Any, sample: Path) -> 
         summary["rejected"]
     )
     assert summary["tenants"] == 1
+
+
+def test_periods_count_each_utc_month(signing_keys: Any, tmp_path: Path) -> None:
+    """``periods`` counts the events attested or already attested per billing
+    period, the UTC month of each line (a local time of 1 June 01:30 +0200 is
+    31 May UTC); a malformed line counts in none."""
+    demo_seed()
+    lines = [
+        '1.2.3.4 - - [31/May/2015:23:59:59 +0000] "GET / HTTP/1.1" 200 5 "-" "-"',
+        '1.2.3.4 - - [01/Jun/2015:01:30:00 +0200] "GET / HTTP/1.1" 200 5 "-" "-"',
+        '1.2.3.4 - - [01/Jun/2015:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "-"',
+        "garbage",
+    ]
+    first = access_log_import(lines=lines, tenant_by="none").to_json()
+    assert first["periods"] == {"2015-05": 2, "2015-06": 1}
+    again = access_log_import(lines=lines[:2], tenant_by="none").to_json()
+    assert again["duplicates"] == 2 and again["periods"] == {"2015-05": 2}
+
+
+def test_no_proofs_attests_without_proofs(
+    signing_keys: Any, sample: Path, settings: Any
+) -> None:
+    """``--no-proofs`` attests every line without a Groth16 proof even with the
+    in-circuit binding on (which would prove each event)."""
+    settings.VDI_BILLING_INCIRCUIT_BINDING = True
+    demo_seed()
+    out = StringIO()
+    call_command(
+        "import_access_log",
+        str(sample),
+        "--tenant-by",
+        "none",
+        "--no-proofs",
+        "--json",
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["attested"] == 41
+    statuses = set(Bundle.objects.values_list("proof_status", flat=True))
+    assert statuses == {Bundle.ProofStatus.NONE}
 
 
 def test_import_by_ip_needs_the_surrogate_key(
