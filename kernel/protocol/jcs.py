@@ -38,7 +38,7 @@ import rfc8785
 
 from .errors import CanonicalizationError
 
-__all__ = ["canonical_hash", "canonical_json", "sha256_hex"]
+__all__ = ["canonical_hash", "canonical_json", "exact_key", "sha256_hex"]
 
 
 #: The I-JSON integer range (RFC 7493 §2.2), as ``rfc8785`` enforces it.
@@ -112,6 +112,24 @@ def canonical_json(value: Any) -> bytes:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise CanonicalizationError(f"cannot canonicalise: {exc}") from exc
+
+
+def exact_key(value: Any) -> bytes | None:
+    """Return a cache key that identifies ``value`` exactly, or ``None``.
+
+    The key is ``value``'s JCS bytes when ``value`` lies in the fast subset
+    (exact ``dict``/``list``/``str``/``int``/``bool``/``None``, ASCII keys,
+    I-JSON integers), where JCS is injective: two values with the same key
+    are equal and of the same types, so a pure function of ``value`` may be
+    cached under it. Outside the subset (tuples, subclasses, floats, ...)
+    there is no key and the caller computes afresh.
+    """
+    if not _fast_subset(value):
+        return None
+    try:
+        return _ENCODE(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def sha256_hex(data: bytes) -> str:
