@@ -22,7 +22,10 @@ named ``<number, 12 digits>-<receipt_id>.json`` (``v2-<receipt_id>.json`` for
 ``meterproof verify-statement`` fold them in O(log N) memory, and the
 period's statement file, once closed, is written to ``DIR/statement.json``:
 ``meterproof verify-statement DIR/statement.json --bundles DIR/bundles
---trust DIR/trust.json``.
+--trust DIR/trust.json``. With ``--jsonl`` the bundles go to one file
+``DIR/bundles.jsonl`` instead, one bundle per line in the same order (a
+million small files are slow to write, list and read):
+``--bundles DIR/bundles.jsonl``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,12 @@ class Command(BaseCommand):
             "earlier export",
         )
         parser.add_argument(
+            "--jsonl",
+            action="store_true",
+            help="with --period: write DIR/bundles.jsonl (one bundle per line, "
+            "in number order) instead of DIR/bundles/*.json",
+        )
+        parser.add_argument(
             "--proved-only",
             action="store_true",
             help="only bundles that carry a Groth16 billing_proof (for --profile "
@@ -98,6 +107,8 @@ class Command(BaseCommand):
             if options["window"] is not None and options["window"] != period:
                 raise CommandError("give --window or --period, not both")
             options["window"] = period
+        elif options["jsonl"]:
+            raise CommandError("--jsonl needs --period")
         if options["window"] is not None:
             try:
                 parse_window(options["window"])
@@ -118,10 +129,18 @@ class Command(BaseCommand):
             (out / "trust.json").unlink(missing_ok=True)
             (out / "revocation.json").unlink(missing_ok=True)
             (out / "statement.json").unlink(missing_ok=True)
-        (out / "bundles").mkdir(parents=True, exist_ok=True)
+            (out / "bundles.jsonl").unlink(missing_ok=True)
+        if options["jsonl"]:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / "bundles.jsonl"
+        else:
+            (out / "bundles").mkdir(parents=True, exist_ok=True)
+            target = out / "bundles"
         if period is not None:
             assert tenant is not None
-            count = self._export_period(out, tenant, period, options["proved_only"])
+            count = self._export_period(
+                out, tenant, period, options["proved_only"], options["jsonl"]
+            )
         else:
             count = self._export_all(out, tenant, options)
         (out / "trust.json").write_text(
@@ -132,7 +151,7 @@ class Command(BaseCommand):
         assert snapshot is not None  # refresh publishes one when none exists
         (out / "revocation.json").write_text(snapshot.document + "\n")
         self.stdout.write(
-            f"exported {count} bundles to {out / 'bundles'}, trust anchors to "
+            f"exported {count} bundles to {target}, trust anchors to "
             f"{out / 'trust.json'} and revocation snapshot {snapshot.sequence} to "
             f"{out / 'revocation.json'}"
         )
@@ -164,22 +183,32 @@ class Command(BaseCommand):
         return count
 
     def _export_period(
-        self, out: Path, tenant: Tenant, period: str, proved_only: bool
+        self, out: Path, tenant: Tenant, period: str, proved_only: bool, jsonl: bool
     ) -> int:
-        """Write the period's bundles in number order and, when the period is
-        closed, ``DIR/statement.json``; return the bundle count."""
+        """Write the period's bundles in number order (files, or lines of
+        ``DIR/bundles.jsonl`` with ``jsonl``) and, when the period is closed,
+        ``DIR/statement.json``; return the bundle count."""
         count = 0
-        for name, document in statement_bundle_documents(tenant=tenant, period=period):
-            if (
-                proved_only
-                and "billing_proof" not in document
-                and ("billing_proof" not in document["attestation"])
+        lines = (out / "bundles.jsonl").open("w", encoding="utf-8") if jsonl else None
+        try:
+            for name, document in statement_bundle_documents(
+                tenant=tenant, period=period
             ):
-                continue
-            (out / "bundles" / name).write_text(
-                json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
-            )
-            count += 1
+                if (
+                    proved_only
+                    and "billing_proof" not in document
+                    and ("billing_proof" not in document["attestation"])
+                ):
+                    continue
+                text = json.dumps(document, separators=(",", ":"), sort_keys=True)
+                if lines is not None:
+                    lines.write(text + "\n")
+                else:
+                    (out / "bundles" / name).write_text(text + "\n")
+                count += 1
+        finally:
+            if lines is not None:
+                lines.close()
         statement = Statement.objects.filter(tenant=tenant, period=period).first()
         if statement is not None:
             (out / "statement.json").write_text(
