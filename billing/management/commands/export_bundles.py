@@ -25,7 +25,11 @@ notes that net into the period are written, with their log evidence, to
 ``verify-statement`` reads them with the bundles and checks them against the
 statement's ``credit_notes``), and the period's statement file, once closed,
 is written to ``DIR/statement.json``: ``meterproof verify-statement
-DIR/statement.json --bundles DIR/bundles --trust DIR/trust.json``.
+DIR/statement.json --bundles DIR/bundles --trust DIR/trust.json``. With
+``--jsonl`` the bundles go to one file ``DIR/bundles.jsonl`` instead, one
+bundle per line in the same order, followed by the credit notes, one per line
+(a million small files are slow to write, list and read):
+``--bundles DIR/bundles.jsonl``.
 """
 
 from __future__ import annotations
@@ -82,6 +86,12 @@ class Command(BaseCommand):
             "earlier export",
         )
         parser.add_argument(
+            "--jsonl",
+            action="store_true",
+            help="with --period: write DIR/bundles.jsonl (one bundle per line, "
+            "in number order) instead of DIR/bundles/*.json",
+        )
+        parser.add_argument(
             "--proved-only",
             action="store_true",
             help="only bundles that carry a Groth16 billing_proof (for --profile "
@@ -104,6 +114,8 @@ class Command(BaseCommand):
             if options["window"] is not None and options["window"] != period:
                 raise CommandError("give --window or --period, not both")
             options["window"] = period
+        elif options["jsonl"]:
+            raise CommandError("--jsonl needs --period")
         if options["window"] is not None:
             try:
                 parse_window(options["window"])
@@ -124,11 +136,19 @@ class Command(BaseCommand):
             (out / "trust.json").unlink(missing_ok=True)
             (out / "revocation.json").unlink(missing_ok=True)
             (out / "statement.json").unlink(missing_ok=True)
-        (out / "bundles").mkdir(parents=True, exist_ok=True)
+            (out / "bundles.jsonl").unlink(missing_ok=True)
+        if options["jsonl"]:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / "bundles.jsonl"
+        else:
+            (out / "bundles").mkdir(parents=True, exist_ok=True)
+            target = out / "bundles"
         if period is not None:
             assert tenant is not None
-            count = self._export_period(out, tenant, period, options["proved_only"])
-            credits = self._export_credit_notes(out, tenant, period)
+            count = self._export_period(
+                out, tenant, period, options["proved_only"], options["jsonl"]
+            )
+            credits = self._export_credit_notes(out, tenant, period, options["jsonl"])
         else:
             count = self._export_all(out, tenant, options)
             credits = 0
@@ -140,7 +160,7 @@ class Command(BaseCommand):
         assert snapshot is not None  # refresh publishes one when none exists
         (out / "revocation.json").write_text(snapshot.document + "\n")
         self.stdout.write(
-            f"exported {count} bundles to {out / 'bundles'}, trust anchors to "
+            f"exported {count} bundles to {target}, trust anchors to "
             f"{out / 'trust.json'} and revocation snapshot {snapshot.sequence} to "
             f"{out / 'revocation.json'}"
         )
@@ -176,22 +196,32 @@ class Command(BaseCommand):
         return count
 
     def _export_period(
-        self, out: Path, tenant: Tenant, period: str, proved_only: bool
+        self, out: Path, tenant: Tenant, period: str, proved_only: bool, jsonl: bool
     ) -> int:
-        """Write the period's bundles in number order and, when the period is
-        closed, ``DIR/statement.json``; return the bundle count."""
+        """Write the period's bundles in number order (files, or lines of
+        ``DIR/bundles.jsonl`` with ``jsonl``) and, when the period is closed,
+        ``DIR/statement.json``; return the bundle count."""
         count = 0
-        for name, document in statement_bundle_documents(tenant=tenant, period=period):
-            if (
-                proved_only
-                and "billing_proof" not in document
-                and ("billing_proof" not in document["attestation"])
+        lines = (out / "bundles.jsonl").open("w", encoding="utf-8") if jsonl else None
+        try:
+            for name, document in statement_bundle_documents(
+                tenant=tenant, period=period
             ):
-                continue
-            (out / "bundles" / name).write_text(
-                json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
-            )
-            count += 1
+                if (
+                    proved_only
+                    and "billing_proof" not in document
+                    and ("billing_proof" not in document["attestation"])
+                ):
+                    continue
+                text = json.dumps(document, separators=(",", ":"), sort_keys=True)
+                if lines is not None:
+                    lines.write(text + "\n")
+                else:
+                    (out / "bundles" / name).write_text(text + "\n")
+                count += 1
+        finally:
+            if lines is not None:
+                lines.close()
         statement = Statement.objects.filter(tenant=tenant, period=period).first()
         if statement is not None:
             (out / "statement.json").write_text(
@@ -199,25 +229,31 @@ class Command(BaseCommand):
             )
         return count
 
-    def _export_credit_notes(self, out: Path, tenant: Tenant, period: str) -> int:
+    def _export_credit_notes(
+        self, out: Path, tenant: Tenant, period: str, jsonl: bool = False
+    ) -> int:
         """Write the credit notes that net into ``tenant``'s ``period`` as
-        ``DIR/bundles/credit_notes/<credit_note_id>.json`` with their log
-        evidence (a leaf still queued is sequenced first); return how
-        many."""
+        ``DIR/bundles/credit_notes/<credit_note_id>.json`` (``jsonl``: as
+        lines appended to ``DIR/bundles.jsonl``) with their log evidence (a
+        leaf still queued is sequenced first); return how many."""
         ids = list(
             credit_notes_for_period(tenant=tenant, period=period).values_list(
                 "credit_note_id", flat=True
             )
         )
-        if ids:
+        if ids and not jsonl:
             (out / "bundles" / "credit_notes").mkdir(parents=True, exist_ok=True)
         for credit_note_id in ids:
             document = credit_note_file_get_sequenced(
                 credit_note_id=credit_note_id, tenant=tenant
             )
-            (out / "bundles" / "credit_notes" / f"{credit_note_id}.json").write_text(
-                json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
-            )
+            line = json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
+            if jsonl:
+                with (out / "bundles.jsonl").open("a", encoding="utf-8") as fh:
+                    fh.write(line)
+            else:
+                path = out / "bundles" / "credit_notes" / f"{credit_note_id}.json"
+                path.write_text(line)
         return len(ids)
 
 

@@ -24,7 +24,7 @@ from functools import cached_property
 from typing import Any, Final, cast
 
 from kernel.protocol.errors import NaiveDatetimeError
-from kernel.protocol.jcs import canonical_hash
+from kernel.protocol.jcs import canonical_hash, exact_key
 
 from ..errors import TariffError
 from .currency import require_currency
@@ -41,6 +41,11 @@ from .pricing import ROUNDINGS, Pricing, Rounding, parse_pricing
 __all__ = ["TariffDocument"]
 
 _TARIFF_ID_RE: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: Parsed tariffs by their exact JSON (:func:`kernel.protocol.jcs.exact_key`):
+#: a bulk audit parses and hashes each tariff once, not once per bundle.
+#: Only successful parses are kept; bounded (cleared when full).
+_PARSED: dict[bytes, TariffDocument] = {}
+_PARSED_MAX: Final = 256
 
 _TARIFF_KEYS: Final = (
     "tariff_id",
@@ -167,8 +172,22 @@ class TariffDocument:
             TariffError: (``tariff_invalid``) with ``field`` set to the dotted
                 path of the first offending value, e.g.
                 ``pricing.tiers[1].up_to``.
+
+        Parsing is pure and the result immutable, so a value seen before
+        (the exact same JSON, :func:`kernel.protocol.jcs.exact_key`) returns
+        the cached document, whose ``tariff_hash`` is then computed once.
         """
-        return cls(**_parse_tariff(obj))
+        key = exact_key(obj)
+        if key is not None:
+            hit = _PARSED.get(key)
+            if hit is not None and type(hit) is cls:
+                return hit
+        parsed = cls(**_parse_tariff(obj))
+        if key is not None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = parsed
+        return parsed
 
     def to_json(self) -> dict[str, Any]:
         """Return the tariff as a JSON object (the canonical field set).
