@@ -176,7 +176,8 @@ def test_closed_period_refuses_attests(tenant_setup: TenantSetup) -> None:
     stores nothing and releases the reservation; a replay of a bundle
     already in it still returns that bundle."""
     tenant = tenant_setup.tenant
-    before = meter_event_attest(payload=make_event(event_id="e1"), tenant=tenant)
+    first = make_event(event_id="e1")  # one body: a replay must be the same event
+    before = meter_event_attest(payload=first, tenant=tenant)
     _close(tenant, _window())
     with pytest.raises(PeriodClosed) as info:
         meter_event_attest(payload=make_event(event_id="e2"), tenant=tenant)
@@ -184,7 +185,7 @@ def test_closed_period_refuses_attests(tenant_setup: TenantSetup) -> None:
     assert not MeterEvent.objects.filter(event_id="e2").exists()
     assert ReplayReservation.objects.filter(status="reserved").count() == 0
     assert _last_number(tenant, _window()) == 1
-    replay = meter_event_attest(payload=make_event(event_id="e1"), tenant=tenant)
+    replay = meter_event_attest(payload=first, tenant=tenant)
     assert replay.status == "replayed"
     assert bundle_sequence(replay.bundle) == bundle_sequence(before.bundle)  # type: ignore[arg-type]
 
